@@ -1,0 +1,134 @@
+# vhdvisor: one non-recursive Makefile. Each folder contributes a module.mk
+# that names its sources; every folder becomes a static library under
+# $(BUILD)/lib, and the programs in tools/ link them.
+#
+#   make            build everything           make test      deps+build+tests
+#   make deps       install Debian packages    make asan      tests under ASan+UBSan
+#   make bench      benchmarks vs peer tools   make test-long soaks, long fuzzing
+#   make fuzz       libFuzzer targets          make install PREFIX=/usr/local
+#   make clean
+#
+# BUILD=dir selects the output folder (several builds can coexist).
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= gcc
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+WARN := -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wshadow -Wpointer-arith -Wwrite-strings -Wundef -Wvla \
+	-Wmissing-declarations -Wold-style-definition -Wnested-externs \
+	-Wno-unused-parameter -Werror
+OPT      ?= -O2 -g
+SAN      ?=
+CPPFLAGS += -I. -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -pthread
+LDFLAGS  += $(SAN) -pthread
+
+# Library order for linking: a folder may only use folders to its right
+# (see docs/architecture.md). Folders that do not exist yet are skipped.
+LIB_ORDER := images hv blkback netback virtio vhd common
+
+MODULES  :=
+PROGRAMS :=
+LDLIBS   :=
+include $(wildcard */module.mk)
+
+lib_of    = $(BUILD)/lib/lib$(1).a
+objs_of   = $(patsubst %.c,$(BUILD)/obj/%.o,$($(1)_SRCS))
+LINK_MODS := $(filter $(MODULES),$(LIB_ORDER))
+LIBS      := $(foreach m,$(LINK_MODS),$(call lib_of,$(m)))
+
+all: $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(p))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MD -MP -c $< -o $@
+
+define module_rule
+$(call lib_of,$(1)): $(call objs_of,$(1))
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+
+define program_rule
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$($(1)_PROG_SRCS)) $(LIBS)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS) $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+# ---- unit tests: tests/unit/<folder>/test_<module>.c, one binary each ----
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcriterion
+
+# ---- fuzz targets: tests/fuzz/fuzz_<name>.c, built with clang+libFuzzer ----
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD := build/fuzz
+
+.PHONY: all deps tests-build test test-unit test-integration check-includes asan bench \
+	test-long fuzz fuzz-build install clean
+.SECONDARY:
+
+deps:
+	@bash scripts/deps.sh
+
+tests-build: all $(UNIT_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh
+
+test-unit: tests-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh --unit
+
+test-integration: tests-build
+	$(Q)BUILD=$(BUILD) bash tests/run.sh --integration
+
+check-includes:
+	$(Q)bash scripts/check-includes.sh .
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		tests-build
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		BUILD=build/asan bash tests/run.sh
+
+bench: deps all
+	$(Q)BUILD=$(BUILD) bash tests/bench/run.sh
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined" all
+	$(Q)for f in $(FUZZ_SRCS); do \
+		n=$$(basename $$f .c); \
+		clang $(CPPFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
+			-o $(FUZZ_BUILD)/bin/$$n $$f $(foreach m,$(LINK_MODS),$(FUZZ_BUILD)/lib/lib$(m).a) $(LDLIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	$(Q)bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin 300
+
+test-long: tests-build fuzz-build
+	$(Q)BUILD=$(BUILD) VHDVISOR_LONG=1 bash tests/run.sh
+	$(Q)bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin 1800
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(p)) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+MODULES += common
+common_SRCS := $(wildcard common/*.c)

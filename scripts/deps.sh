@@ -1,0 +1,42 @@
+#!/bin/bash
+# Install every build, test and run dependency of vhdvisor from Debian's
+# archive. Idempotent: when everything is present it only runs dpkg-query.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential pkg-config clang libclang-rt-14-dev
+	libcriterion-dev zlib1g-dev libfuse3-dev libsqlite3-dev sqlite3
+	libext2fs-dev liburing-dev libjson-c-dev libmnl-dev libdevmapper-dev
+	libvhdi-dev
+	# independent judges and real components used by tests and at run time
+	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
+	e2fsprogs busybox-static cpio xz-utils kmod file
+	seabios ovmf dnsmasq-base nftables iproute2 util-linux
+	hyperfine
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	[[ $st == ii* ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "deps: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+
+if [[ $(id -u) != 0 ]]; then
+	echo "deps: missing: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+stamp=/var/lib/apt/lists/.vhdvisor-updated
+if [[ ! -e $stamp ]] || [[ -n $(find "$stamp" -mmin +1440 2>/dev/null) ]]; then
+	apt-get update -q
+	touch "$stamp"
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}"

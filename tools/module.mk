@@ -1,0 +1,4 @@
+# The programs. Each links every library of the tree (see LIB_ORDER).
+PROGRAMS += vhd vhdvisor
+vhd_PROG_SRCS := $(wildcard tools/vhd/*.c) $(wildcard tools/common/*.c)
+vhdvisor_PROG_SRCS := $(wildcard tools/vhdvisor/*.c) $(wildcard tools/common/*.c)

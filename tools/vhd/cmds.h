@@ -1,0 +1,7 @@
+/* tools/vhd/cmds.h: the subcommands of `vhd`, one file each (cmd_NAME.c).
+ * Each takes argv with argv[0] = the subcommand and returns an exit code
+ * (tools/common/cli.h). */
+#ifndef VV_TOOLS_VHD_CMDS_H
+#define VV_TOOLS_VHD_CMDS_H
+
+#endif

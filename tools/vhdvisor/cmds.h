@@ -1,0 +1,6 @@
+/* tools/vhdvisor/cmds.h: the subcommands of `vhdvisor`, one file each
+ * (cmd_NAME.c), returning exit codes (tools/common/cli.h). */
+#ifndef VV_TOOLS_VHDVISOR_CMDS_H
+#define VV_TOOLS_VHDVISOR_CMDS_H
+
+#endif

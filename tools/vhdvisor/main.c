@@ -1,0 +1,12 @@
+/* tools/vhdvisor/main.c: the vhdvisor CLI; one file per subcommand. */
+#include "tools/common/cli.h"
+#include "tools/vhdvisor/cmds.h"
+
+static const struct cli_cmd vhdvisor_cmds[] = {
+	{ 0 },
+};
+
+int main(int argc, char **argv)
+{
+	return cli_dispatch("vhdvisor", vhdvisor_cmds, argc, argv);
+}

@@ -1,0 +1,199 @@
+/* vhd/vhd.h: the VHD format library: fixed, dynamic and differencing images.
+ *
+ * A library other programs can link on their own: it includes nothing of
+ * vhdvisor, never prints and never exits. Every action returns 0 or -errno;
+ * a human-readable reason for the last failure in the calling thread is in
+ * vhd_last_error(). Warnings (a damaged footer copy, a parent timestamp
+ * mismatch) go to the log callback.
+ *
+ * Threads: one struct vhd may be used by several threads at once for
+ * vhd_pread/vhd_block_status; writes that allocate blocks are serialized
+ * inside the library, writes to different allocated blocks run in parallel.
+ */
+#ifndef VHD_VHD_H
+#define VHD_VHD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define VHD_SECTOR_SIZE        512u
+#define VHD_DEFAULT_BLOCK_SIZE (2u << 20)
+#define VHD_MIN_BLOCK_SIZE     (512u << 10)  /* smallest we create; any power of two reads */
+#define VHD_MAX_BLOCK_SIZE     (256u << 20)
+#define VHD_MAX_DYNAMIC_SIZE   (0xFF000000ull * 512)  /* 2040 GiB */
+#define VHD_DEFAULT_MAX_DEPTH  64
+
+enum vhd_type {
+	VHD_TYPE_NONE = 0,
+	VHD_TYPE_FIXED = 2,
+	VHD_TYPE_DYNAMIC = 3,
+	VHD_TYPE_DIFF = 4,
+};
+
+/* ---- logging and errors ---- */
+
+enum vhd_log_level { VHD_LOG_ERR, VHD_LOG_WARN, VHD_LOG_INFO, VHD_LOG_DBG };
+
+/* Installs the process-wide log callback (NULL: messages are dropped).
+ * Call before opening images; @fn may be called from any thread. */
+void vhd_set_log(void (*fn)(enum vhd_log_level level, const char *msg, void *opaque),
+		 void *opaque);
+
+/* The reason for the last failed call in this thread ("footer checksum
+ * mismatch at offset 1048064", "parent 'base.vhd' not found"), or "" . */
+const char *vhd_last_error(void);
+
+/* ---- backings: what a differencing disk reads through ---- */
+
+struct vhd;
+struct vhd_backing;
+
+struct vhd_backing_ops {
+	/* Reads @len bytes at byte @off of the backing's virtual disk. Ranges
+	 * past the end read as zeros. Any thread, concurrently. 0 or -errno. */
+	int (*pread)(struct vhd_backing *b, void *buf, size_t len, uint64_t off);
+	/* Status of the run starting at @off (at most @len bytes): sets *pnum
+	 * (> 0) to its length and *depth to the layer that holds it, counted
+	 * from this backing's top layer as 1; 0 means allocated nowhere (reads
+	 * as zeros). Returns 0 or -errno. */
+	int (*block_status)(struct vhd_backing *b, uint64_t off, uint64_t len,
+			    uint64_t *pnum, int *depth);
+	/* Drops the reference the child held. */
+	void (*release)(struct vhd_backing *b);
+};
+
+struct vhd_backing {
+	const struct vhd_backing_ops *ops;
+	void *priv;
+	uint64_t size;          /* virtual size in bytes */
+	const char *path;       /* the file it was opened from */
+	struct vhd *vhd;        /* the VHD when the backing is one; NULL for raw */
+	unsigned depth;         /* layers in this backing: 1 for raw */
+};
+
+/* One layer already on the chain being opened, for loop detection. */
+struct vhd_chain_link {
+	dev_t dev;
+	ino_t ino;
+	const struct vhd_chain_link *child;
+};
+
+#define VHD_OPEN_RDWR       0x01u  /* open for writing (exclusive OFD lock) */
+#define VHD_OPEN_NOLOCK     0x02u  /* take no OFD lock (caller holds one) */
+#define VHD_OPEN_NO_PARENT  0x04u  /* open this layer alone (info/check of a broken chain) */
+#define VHD_OPEN_NOWARN_TS  0x08u  /* do not warn on a parent timestamp mismatch */
+
+struct vhd_open_opts {
+	unsigned flags;               /* VHD_OPEN_* */
+	unsigned max_depth;           /* layers allowed including this one; 0 = default */
+	const struct vhd_chain_link *chain; /* layers above this one (NULL for the top) */
+	/* Optional: opens the parent at @path (resolved, exists) read-only.
+	 * @parent_opts is what the library would use itself (flags, reduced
+	 * depth, chain with this layer added, the same callback): pass it to
+	 * vhd_open()/vhd_backing_open() when the parent is a VHD. Returns 0 and
+	 * a backing the child then owns one reference to, or -errno. */
+	int (*open_parent)(void *opaque, const char *path,
+			   const struct vhd_open_opts *parent_opts,
+			   struct vhd_backing **out);
+	void *opaque;
+};
+
+/* Opens the file at @path as a backing: a VHD (with its chain) when it has
+ * a VHD footer, otherwise a raw image. @opts may be NULL. */
+int vhd_backing_open(const char *path, const struct vhd_open_opts *opts,
+		     struct vhd_backing **out);
+/* Wraps an open VHD as a backing; the backing owns @v from then on. */
+int vhd_backing_from_vhd(struct vhd *v, struct vhd_backing **out);
+
+/* ---- open, close, I/O ---- */
+
+/* Opens a VHD with its whole chain. @opts may be NULL (read-only, default
+ * depth, the library opens parents). */
+int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **out);
+/* Flushes (for writable images) and closes; accepts NULL. */
+void vhd_close(struct vhd *v);
+
+/* Byte-granular I/O within the virtual size (any offset and length; a
+ * request past the end is -EINVAL). Reads of unallocated ranges return the
+ * parent's data (differencing) or zeros. */
+int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off);
+int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off);
+int vhd_preadv(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
+int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
+/* Makes every completed write durable (data, bitmaps, BAT, footer). */
+int vhd_flush(struct vhd *v);
+
+#define VHD_ZERO_MAY_UNMAP 0x1u  /* whole unneeded blocks may be deallocated */
+/* Makes [off, off+len) read as zeros. Unallocated blocks of a dynamic disk
+ * stay unallocated; in a differencing disk zeros are written over parent
+ * data. */
+int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags);
+
+/* Status of the run at @off (at most @len): *pnum its length (> 0), *depth
+ * the layer holding it (1 = this image, 2 = its parent, ...; 0 = nowhere,
+ * reads as zeros). Fixed disks report everything as layer 1. 0 or -errno. */
+int vhd_block_status(struct vhd *v, uint64_t off, uint64_t len,
+		     uint64_t *pnum, int *depth);
+
+/* ---- metadata ---- */
+
+struct vhd_info {
+	enum vhd_type type;
+	uint64_t size;            /* virtual size the library presents, bytes */
+	uint64_t current_size;    /* footer fields as stored */
+	uint64_t original_size;
+	uint64_t file_size;
+	uint32_t block_size;      /* 0 for fixed */
+	uint32_t max_bat_entries;
+	uint32_t allocated_blocks;
+	uint16_t cylinders;
+	uint8_t heads;
+	uint8_t sectors_per_track;
+	char creator_app[5];      /* NUL-terminated, may contain spaces/NULs replaced by ' ' */
+	uint32_t creator_version;
+	char creator_os[5];
+	uint8_t uuid[16];
+	uint32_t timestamp;       /* seconds since 2000-01-01 UTC */
+	bool saved_state;
+	bool read_only;           /* opened read-only (asked, or forced by damage) */
+	bool footer_damaged;      /* trailing footer bad, copy at 0 used */
+	bool footer_copy_damaged; /* copy at offset 0 bad, trailing footer used */
+	unsigned depth;           /* layers in the chain, this one included */
+	/* differencing only: */
+	uint8_t parent_uuid[16];
+	uint32_t parent_timestamp;
+	char parent_name[512];    /* Parent Unicode Name, as UTF-8 */
+	char parent_path[4096];   /* the path the parent was opened from, or "" */
+	bool parent_uuid_match;
+};
+
+int vhd_get_info(struct vhd *v, struct vhd_info *out);
+/* The parent of a differencing disk, or NULL. Owned by @v. */
+struct vhd_backing *vhd_parent(struct vhd *v);
+const char *vhd_path(struct vhd *v);
+uint64_t vhd_size(struct vhd *v);
+
+/* ---- create ---- */
+
+struct vhd_create_opts {
+	enum vhd_type type;      /* FIXED, DYNAMIC (default when NONE) or DIFF */
+	uint64_t size;           /* bytes, exact; ignored for DIFF (the parent's) */
+	uint32_t block_size;     /* dynamic/diff; 0 = VHD_DEFAULT_BLOCK_SIZE */
+	bool prealloc;           /* fixed: allocate the data space (fallocate) */
+	const char *parent;      /* DIFF: the parent's path */
+	const struct vhd_open_opts *parent_opts; /* how to open the parent; may be NULL */
+};
+
+/* Creates a new image at @path; refuses (-EEXIST) to overwrite. The image
+ * is built under a temporary name and renamed into place when complete, so
+ * a failure leaves nothing behind. */
+int vhd_create(const char *path, const struct vhd_create_opts *opts);
+
+/* Helpers exposed for tools and tests. */
+const char *vhd_type_name(enum vhd_type t);   /* "fixed", "dynamic", "differencing" */
+void vhd_uuid_format(const uint8_t uuid[16], char out[37]);
+
+#endif
