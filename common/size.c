@@ -72,7 +72,18 @@ char *size_format(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 	else if (bytes % (1ULL << (10 * i)) == 0)
 		snprintf(buf, len, "%llu %s", (unsigned long long)(bytes >> (10 * i)), units[i]);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[i]);
+	else {
+		/* two decimals, trailing zeros trimmed: "1.5 GiB", "1.99 TiB" */
+		char num[32];
+		size_t n;
+
+		snprintf(num, sizeof(num), "%.2f", v);
+		n = strlen(num);
+		while (num[n - 1] == '0')
+			num[--n] = '\0';
+		if (num[n - 1] == '.')
+			num[--n] = '\0';
+		snprintf(buf, len, "%s %s", num, units[i]);
+	}
 	return buf;
 }
