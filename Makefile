@@ -6,6 +6,7 @@
 #   make deps       install Debian packages    make asan      tests under ASan+UBSan
 #   make bench      benchmarks vs peer tools   make test-long soaks, long fuzzing
 #   make fuzz       libFuzzer targets          make install PREFIX=/usr/local
+#   make demo       the main job: build, make tiny.vhd, boot a VM from it
 #   make clean
 #
 # BUILD=dir selects the output folder (several builds can coexist).
@@ -76,7 +77,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 
-.PHONY: all deps tests-build test test-unit test-integration check-includes asan bench \
+.PHONY: all deps demo tests-build test test-unit test-integration check-includes asan bench \
 	test-long fuzz fuzz-build install clean
 .SECONDARY:
 
@@ -84,6 +85,10 @@ deps:
 	@bash scripts/deps.sh
 
 tests-build: all $(UNIT_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bash scripts/demo.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
