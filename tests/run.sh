@@ -73,7 +73,7 @@ run_unit() {
 # Runs one integration script; writes its verdict to $LOGDIR/NAME.res
 run_one() {
 	local t=$1 name to start rc reason
-	name=${t#"$ROOT"/tests/integration/}
+	name=${t#"${VV_INTEGRATION_DIR:-$ROOT/tests/integration}"/}
 	name=${name%.sh}
 	name=${name//\//_}
 	to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -1)
@@ -100,14 +100,14 @@ run_one() {
 	fi
 }
 export -f run_one
-export LOGDIR ROOT
+export LOGDIR ROOT VV_INTEGRATION_DIR
 
 run_integration() {
 	local all=() par=() ser=() t
 	while IFS= read -r t; do
 		[[ -z $filter || $t == *"$filter"* ]] || continue
 		all+=("$t")
-	done < <(find "$ROOT/tests/integration" -name 'test_*.sh' | sort)
+	done < <(find "${VV_INTEGRATION_DIR:-$ROOT/tests/integration}" -name 'test_*.sh' | sort)
 	for t in "${all[@]}"; do
 		if grep -q '^# serial' "$t"; then ser+=("$t"); else par+=("$t"); fi
 	done
