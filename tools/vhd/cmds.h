@@ -3,5 +3,8 @@
  * (tools/common/cli.h). */
 #ifndef VV_TOOLS_VHD_CMDS_H
 #define VV_TOOLS_VHD_CMDS_H
+int cmd_serve(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 #endif

@@ -3,6 +3,9 @@
 #include "tools/vhd/cmds.h"
 
 static const struct cli_cmd vhd_cmds[] = {
+	{ "serve", cmd_serve, "serve images over NBD (Unix socket or TCP)" },
+	{ "mount", cmd_mount, "mount an image's raw view with FUSE" },
+	{ "umount", cmd_umount, "flush and unmount a 'vhd mount'" },
 	{ 0 },
 };
 

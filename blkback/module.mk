@@ -1,0 +1,3 @@
+MODULES += blkback
+blkback_SRCS := $(wildcard blkback/*.c)
+LDLIBS += -lfuse3

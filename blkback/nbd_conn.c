@@ -1,0 +1,390 @@
+/* blkback/nbd_conn.c: the transmission phase of one client: requests in,
+ * I/O on the engine, replies out. */
+#include "blkback/nbd_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "blkback/bimg.h"
+#include "blkback/ioq.h"
+#include "blkback/nbd_proto.h"
+#include "common/util.h"
+
+#define NBD_MAX_EXTENTS 2048
+
+/* One request in flight: the engine request and what the reply needs. */
+struct nbd_io {
+	struct ioq_req req;
+	struct nbd_conn *conn;
+	uint64_t cookie;
+	uint16_t type;
+	uint32_t bytes;               /* counted against the in-flight budget */
+	struct iovec iov;
+	uint8_t data[];               /* READ/WRITE payload */
+};
+
+int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = recv(c->fd, p, len, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ECONNRESET;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->send_lock);
+	while (cnt && !c->dead) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+		ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			c->dead = true;
+			shutdown(c->fd, SHUT_RDWR);
+			break;
+		}
+		while (cnt && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	if (c->dead && !rc)
+		rc = -EPIPE;
+	pthread_mutex_unlock(&c->send_lock);
+	return rc;
+}
+
+/* Replies without payload: a simple reply, or a structured NONE/ERROR
+ * chunk with the DONE flag. */
+static void nbd_reply_status(struct nbd_conn *c, uint64_t cookie, int err)
+{
+	uint8_t buf[NBD_CHUNK_HDR_LEN + 6];
+	struct iovec iov = { buf, 0 };
+
+	if (!c->structured) {
+		nbd_simple_reply_encode(nbd_errno_encode(err), cookie, buf);
+		iov.iov_len = NBD_SIMPLE_REPLY_LEN;
+	} else if (!err) {
+		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0, buf);
+		iov.iov_len = NBD_CHUNK_HDR_LEN;
+	} else {
+		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie, 6, buf);
+		nbd_put32(buf + NBD_CHUNK_HDR_LEN, nbd_errno_encode(err));
+		nbd_put16(buf + NBD_CHUNK_HDR_LEN + 4, 0);   /* no message */
+		iov.iov_len = sizeof(buf);
+	}
+	nbd_send_iov(c, &iov, 1);
+}
+
+/* A successful READ: the data after a simple reply, or one OFFSET_DATA
+ * chunk. */
+static void nbd_reply_read(struct nbd_conn *c, struct nbd_io *io)
+{
+	uint8_t hdr[NBD_CHUNK_HDR_LEN + 8];
+	struct iovec iov[2] = { { hdr, 0 }, { io->data, io->iov.iov_len } };
+
+	if (!c->structured) {
+		nbd_simple_reply_encode(0, io->cookie, hdr);
+		iov[0].iov_len = NBD_SIMPLE_REPLY_LEN;
+	} else {
+		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, io->cookie,
+				     (uint32_t)(8 + io->iov.iov_len), hdr);
+		nbd_put64(hdr + NBD_CHUNK_HDR_LEN, io->req.off);
+		iov[0].iov_len = sizeof(hdr);
+	}
+	nbd_send_iov(c, iov, 2);
+}
+
+/* Worker thread: the engine finished @req. */
+static void nbd_io_done(struct ioq_req *req)
+{
+	struct nbd_io *io = container_of(req, struct nbd_io, req);
+	struct nbd_conn *c = io->conn;
+
+	if (io->type == NBD_CMD_READ && !req->result)
+		nbd_reply_read(c, io);
+	else
+		nbd_reply_status(c, io->cookie, req->result);
+	pthread_mutex_lock(&c->lock);
+	c->inflight--;
+	c->inflight_bytes -= io->bytes;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(io);
+}
+
+/* Waits for room in the client's in-flight budget, then counts @bytes. */
+static void nbd_inflight_get(struct nbd_conn *c, uint32_t bytes)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight >= NBD_MAX_INFLIGHT ||
+	       (c->inflight && c->inflight_bytes + bytes > NBD_MAX_INFLIGHT_BYTES))
+		pthread_cond_wait(&c->cond, &c->lock);
+	c->inflight++;
+	c->inflight_bytes += bytes;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void nbd_inflight_drain(struct nbd_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool nbd_range_ok(const struct nbd_conn *c, const struct nbd_request *r)
+{
+	uint64_t size = bimg_size(c->exp->img);
+
+	return r->offset <= size && r->length <= size - r->offset;
+}
+
+/* Maps base:allocation from the image's status. */
+static uint32_t nbd_alloc_state(int st, int layer)
+{
+	uint32_t s = 0;
+
+	if (st & BIMG_STATUS_ZERO)
+		s |= NBD_STATE_ZERO;
+	if (layer == 0)
+		s |= NBD_STATE_HOLE;
+	return s;
+}
+
+/* NBD_CMD_BLOCK_STATUS, answered on the reading thread (metadata only). */
+static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
+{
+	unsigned max = (r->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_MAX_EXTENTS;
+	uint8_t *buf = malloc(NBD_CHUNK_HDR_LEN + 4 + 8 * NBD_MAX_EXTENTS);
+	uint64_t off = r->offset, end = r->offset + r->length;
+	unsigned n = 0;
+	struct iovec iov;
+	uint8_t *ext;
+
+	if (!buf) {
+		nbd_reply_status(c, r->cookie, -ENOMEM);
+		return;
+	}
+	ext = buf + NBD_CHUNK_HDR_LEN + 4;
+	while (off < end) {
+		uint64_t pnum;
+		int layer, st = bimg_block_status(c->exp->img, off, end - off, &pnum, &layer);
+		uint32_t state;
+
+		if (st < 0) {
+			if (n)
+				break;          /* report what we know */
+			free(buf);
+			nbd_reply_status(c, r->cookie, st);
+			return;
+		}
+		state = nbd_alloc_state(st, layer);
+		if (n && nbd_get32(ext + 8 * (n - 1) + 4) == state) {
+			nbd_put32(ext + 8 * (n - 1), nbd_get32(ext + 8 * (n - 1)) + (uint32_t)pnum);
+		} else {
+			if (n == max)
+				break;
+			nbd_put32(ext + 8 * n, (uint32_t)pnum);
+			nbd_put32(ext + 8 * n + 4, state);
+			n++;
+		}
+		off += pnum;
+	}
+	nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, r->cookie,
+			     4 + 8 * n, buf);
+	nbd_put32(buf + NBD_CHUNK_HDR_LEN, NBD_META_BASE_ALLOC_ID);
+	iov.iov_base = buf;
+	iov.iov_len = NBD_CHUNK_HDR_LEN + 4 + 8 * n;
+	nbd_send_iov(c, &iov, 1);
+	free(buf);
+}
+
+/* Validates a request against the export; returns the error to reply
+ * with (0 = go ahead). */
+static int nbd_request_check(const struct nbd_conn *c, const struct nbd_request *r)
+{
+	bool writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
+		      r->type == NBD_CMD_WRITE_ZEROES;
+
+	if (writes && !bimg_writable(c->exp->img))
+		return -EPERM;
+	if (r->type == NBD_CMD_FLUSH)
+		return 0;
+	if (!nbd_range_ok(c, r))
+		return r->type == NBD_CMD_WRITE ? -ENOSPC : -EINVAL;
+	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) && r->length > NBD_MAX_IO)
+		return -EINVAL;
+	if (r->type == NBD_CMD_BLOCK_STATUS &&
+	    (!c->structured || !c->base_alloc || !r->length))
+		return -EINVAL;
+	return 0;
+}
+
+static struct nbd_io *nbd_io_new(struct nbd_conn *c, const struct nbd_request *r,
+				 size_t payload)
+{
+	struct nbd_io *io = malloc(sizeof(*io) + payload);
+
+	if (!io)
+		return NULL;
+	memset(io, 0, sizeof(*io));
+	io->conn = c;
+	io->cookie = r->cookie;
+	io->type = r->type;
+	io->iov.iov_base = io->data;
+	io->iov.iov_len = payload;
+	io->req.img = c->exp->img;
+	io->req.off = r->offset;
+	io->req.len = r->length;
+	io->req.done = nbd_io_done;
+	if (payload) {
+		io->req.iov = &io->iov;
+		io->req.iovcnt = 1;
+	}
+	if (r->flags & NBD_CMD_FLAG_FUA)
+		io->req.flags |= IOQ_FUA;
+	switch (r->type) {
+	case NBD_CMD_READ:
+		io->req.op = IOQ_READ;
+		break;
+	case NBD_CMD_WRITE:
+		io->req.op = IOQ_WRITE;
+		break;
+	case NBD_CMD_FLUSH:
+		io->req.op = IOQ_FLUSH;
+		break;
+	case NBD_CMD_TRIM:
+		io->req.op = IOQ_DISCARD;
+		break;
+	default:
+		io->req.op = IOQ_WRITE_ZEROES;
+		if (!(r->flags & NBD_CMD_FLAG_NO_HOLE))
+			io->req.flags |= IOQ_MAY_UNMAP;
+		break;
+	}
+	return io;
+}
+
+/* Reads and discards a WRITE payload we refuse; keeps the stream in step. */
+static int nbd_skip_payload(struct nbd_conn *c, uint32_t len)
+{
+	char buf[4096];
+
+	while (len) {
+		uint32_t n = MIN(len, (uint32_t)sizeof(buf));
+		int rc = nbd_recv_full(c, buf, n);
+
+		if (rc)
+			return rc;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Handles one request. Returns 0 to go on, < 0 to disconnect. */
+static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
+{
+	uint32_t payload = 0;
+	struct nbd_io *io;
+	int err, rc;
+
+	switch (r->type) {
+	case NBD_CMD_DISC:
+		return -ECONNRESET;
+	case NBD_CMD_WRITE:
+		if (r->length > NBD_MAX_IO)
+			return -EPROTO;       /* cannot resync on a huge payload */
+		payload = r->length;
+		break;
+	case NBD_CMD_READ:
+	case NBD_CMD_FLUSH:
+	case NBD_CMD_TRIM:
+	case NBD_CMD_WRITE_ZEROES:
+	case NBD_CMD_BLOCK_STATUS:
+		break;
+	case NBD_CMD_CACHE:
+		nbd_reply_status(c, r->cookie, 0);   /* a hint; nothing to do */
+		return 0;
+	default:
+		nbd_reply_status(c, r->cookie, -EINVAL);
+		return 0;
+	}
+	err = nbd_request_check(c, r);
+	if (err) {
+		rc = payload ? nbd_skip_payload(c, payload) : 0;
+		nbd_reply_status(c, r->cookie, err);
+		return rc;
+	}
+	if (r->type == NBD_CMD_BLOCK_STATUS) {
+		nbd_block_status(c, r);
+		return 0;
+	}
+	if (r->type == NBD_CMD_READ)
+		payload = r->length;
+	nbd_inflight_get(c, payload);
+	io = nbd_io_new(c, r, payload);
+	if (!io) {
+		rc = r->type == NBD_CMD_WRITE ? nbd_skip_payload(c, payload) : 0;
+		nbd_reply_status(c, r->cookie, -ENOMEM);
+		pthread_mutex_lock(&c->lock);
+		c->inflight--;
+		c->inflight_bytes -= payload;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	io->bytes = payload;
+	if (r->type == NBD_CMD_WRITE) {
+		rc = nbd_recv_full(c, io->data, payload);
+		if (rc) {
+			io->req.result = rc;
+			io->type = NBD_CMD_DISC;  /* a reply nobody reads; just account */
+			nbd_io_done(&io->req);
+			return rc;
+		}
+	}
+	ioq_submit(c->srv->q, &io->req);
+	return 0;
+}
+
+void nbd_transmission(struct nbd_conn *c)
+{
+	uint8_t buf[NBD_REQUEST_LEN];
+	struct nbd_request r;
+
+	while (!c->dead) {
+		if (nbd_recv_full(c, buf, sizeof(buf)))
+			break;
+		nbd_request_decode(buf, &r);
+		if (r.magic != NBD_REQUEST_MAGIC)
+			break;
+		if (nbd_request_handle(c, &r))
+			break;
+	}
+	nbd_inflight_drain(c);
+}

@@ -1,0 +1,80 @@
+/* blkback/nbd_int.h: what the parts of the NBD server share: the server
+ * (nbd_server.c), the option haggling (nbd_handshake.c) and the
+ * transmission phase (nbd_conn.c). */
+#ifndef VV_BLKBACK_NBD_INT_H
+#define VV_BLKBACK_NBD_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "blkback/nbd_server.h"
+
+#define NBD_MAX_EXPORTS      256
+#define NBD_MAX_NAME         4096
+#define NBD_MAX_OPT_LEN      (64u << 10)      /* longer options: disconnect */
+#define NBD_MAX_IO           (32u << 20)      /* largest READ/WRITE */
+#define NBD_MAX_INFLIGHT     64               /* requests per client */
+#define NBD_MAX_INFLIGHT_BYTES (128u << 20)
+#define NBD_META_BASE_ALLOC_ID 1u
+
+struct nbd_export {
+	char *name;
+	struct bimg *img;
+};
+
+struct nbd_conn {
+	struct nbd_server *srv;
+	int fd;
+	struct nbd_conn *next;          /* server's list, under srv->lock */
+
+	/* negotiated */
+	const struct nbd_export *exp;
+	bool structured;
+	bool base_alloc;
+	bool no_zeroes;
+
+	pthread_mutex_t send_lock;      /* whole replies are sent under it */
+	bool dead;                      /* a send failed; stop reading */
+
+	pthread_mutex_t lock;           /* in-flight accounting */
+	pthread_cond_t cond;
+	unsigned inflight;
+	uint64_t inflight_bytes;
+};
+
+struct nbd_server {
+	struct ioq *q;
+	struct nbd_export exports[NBD_MAX_EXPORTS];
+	unsigned nexports;
+	int lfds[8];
+	unsigned nlfds;
+	char *unix_path;                /* to unlink at destroy */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct nbd_conn *conns;
+	unsigned nconns;
+};
+
+/* Reads exactly @len bytes. 0, -ECONNRESET at EOF, or -errno. */
+int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len);
+/* Sends all of @iov under the connection's send lock (MSG_NOSIGNAL). On
+ * failure marks the connection dead and shuts it down. 0 or -errno. */
+int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt);
+
+/* Option haggling on a new connection. Returns 1 when an export was
+ * chosen (c->exp set: go to transmission), 0 when the client left
+ * cleanly, -errno on a protocol violation or I/O error. */
+int nbd_handshake(struct nbd_conn *c);
+/* Serves requests until the client disconnects or breaks the protocol;
+ * waits for its in-flight requests before returning. */
+void nbd_transmission(struct nbd_conn *c);
+
+/* Looks an export up by name ("" = the first export); NULL if none. */
+const struct nbd_export *nbd_export_find(const struct nbd_server *s,
+					 const char *name, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/bash
+# vhd serve on raw images: qemu-io, qemu-img convert, nbdinfo, nbdcopy and a
+# read-only export, checked against the file itself after SIGTERM.
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/blkback/serve_lib.sh"
+need_cmd qemu-io qemu-img nbdinfo nbdcopy
+
+S=$T/sock
+truncate -s 64M "$T/disk.img"
+head -c 8M /dev/urandom >"$T/src8"
+serve_start "$S" "$T/disk.img"
+U=$(nbd_uri "$S" disk.img)
+
+note "qemu-io writes and reads patterns"
+qemu-io -f raw -c 'write -P 0x5a 1M 3M' -c 'write -P 0x11 60M 4M' \
+	-c 'read -P 0x5a 1M 3M' -c 'read -P 0 0 1M' -c 'flush' "$U" >"$T/qio" ||
+	fail "qemu-io through NBD failed"
+grep -q 'Pattern verification failed' "$T/qio" && fail "pattern mismatch: $(cat "$T/qio")"
+
+note "qemu-img convert into the export, read back with nbdcopy"
+qemu-img convert -n -f raw -O raw --target-image-opts "$T/src8" \
+	"driver=nbd,server.type=unix,server.path=$S,export=disk.img" 2>/dev/null ||
+	qemu-img convert -n -f raw -O raw "$T/src8" "$U"
+nbdcopy "$U" "$T/back.img"
+cmp -n 8M "$T/src8" "$T/back.img" || fail "nbdcopy read back differs from what convert wrote"
+
+note "nbdinfo --map reports the sparse tail as a hole"
+nbdinfo --map "$U" >"$T/map"
+grep -Eq '^ *8388608 +[0-9]+ +3 +hole,zero' "$T/map" || fail "no hole after 8M: $(cat "$T/map")"
+size=$(nbdinfo --size "$U")
+assert_eq "$size" 67108864 "export size"
+
+serve_stop
+note "what the clients wrote is in the file"
+cmp "$T/back.img" "$T/disk.img" || fail "file differs from what was read through NBD"
+cmp -n 8M "$T/src8" "$T/disk.img" || fail "file lacks the converted data"
+qemu-io -f raw -r -c 'read -P 0x11 60M 4M' "$T/disk.img" | grep -q 'verification failed' &&
+	fail "pattern at 60M lost"
+
+note "read-only export: the flag is set and qemu-io cannot write"
+serve_start "$S" --read-only "$T/disk.img"
+nbdinfo "$U" | grep -q 'is_read_only: true' || fail "export not read-only"
+if qemu-io -f raw -c 'write -P 0x77 0 4k' "$U" >"$T/ro" 2>&1 && ! grep -qi 'read-only\|permission\|error' "$T/ro"; then
+	fail "write to a read-only export succeeded"
+fi
+serve_stop
+cmp "$T/back.img" "$T/disk.img" || fail "read-only export changed the file"
+
+note "a second writer is refused with a clear message"
+serve_start "$S" "$T/disk.img"
+expect_exit 1 "$VHD" serve --socket "$T/sock2" "$T/disk.img"
+assert_stderr 'in use|locked'
+serve_stop

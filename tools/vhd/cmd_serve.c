@@ -1,0 +1,163 @@
+/* tools/vhd/cmd_serve.c: `vhd serve`: export images over NBD. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "blkback/bimg.h"
+#include "blkback/ioq.h"
+#include "blkback/nbd_server.h"
+#include "common/log.h"
+#include "tools/common/cli.h"
+#include "tools/vhd/cmds.h"
+
+static const char serve_usage[] =
+	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
+	"                 [--export-name NAME] [--snapshot] [--workers N] FILE...\n"
+	"Serves each FILE over NBD as an export named after its basename.\n"
+	"The Unix socket appears at PATH only once the server listens.\n"
+	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n";
+
+struct serve_opts {
+	const char *socket;
+	const char *port;
+	const char *bind;
+	const char *export_name;
+	bool read_only;
+	bool snapshot;
+	unsigned workers;
+};
+
+static int serve_parse(int argc, char **argv, struct serve_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "export-name", required_argument, NULL, 'x' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "snapshot", no_argument, NULL, 'S' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:p:b:x:rw:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'p': o->port = optarg; break;
+		case 'b': o->bind = optarg; break;
+		case 'x': o->export_name = optarg; break;
+		case 'r': o->read_only = true; break;
+		case 'S': o->snapshot = true; break;
+		case 'w': o->workers = (unsigned)atoi(optarg); break;
+		default: return -1;
+		}
+	}
+	if (optind >= argc || (!o->socket == !o->port) ||
+	    (o->export_name && argc - optind != 1) || (o->bind && !o->port)) {
+		fputs(serve_usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int serve_listen(struct nbd_server *srv, const struct serve_opts *o)
+{
+	int rc;
+
+	if (o->socket)
+		rc = nbd_server_listen_unix(srv, o->socket);
+	else
+		rc = nbd_server_listen_tcp(srv, o->bind, o->port);
+	if (rc)
+		log_err("cannot listen on %s: %s", o->socket ? o->socket : o->port,
+			strerror(-rc));
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	struct bimg **imgs = NULL;
+	struct nbd_server *srv = NULL;
+	struct ioq *q = NULL;
+	int nimg = 0, sfd = -1, rc, ret = CLI_FAIL;
+	sigset_t sigs;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(serve_usage, stdout);
+		return CLI_OK;
+	}
+	if (serve_parse(argc, argv, &o))
+		return CLI_USAGE;
+	/* Signals are taken through a signalfd; block them before any thread
+	 * starts so that every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		return CLI_FAIL;
+	}
+	imgs = calloc((size_t)(argc - optind), sizeof(*imgs));
+	if (!imgs)
+		goto out;
+	rc = ioq_create(o.workers, &q);
+	if (!rc)
+		rc = nbd_server_create(q, &srv);
+	if (rc) {
+		log_err("cannot start: %s", strerror(-rc));
+		goto out;
+	}
+	for (int i = optind; i < argc; i++, nimg++) {
+		const char *path = argv[i];
+		char *dup = strdup(path);
+		const char *name = o.export_name ? o.export_name : basename(dup);
+		unsigned flags = o.read_only ? 0 : BIMG_OPEN_RDWR;
+
+		rc = bimg_open(path, flags, &imgs[nimg]);
+		if (rc) {
+			const char *why = bimg_last_error();
+
+			log_err("%s: cannot open: %s", path, *why ? why : strerror(-rc));
+			free(dup);
+			goto out;
+		}
+		rc = nbd_server_add_export(srv, name, imgs[nimg]);
+		if (rc) {
+			log_err("%s: cannot export as '%s': %s", path, name,
+				rc == -EEXIST ? "two files with that name" : strerror(-rc));
+			free(dup);
+			nimg++;
+			goto out;
+		}
+		free(dup);
+	}
+	if (serve_listen(srv, &o))
+		goto out;
+	rc = nbd_server_run(srv, sfd);
+	ret = rc ? CLI_FAIL : CLI_OK;
+out:
+	nbd_server_destroy(srv);
+	ioq_destroy(q);
+	for (int i = 0; i < nimg; i++) {
+		rc = bimg_close(imgs[i]);
+		if (rc) {
+			log_err("%s: flush failed: %s", argv[optind + i], strerror(-rc));
+			ret = CLI_FAIL;
+		}
+	}
+	free(imgs);
+	close(sfd);
+	return ret;
+}
