@@ -1,0 +1,36 @@
+/* images/cat_int.h: what the catalog's files share (folder-private). */
+#ifndef VV_IMAGES_CAT_INT_H
+#define VV_IMAGES_CAT_INT_H
+
+#include <sqlite3.h>
+
+#include "images/catalog.h"
+
+struct cat {
+	sqlite3 *db;
+	int lock_fd;
+	int depth;            /* nesting of cat_begin (0 = none) */
+	char dir[4096];
+};
+
+/* Prepares @sql; logs nothing. 0 or -EIO. */
+int cat_prepare(struct cat *c, const char *sql, sqlite3_stmt **st);
+/* Maps an SQLite result code to -errno (BUSY -> -EBUSY, CONSTRAINT ->
+ * -EEXIST, FULL -> -ENOSPC, others -> -EIO). */
+int cat_sqlerr(int rc);
+/* Runs @sql (no parameters, no rows). 0 or -errno. */
+int cat_exec(struct cat *c, const char *sql);
+
+/* Copies column @col of @st (text or NULL) into @buf of @len bytes. */
+void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len);
+
+/* Wraps a writing function: opens a transaction when none is open. Use as
+ *   int own = cat_auto_begin(c); if (own < 0) return own;
+ *   ... r = ...;
+ *   return cat_auto_end(c, own, r);
+ * cat_auto_end commits when @own and @r == 0, rolls back when @own and r
+ * != 0, and returns @r (or the commit's error). */
+int cat_auto_begin(struct cat *c);
+int cat_auto_end(struct cat *c, int own, int r);
+
+#endif

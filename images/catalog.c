@@ -1,0 +1,354 @@
+/* images/catalog.c: opening the catalog, its schema, locks and
+ * transactions. */
+#include "images/cat_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CAT_BUSY_TIMEOUT_MS 60000
+
+/* Version 1. Ids are hex SHA-256; sizes in bytes; times Unix seconds. */
+static const char schema_v1[] =
+	"CREATE TABLE images("
+	" id TEXT PRIMARY KEY,"
+	" file_sha256 TEXT NOT NULL,"
+	" file TEXT NOT NULL,"
+	" virtual_size INTEGER NOT NULL,"
+	" file_size INTEGER NOT NULL,"
+	" os TEXT NOT NULL DEFAULT '',"
+	" arch TEXT NOT NULL DEFAULT '',"
+	" boot TEXT NOT NULL DEFAULT '',"
+	" min_mem INTEGER NOT NULL DEFAULT 0,"
+	" min_disk INTEGER NOT NULL DEFAULT 0,"
+	" source TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL,"
+	" parent TEXT REFERENCES images(id));"
+	"CREATE TABLE names("
+	" name TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" image TEXT NOT NULL REFERENCES images(id),"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY(name, version));"
+	"CREATE INDEX names_image ON names(image);"
+	"CREATE TABLE labels("
+	" image TEXT NOT NULL REFERENCES images(id),"
+	" label TEXT NOT NULL,"
+	" PRIMARY KEY(image, label));"
+	"CREATE TABLE vms("
+	" name TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL,"
+	" image TEXT NOT NULL REFERENCES images(id),"
+	" cpus INTEGER NOT NULL,"
+	" mem INTEGER NOT NULL,"
+	" mac TEXT NOT NULL,"
+	" uuid TEXT NOT NULL,"
+	" machine_id TEXT NOT NULL,"
+	" top INTEGER,"
+	" lab TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX vms_image ON vms(image);"
+	"CREATE TABLE layers("
+	" id INTEGER PRIMARY KEY,"
+	" vm TEXT NOT NULL,"
+	" file TEXT NOT NULL UNIQUE,"
+	" parent INTEGER REFERENCES layers(id),"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX layers_vm ON layers(vm);"
+	"CREATE TABLE snapshots("
+	" vm TEXT NOT NULL,"
+	" tag TEXT NOT NULL,"
+	" layer INTEGER NOT NULL REFERENCES layers(id),"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY(vm, tag));"
+	"CREATE TABLE merges("
+	" id INTEGER PRIMARY KEY,"
+	" vm TEXT NOT NULL,"
+	" layer INTEGER NOT NULL,"
+	" child INTEGER NOT NULL,"
+	" tmp TEXT NOT NULL);"
+	"CREATE TABLE labs("
+	" name TEXT PRIMARY KEY,"
+	" image TEXT NOT NULL REFERENCES images(id),"
+	" count INTEGER NOT NULL,"
+	" net TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL);";
+
+const char *cat_default_state_dir(void)
+{
+	const char *e = getenv("VHDVISOR_STATE");
+
+	return e && *e ? e : "/var/lib/vhdvisor";
+}
+
+int cat_sqlerr(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EACCES;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	default:
+		return -EIO;
+	}
+}
+
+int cat_prepare(struct cat *c, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? 0 : cat_sqlerr(rc);
+}
+
+int cat_exec(struct cat *c, const char *sql)
+{
+	return cat_sqlerr(sqlite3_exec(c->db, sql, NULL, NULL, NULL));
+}
+
+void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+const char *cat_errmsg(const struct cat *c)
+{
+	return c && c->db ? sqlite3_errmsg(c->db) : "no catalog";
+}
+
+const char *cat_dir(const struct cat *c)
+{
+	return c->dir;
+}
+
+int cat_path(const struct cat *c, const char *rel, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", c->dir, rel);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int cat_begin(struct cat *c)
+{
+	int r;
+
+	if (c->depth) {
+		c->depth++;
+		return 0;
+	}
+	r = cat_exec(c, "BEGIN IMMEDIATE");
+	if (!r)
+		c->depth = 1;
+	return r;
+}
+
+int cat_commit(struct cat *c)
+{
+	int r;
+
+	if (c->depth > 1) {
+		c->depth--;
+		return 0;
+	}
+	r = cat_exec(c, "COMMIT");
+	if (r) {
+		cat_rollback(c);
+		return r;
+	}
+	c->depth = 0;
+	return 0;
+}
+
+void cat_rollback(struct cat *c)
+{
+	if (!c->depth)
+		return;
+	if (sqlite3_get_autocommit(c->db) == 0)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	c->depth = 0;
+}
+
+int cat_auto_begin(struct cat *c)
+{
+	int r;
+
+	if (c->depth)
+		return 0;
+	r = cat_begin(c);
+	return r ? r : 1;
+}
+
+int cat_auto_end(struct cat *c, int own, int r)
+{
+	if (!own)
+		return r;
+	if (r) {
+		cat_rollback(c);
+		return r;
+	}
+	return cat_commit(c);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int schema_setup(struct cat *c)
+{
+	sqlite3_stmt *st;
+	int version, r;
+
+	r = cat_begin(c);
+	if (r)
+		return r;
+	r = cat_prepare(c, "PRAGMA user_version", &st);
+	if (r)
+		goto out;
+	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > CAT_SCHEMA_VERSION) {
+		r = -EPROTO;
+		goto out;
+	}
+	if (version == 0) {
+		r = cat_exec(c, schema_v1);
+		if (!r)
+			r = cat_exec(c, "PRAGMA user_version = 1");
+	}
+	/* Later versions: if (version < 2) migrate_v2(c); ... */
+out:
+	if (r) {
+		cat_rollback(c);
+		return r;
+	}
+	return cat_commit(c);
+}
+
+static int open_db(struct cat *c)
+{
+	char path[4200];
+	int r;
+
+	r = cat_path(c, "catalog.db", path, sizeof(path));
+	if (r)
+		return r;
+	r = sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL);
+	if (r != SQLITE_OK)
+		return cat_sqlerr(r);
+	sqlite3_busy_timeout(c->db, CAT_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(c->db, 0);
+	r = cat_exec(c, "PRAGMA journal_mode=WAL");
+	if (!r)
+		r = cat_exec(c, "PRAGMA synchronous=FULL");
+	if (!r)
+		r = cat_exec(c, "PRAGMA foreign_keys=ON");
+	if (!r)
+		r = schema_setup(c);
+	return r;
+}
+
+int cat_open(const char *dir, struct cat **out)
+{
+	static const char *const subdirs[] = { "images", "vms", "tmp" };
+	char path[4200];
+	struct cat *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->lock_fd = -1;
+	r = mkdir_p(dir);
+	if (r)
+		goto err;
+	if (!realpath(dir, c->dir)) {
+		r = -errno;
+		goto err;
+	}
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		r = cat_path(c, subdirs[i], path, sizeof(path));
+		if (r)
+			goto err;
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			r = -errno;
+			goto err;
+		}
+	}
+	r = cat_path(c, "lock", path, sizeof(path));
+	if (r)
+		goto err;
+	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_SH)) {
+		r = -errno;
+		goto err;
+	}
+	r = open_db(c);
+	if (r)
+		goto err;
+	*out = c;
+	return 0;
+err:
+	cat_close(c);
+	return r;
+}
+
+int cat_lock_exclusive(struct cat *c)
+{
+	/* flock converts in place; another process's conversion could
+	 * deadlock with ours, so release first and wait for exclusive. */
+	if (flock(c->lock_fd, LOCK_UN) || flock(c->lock_fd, LOCK_EX))
+		return -errno;
+	return 0;
+}
+
+void cat_close(struct cat *c)
+{
+	if (!c)
+		return;
+	cat_rollback(c);
+	if (c->db)
+		sqlite3_close_v2(c->db);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	free(c);
+}
