@@ -1,0 +1,319 @@
+/* vhd/write.c: writes, block allocation, zeroing and flush.
+ *
+ * Allocation order (crash consistency). Under alloc_lock, a new block goes
+ * at data_end (past every used region, sector aligned) and:
+ *   1. the footer is written at the block's end, extending the file, so the
+ *      file always ends with a valid footer;
+ *   2. the sector bitmap and the data are written into the block (and any
+ *      stale bytes the block overlaps, such as the old footer, are zeroed);
+ *   3. the BAT entry is written, then published in memory.
+ * A crash before 3 leaves an unreferenced region (a leak, not corruption);
+ * after 3 the block is complete. Each step is a pwrite, so after kill -9
+ * the page cache holds them in this order; vhd_flush() fsyncs, making every
+ * write completed before it durable across power loss too.
+ *
+ * Writes to allocated blocks: data first, then (differencing only) the
+ * bitmap sectors whose bits change, under the block's bitmap stripe lock.
+ * Dynamic disks get all-ones bitmaps at allocation, as QEMU writes them,
+ * and never touch the bitmap again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "vhd/vhd_int.h"
+
+static const uint8_t vhd_zero_buf[65536];
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	size_t n;
+
+	while (len) {
+		n = len < sizeof(vhd_zero_buf) ? len : sizeof(vhd_zero_buf);
+		if (memcmp(p, vhd_zero_buf, n))
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+static int write_zeros_at(int fd, uint64_t off, uint64_t len)
+{
+	while (len) {
+		size_t n = len < sizeof(vhd_zero_buf) ? (size_t)len : sizeof(vhd_zero_buf);
+		int ret = vhd_pwrite_full(fd, vhd_zero_buf, n, off);
+
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Sets the bits of sectors [in_off, in_off+n) of @bm; true if any changed. */
+static bool bits_set(uint8_t *bm, uint64_t in_off, uint64_t n)
+{
+	bool changed = false;
+
+	for (uint64_t s = in_off / VHD_SECTOR_SIZE; s < (in_off + n) / VHD_SECTOR_SIZE; s++) {
+		if (!vhd_bit_test(bm, (uint32_t)s)) {
+			vhd_bit_set(bm, (uint32_t)s);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* Allocates block @blk and writes @n bytes at @in_off into it. Caller holds
+ * alloc_lock and has seen the entry unused. */
+static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t in_off,
+		       size_t n)
+{
+	uint64_t boff = (v->data_end + VHD_SECTOR_SIZE - 1) & ~(uint64_t)(VHD_SECTOR_SIZE - 1);
+	uint64_t dstart = boff + v->bitmap_size, bend = dstart + v->block_size;
+	uint64_t old_end = v->file_end, zend;
+	uint8_t *bm;
+	struct iovec iov[2];
+	int ret;
+
+	if (boff / VHD_SECTOR_SIZE >= VHD_BAT_UNUSED)
+		return vhd_err(-ENOSPC, "%s: file too large for 32-bit BAT offsets", v->path);
+	ret = vhd_footer_write(v, bend);
+	if (ret)
+		return ret;
+	v->data_end = bend;
+	v->file_end = bend + VHD_FOOTER_SIZE;
+
+	bm = calloc(1, v->bitmap_size);
+	if (!bm)
+		return vhd_err(-ENOMEM, "out of memory for a bitmap");
+	if (v->footer.type == VHD_TYPE_DIFF)
+		bits_set(bm, in_off, n);
+	else
+		memset(bm, 0xff, v->bitmap_size);
+	/* Stale bytes of the old file inside the new block's data area. */
+	zend = old_end < bend ? old_end : bend;
+	if (zend > dstart && in_off > 0)
+		ret = write_zeros_at(v->fd, dstart, (zend < dstart + in_off ? zend : dstart + in_off) - dstart);
+	if (!ret && zend > dstart + in_off + n)
+		ret = write_zeros_at(v->fd, dstart + in_off + n, zend - (dstart + in_off + n));
+	if (!ret && in_off == 0) {
+		iov[0].iov_base = bm;
+		iov[0].iov_len = v->bitmap_size;
+		iov[1].iov_base = (void *)buf;
+		iov[1].iov_len = n;
+		ssize_t w = pwritev(v->fd, iov, 2, (off_t)boff);
+
+		if (w != (ssize_t)(v->bitmap_size + n)) {
+			ret = vhd_pwrite_full(v->fd, bm, v->bitmap_size, boff);
+			if (!ret)
+				ret = vhd_pwrite_full(v->fd, buf, n, dstart);
+		}
+	} else if (!ret) {
+		ret = vhd_pwrite_full(v->fd, bm, v->bitmap_size, boff);
+		if (!ret)
+			ret = vhd_pwrite_full(v->fd, buf, n, dstart + in_off);
+	}
+	if (!ret)
+		ret = vhd_bat_set(v, blk, (uint32_t)(boff / VHD_SECTOR_SIZE));
+	if (!ret && v->footer.type == VHD_TYPE_DIFF) {
+		pthread_mutex_lock(&v->bm_lock[blk % VHD_BM_STRIPES]);
+		free(v->bitmaps[blk]);
+		v->bitmaps[blk] = bm;
+		bm = NULL;
+		pthread_mutex_unlock(&v->bm_lock[blk % VHD_BM_STRIPES]);
+	}
+	free(bm);
+	return ret;
+}
+
+/* Sets the bitmap bits for a write into allocated differencing block @blk
+ * and writes the changed bitmap sectors. */
+static int bitmap_update(struct vhd *v, uint32_t blk, uint64_t boff, uint64_t in_off, size_t n)
+{
+	pthread_mutex_t *lock = &v->bm_lock[blk % VHD_BM_STRIPES];
+	uint64_t first, last;
+	uint8_t *bm;
+	int ret = 0;
+
+	pthread_mutex_lock(lock);
+	if (!v->bitmaps[blk]) {
+		bm = malloc(v->bitmap_size);
+		if (!bm) {
+			ret = vhd_err(-ENOMEM, "out of memory for a bitmap");
+			goto out;
+		}
+		ret = vhd_pread_full(v->fd, bm, v->bitmap_size, boff);
+		if (ret) {
+			free(bm);
+			goto out;
+		}
+		v->bitmaps[blk] = bm;
+	}
+	bm = v->bitmaps[blk];
+	if (bits_set(bm, in_off, n)) {
+		/* The bitmap sectors holding bits of sectors [s0, s1]. */
+		uint64_t s0 = in_off / VHD_SECTOR_SIZE, s1 = (in_off + n) / VHD_SECTOR_SIZE - 1;
+
+		first = s0 / 8 / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
+		last = (s1 / 8 / VHD_SECTOR_SIZE + 1) * VHD_SECTOR_SIZE;
+		if (last > v->bitmap_size)
+			last = v->bitmap_size;
+		ret = vhd_pwrite_full(v->fd, bm + first, last - first, boff + first);
+	}
+out:
+	pthread_mutex_unlock(lock);
+	return ret;
+}
+
+/* Writes sector-aligned @len bytes at @off of a dynamic/differencing disk. */
+static int write_aligned(struct vhd *v, const uint8_t *buf, size_t len, uint64_t off)
+{
+	int ret = 0;
+
+	while (len && !ret) {
+		uint32_t blk = (uint32_t)(off >> v->block_shift);
+		uint64_t in_off = off & (v->block_size - 1);
+		size_t n = v->block_size - in_off < len ? (size_t)(v->block_size - in_off) : len;
+		uint32_t entry = vhd_bat_get(v, blk);
+		uint64_t boff;
+
+		if (entry == VHD_BAT_UNUSED) {
+			if (v->footer.type == VHD_TYPE_DYNAMIC && all_zero(buf, n))
+				goto next;
+			pthread_mutex_lock(&v->alloc_lock);
+			entry = vhd_bat_get(v, blk);
+			if (entry == VHD_BAT_UNUSED) {
+				ret = alloc_block(v, blk, buf, in_off, n);
+				pthread_mutex_unlock(&v->alloc_lock);
+				goto next;
+			}
+			pthread_mutex_unlock(&v->alloc_lock);
+		}
+		ret = vhd_block_offset(v, blk, entry, &boff);
+		if (!ret)
+			ret = vhd_pwrite_full(v->fd, buf, n, boff + v->bitmap_size + in_off);
+		if (!ret && v->footer.type == VHD_TYPE_DIFF)
+			ret = bitmap_update(v, blk, boff, in_off, n);
+next:
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+	return ret;
+}
+
+/* Writes a partial sector: reads the sector through the chain, merges
+ * @len bytes at byte @skip of it, writes it back. */
+static int write_partial(struct vhd *v, const uint8_t *buf, size_t skip, size_t len,
+			 uint64_t sector_off)
+{
+	uint8_t sec[VHD_SECTOR_SIZE];
+	int ret;
+
+	pthread_mutex_lock(&v->rmw_lock);
+	ret = vhd_read_range(v, sec, sizeof(sec), sector_off);
+	if (!ret) {
+		memcpy(sec + skip, buf, len);
+		ret = write_aligned(v, sec, sizeof(sec), sector_off);
+	}
+	pthread_mutex_unlock(&v->rmw_lock);
+	return ret;
+}
+
+int vhd_pwrite(struct vhd *v, const void *data, size_t len, uint64_t off)
+{
+	const uint8_t *buf = data;
+	size_t head, n;
+	int ret;
+
+	if (v->read_only)
+		return vhd_err(-EROFS, "%s: image is open read-only", v->path);
+	if (off > v->size || len > v->size - off)
+		return vhd_err(-EINVAL, "%s: range %llu+%zu is past the end of the disk (%llu bytes)",
+			       v->path, (unsigned long long)off, len,
+			       (unsigned long long)v->size);
+	if (v->footer.type == VHD_TYPE_FIXED) {
+		__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+		return vhd_pwrite_full(v->fd, buf, len, off);
+	}
+	head = off % VHD_SECTOR_SIZE;
+	if (head && len) {
+		n = VHD_SECTOR_SIZE - head < len ? VHD_SECTOR_SIZE - head : len;
+		ret = write_partial(v, buf, head, n, off - head);
+		if (ret)
+			return ret;
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	n = len / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
+	if (n) {
+		ret = write_aligned(v, buf, n, off);
+		if (ret)
+			return ret;
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	if (len)
+		return write_partial(v, buf, 0, len, off);
+	return 0;
+}
+
+int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off)
+{
+	for (int i = 0; i < cnt; i++) {
+		int ret = vhd_pwrite(v, iov[i].iov_base, iov[i].iov_len, off);
+
+		if (ret)
+			return ret;
+		off += iov[i].iov_len;
+	}
+	return 0;
+}
+
+int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
+{
+	if (v->read_only)
+		return vhd_err(-EROFS, "%s: image is open read-only", v->path);
+	if (off > v->size || len > v->size - off)
+		return vhd_err(-EINVAL, "%s: range %llu+%llu is past the end of the disk (%llu bytes)",
+			       v->path, (unsigned long long)off, (unsigned long long)len,
+			       (unsigned long long)v->size);
+	while (len) {
+		size_t n = len < sizeof(vhd_zero_buf) ? (size_t)len : sizeof(vhd_zero_buf);
+		int ret;
+
+		/* Unallocated parts of a dynamic disk already read as zeros. */
+		if (v->footer.type == VHD_TYPE_DYNAMIC &&
+		    vhd_bat_get(v, (uint32_t)(off >> v->block_shift)) == VHD_BAT_UNUSED) {
+			uint64_t left = v->block_size - (off & (v->block_size - 1));
+
+			n = left < len ? (size_t)left : (size_t)len;
+		} else {
+			ret = vhd_pwrite(v, vhd_zero_buf, n, off);
+			if (ret)
+				return ret;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vhd_flush(struct vhd *v)
+{
+	if (v->read_only)
+		return 0;
+	if (fsync(v->fd))
+		return vhd_err(-errno, "%s: fsync: %s", v->path, strerror(errno));
+	__atomic_store_n(&v->dirty, false, __ATOMIC_RELAXED);
+	return 0;
+}
