@@ -1,11 +1,66 @@
 /* tools/vhd/cmd_mount.c: `vhd mount`: the raw view of an image via FUSE. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "blkback/bimg.h"
+#include "blkback/vfuse.h"
+#include "common/log.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
 
+static const char mount_usage[] =
+	"usage: vhd mount [--read-only] [--foreground] FILE DIR\n"
+	"Shows the image (with its whole chain) as DIR/disk. Detach with\n"
+	"'vhd umount DIR' (flushes) or fusermount3 -u DIR.\n";
+
 int cmd_mount(int argc, char **argv)
 {
-	fputs("vhd mount: not implemented yet\n", stderr);
-	return CLI_FAIL;
+	static const struct option lopts[] = {
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vfuse_opts o = { 0 };
+	char dir[PATH_MAX];
+	bool ro = false;
+	struct bimg *img;
+	int c, rc;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(mount_usage, stdout);
+		return CLI_OK;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "rf", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': ro = true; break;
+		case 'f': o.foreground = true; break;
+		default: fputs(mount_usage, stderr); return CLI_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(mount_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (!realpath(argv[optind + 1], dir)) {
+		log_err("%s: no such folder", argv[optind + 1]);
+		return CLI_USAGE;
+	}
+	rc = bimg_open(argv[optind], ro ? 0 : BIMG_OPEN_RDWR, &img);
+	if (rc) {
+		const char *why = bimg_last_error();
+
+		log_err("%s: cannot open: %s", argv[optind], *why ? why : strerror(-rc));
+		return CLI_FAIL;
+	}
+	rc = vfuse_run(img, dir, &o);
+	if (rc)
+		log_err("%s: %s", dir, strerror(-rc));
+	if (bimg_close(img) && !rc)
+		rc = -EIO;
+	return rc ? CLI_FAIL : CLI_OK;
 }

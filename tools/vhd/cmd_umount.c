@@ -1,11 +1,83 @@
 /* tools/vhd/cmd_umount.c: `vhd umount`: flush and detach a `vhd mount`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "blkback/vfuse.h"
+#include "common/log.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
 
+#define UMOUNT_WAIT_MS 30000
+
+/* Flushes DIR/disk and returns the pid serving it (0 if unknown). */
+static pid_t umount_prepare(const char *dir)
+{
+	char path[4096], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/disk", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fsync(fd) < 0)
+		log_warn("%s: flush failed: %s", path, strerror(errno));
+	n = fgetxattr(fd, VFUSE_XATTR_PID, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+static int umount_run_fusermount(const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", dir, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
 int cmd_umount(int argc, char **argv)
 {
-	fputs("vhd umount: not implemented yet\n", stderr);
-	return CLI_FAIL;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pid_t pid;
+
+	if (cli_wants_help(argc, argv) || argc != 2) {
+		fputs("usage: vhd umount DIR\nFlushes and detaches a 'vhd mount', then waits "
+		      "for its server to finish.\n", argc == 2 ? stdout : stderr);
+		return argc == 2 ? CLI_OK : CLI_USAGE;
+	}
+	pid = umount_prepare(argv[1]);
+	if (umount_run_fusermount(argv[1])) {
+		log_err("%s: cannot unmount", argv[1]);
+		return CLI_FAIL;
+	}
+	/* The server flushes and closes the image after the unmount. */
+	for (int ms = 0; pid > 0 && ms < UMOUNT_WAIT_MS; ms += 10) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return CLI_OK;
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		log_err("%s: server %d still running", argv[1], (int)pid);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
 }

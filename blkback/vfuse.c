@@ -1,0 +1,308 @@
+/* blkback/vfuse.c: the FUSE front end (libfuse3 high-level API). */
+#define FUSE_USE_VERSION 35
+#define LOG_TAG "fuse"
+#include "blkback/vfuse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse3/fuse.h>
+#include <linux/falloc.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blkback/bimg.h"
+#include "blkback/ioq.h"
+#include "common/log.h"
+
+#define VFUSE_FILE "disk"
+
+struct vfuse {
+	struct bimg *img;
+	struct ioq *q;
+	unsigned workers;
+	struct timespec mtime;
+};
+
+/* One request waited for by a FUSE thread. */
+struct vfuse_wait {
+	struct ioq_req req;
+	sem_t done;
+};
+
+static struct vfuse *vfuse_self(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static void vfuse_req_done(struct ioq_req *req)
+{
+	struct vfuse_wait *w = (struct vfuse_wait *)req;
+
+	sem_post(&w->done);
+}
+
+/* Runs @req on the engine and waits for it (any FUSE thread). */
+static int vfuse_submit(struct vfuse *vf, struct vfuse_wait *w)
+{
+	w->req.img = vf->img;
+	w->req.done = vfuse_req_done;
+	sem_init(&w->done, 0, 0);
+	ioq_submit(vf->q, &w->req);
+	while (sem_wait(&w->done) < 0 && errno == EINTR)
+		;
+	sem_destroy(&w->done);
+	return w->req.result;
+}
+
+static bool is_disk(const char *path)
+{
+	return !strcmp(path, "/" VFUSE_FILE);
+}
+
+static void *vfuse_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct vfuse *vf = vfuse_self();
+	int rc;
+
+	cfg->use_ino = 1;
+	cfg->attr_timeout = 1.0;
+	cfg->entry_timeout = 1.0;
+	/* Threads start here, after libfuse daemonized (fork keeps none). */
+	rc = ioq_create(vf->workers, &vf->q);
+	if (rc) {
+		log_err("cannot start I/O threads: %s", strerror(-rc));
+		fuse_exit(fuse_get_context()->fuse);
+	}
+	return vf;
+}
+
+static void vfuse_destroy(void *priv)
+{
+	struct vfuse *vf = priv;
+
+	ioq_destroy(vf->q);
+	vf->q = NULL;
+}
+
+static int vfuse_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+
+	memset(st, 0, sizeof(*st));
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtim = st->st_ctim = st->st_atim = vf->mtime;
+	if (!strcmp(path, "/")) {
+		st->st_ino = 1;
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return 0;
+	}
+	if (!is_disk(path))
+		return -ENOENT;
+	st->st_ino = 2;
+	st->st_mode = S_IFREG | (bimg_writable(vf->img) ? 0644 : 0444);
+	st->st_nlink = 1;
+	st->st_size = (off_t)bimg_size(vf->img);
+	st->st_blksize = 4096;
+	st->st_blocks = st->st_size / 512;
+	return 0;
+}
+
+static int vfuse_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+			 struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	if (strcmp(path, "/"))
+		return -ENOTDIR;
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	fill(buf, VFUSE_FILE, NULL, 0, 0);
+	return 0;
+}
+
+static int vfuse_open(const char *path, struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+
+	if (!is_disk(path))
+		return -ENOENT;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && !bimg_writable(vf->img))
+		return -EROFS;
+	return 0;
+}
+
+/* Clips a transfer to the image; returns the bytes that fit. */
+static size_t vfuse_clip(struct vfuse *vf, size_t len, off_t off)
+{
+	uint64_t size = bimg_size(vf->img);
+
+	if (off < 0 || (uint64_t)off >= size)
+		return 0;
+	return len > size - (uint64_t)off ? (size_t)(size - (uint64_t)off) : len;
+}
+
+static int vfuse_read(const char *path, char *buf, size_t len, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+	struct vfuse_wait w = { .req = { .op = IOQ_READ } };
+	struct iovec iov = { buf, vfuse_clip(vf, len, off) };
+	int rc;
+
+	if (!iov.iov_len)
+		return 0;
+	w.req.off = (uint64_t)off;
+	w.req.iov = &iov;
+	w.req.iovcnt = 1;
+	rc = vfuse_submit(vf, &w);
+	return rc ? rc : (int)iov.iov_len;
+}
+
+static int vfuse_write(const char *path, const char *buf, size_t len, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+	struct vfuse_wait w = { .req = { .op = IOQ_WRITE } };
+	struct iovec iov = { (void *)buf, vfuse_clip(vf, len, off) };
+	int rc;
+
+	if (!iov.iov_len)
+		return len ? -ENOSPC : 0;
+	w.req.off = (uint64_t)off;
+	w.req.iov = &iov;
+	w.req.iovcnt = 1;
+	rc = vfuse_submit(vf, &w);
+	return rc ? rc : (int)iov.iov_len;
+}
+
+static int vfuse_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+	struct vfuse_wait w = { .req = { .op = IOQ_FLUSH } };
+
+	return vfuse_submit(vf, &w);
+}
+
+static int vfuse_fallocate(const char *path, int mode, off_t off, off_t len,
+			   struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+	struct vfuse_wait w = { .req = { .op = IOQ_WRITE_ZEROES } };
+	size_t n = vfuse_clip(vf, (size_t)len, off);
+
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && !(mode & FALLOC_FL_ZERO_RANGE)) {
+		/* Plain allocation: the image is already its full size. */
+		return mode == 0 && n == (size_t)len ? 0 : -EOPNOTSUPP;
+	}
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (!n)
+		return 0;
+	w.req.off = (uint64_t)off;
+	w.req.len = n;
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		w.req.flags = IOQ_MAY_UNMAP;
+	return vfuse_submit(vf, &w);
+}
+
+static int vfuse_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct vfuse *vf = vfuse_self();
+
+	if (!is_disk(path))
+		return -ENOENT;
+	return (uint64_t)size == bimg_size(vf->img) ? 0 : -EPERM;
+}
+
+static int vfuse_utimens(const char *path, const struct timespec tv[2],
+			 struct fuse_file_info *fi)
+{
+	return 0;
+}
+
+static int vfuse_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	char buf[32];
+	int n;
+
+	if (!is_disk(path) || strcmp(name, VFUSE_XATTR_PID))
+		return -ENODATA;
+	n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
+	if (size == 0)
+		return n;
+	if (size < (size_t)n)
+		return -ERANGE;
+	memcpy(value, buf, (size_t)n);
+	return n;
+}
+
+static const struct fuse_operations vfuse_ops = {
+	.init = vfuse_init,
+	.destroy = vfuse_destroy,
+	.getattr = vfuse_getattr,
+	.readdir = vfuse_readdir,
+	.open = vfuse_open,
+	.read = vfuse_read,
+	.write = vfuse_write,
+	.fsync = vfuse_fsync,
+	.fallocate = vfuse_fallocate,
+	.truncate = vfuse_truncate,
+	.utimens = vfuse_utimens,
+	.getxattr = vfuse_getxattr,
+};
+
+int vfuse_run(struct bimg *img, const char *dir, const struct vfuse_opts *o)
+{
+	struct vfuse vf = { .img = img, .workers = o->workers };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *cfg = NULL;
+	struct fuse *f;
+	int rc = -ENOMEM;
+
+	clock_gettime(CLOCK_REALTIME, &vf.mtime);
+	if (fuse_opt_add_arg(&args, "vhd") ||
+	    fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, bimg_writable(img) ? "fsname=vhd,subtype=vhd"
+						      : "fsname=vhd,subtype=vhd,ro"))
+		goto out_args;
+	f = fuse_new(&args, &vfuse_ops, sizeof(vfuse_ops), &vf);
+	if (!f) {
+		rc = -EINVAL;
+		goto out_args;
+	}
+	if (fuse_mount(f, dir)) {
+		rc = -EIO;
+		log_err("%s: cannot mount", dir);
+		goto out_destroy;
+	}
+	if (fuse_daemonize(o->foreground) || fuse_set_signal_handlers(fuse_get_session(f))) {
+		rc = -EIO;
+		goto out_unmount;
+	}
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		goto out_signals;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	rc = fuse_loop_mt(f, cfg) ? -EIO : 0;
+	fuse_loop_cfg_destroy(cfg);
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(f));
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);   /* calls destroy: stops the engine */
+	if (bimg_writable(img)) {
+		int frc = bimg_flush(img);
+
+		if (!rc)
+			rc = frc;
+	}
+out_args:
+	fuse_opt_free_args(&args);
+	return rc;
+}

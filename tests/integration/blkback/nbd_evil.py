@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""tests/integration/blkback/nbd_evil.py: a raw NBD client that checks
+protocol answers and breaks the protocol on purpose.
+
+    nbd_evil.py SOCKET EXPORT CASE
+
+Exit 0 when the server answered as the NBD protocol says (for the cases
+that expect an answer) or simply survived; 1 with a message otherwise.
+"""
+import os
+import socket
+import struct
+import sys
+
+NBDMAGIC = 0x4E42444D41474943
+IHAVEOPT = 0x49484156454F5054
+REP_MAGIC = 0x3E889045565A9
+REQ_MAGIC = 0x25609513
+SIMPLE = 0x67446698
+STRUCT = 0x668E33EF
+
+
+def recvn(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("server closed after %d of %d bytes" % (len(b), n))
+        b += c
+    return b
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    magic, opt, flags = struct.unpack(">QQH", recvn(s, 18))
+    assert magic == NBDMAGIC and opt == IHAVEOPT, "bad greeting"
+    assert flags & 1, "not fixed newstyle"
+    s.sendall(struct.pack(">I", 3))  # fixed newstyle, no zeroes
+    return s
+
+
+def option(s, opt, data=b""):
+    s.sendall(struct.pack(">QII", IHAVEOPT, opt, len(data)) + data)
+    replies = []
+    while True:
+        magic, o, typ, ln = struct.unpack(">QIII", recvn(s, 20))
+        assert magic == REP_MAGIC and o == opt, "bad option reply header"
+        replies.append((typ, recvn(s, ln)))
+        if typ == 1 or typ & 0x80000000:
+            return replies
+
+
+def go(s, name, structured=False):
+    if structured:
+        assert option(s, 8)[-1][0] == 1
+    n = name.encode()
+    r = option(s, 7, struct.pack(">I", len(n)) + n + struct.pack(">H", 0))
+    assert r[-1][0] == 1, "GO refused: %x" % r[-1][0]
+    info = [d for t, d in r if t == 3 and struct.unpack(">H", d[:2])[0] == 0][0]
+    _, size, flags = struct.unpack(">HQH", info)
+    return size, flags
+
+
+def request(s, typ, off, ln, data=b"", flags=0, cookie=7):
+    s.sendall(struct.pack(">IHHQQI", REQ_MAGIC, flags, typ, cookie, off, ln) + data)
+
+
+def simple_reply(s, cookie=7):
+    magic, err, c = struct.unpack(">IIQ", recvn(s, 16))
+    assert magic == SIMPLE and c == cookie, "bad simple reply"
+    return err
+
+
+def closed(s):
+    """True when the server hung up (EOF or reset)."""
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+
+
+def expect(cond, msg):
+    if not cond:
+        print("FAIL:", msg)
+        sys.exit(1)
+
+
+def main():
+    path, name, case = sys.argv[1:4]
+    s = connect(path)
+    if case == "garbage":
+        s.sendall(os.urandom(4096))
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionError, socket.timeout):
+            pass
+    elif case == "bad-option-len":
+        # GO whose name length points past the option: NBD_REP_ERR_INVALID
+        r = option(s, 7, struct.pack(">I", 1000) + b"x")
+        expect(r[-1][0] == 0x80000003, "want ERR_INVALID, got %x" % r[-1][0])
+        r = option(s, 7, struct.pack(">I", 4) + b"nope" + struct.pack(">H", 0))
+        expect(r[-1][0] == 0x80000006, "want ERR_UNKNOWN, got %x" % r[-1][0])
+        r = option(s, 99)
+        expect(r[-1][0] == 0x80000001, "want ERR_UNSUP, got %x" % r[-1][0])
+    elif case == "huge-option":
+        s.sendall(struct.pack(">QII", IHAVEOPT, 7, 0xFFFFFFF0) + b"x" * 100)
+        expect(closed(s), "server kept a 4 GiB option")
+    elif case == "past-end":
+        size, _ = go(s, name)
+        request(s, 0, size - 512, 4096)
+        expect(simple_reply(s) == 22, "read past the end not EINVAL")
+        request(s, 0, 2**64 - 512, 1024)
+        expect(simple_reply(s) == 22, "read at 2^64-512 not EINVAL")
+        request(s, 1, size, 512, b"z" * 512)
+        err = simple_reply(s)
+        expect(err in (22, 28), "write past the end: error %d" % err)
+        request(s, 0, 0, 512)   # still in step after that payload
+        expect(simple_reply(s) == 0, "read after a refused write failed")
+        recvn(s, 512)
+        request(s, 7, 0, 4096)  # block status without negotiation
+        expect(simple_reply(s) == 22, "block status without a context not EINVAL")
+        request(s, 42, 0, 0)
+        expect(simple_reply(s) == 22, "unknown command not EINVAL")
+    elif case == "read-only":
+        size, flags = go(s, name)
+        expect(flags & 2, "export not flagged read-only")
+        request(s, 1, 0, 4096, b"w" * 4096)
+        expect(simple_reply(s) == 1, "write to a read-only export not EPERM")
+        request(s, 6, 0, 4096)
+        expect(simple_reply(s) == 1, "write zeroes to a read-only export not EPERM")
+        request(s, 4, 0, 4096)
+        expect(simple_reply(s) == 1, "trim on a read-only export not EPERM")
+    elif case == "structured-error":
+        size, _ = go(s, name, structured=True)
+        request(s, 0, size, 512)
+        magic, fl, typ, c, ln = struct.unpack(">IHHQI", recvn(s, 20))
+        payload = recvn(s, ln)
+        expect(magic == STRUCT and typ == 0x8001 and fl & 1, "want an ERROR chunk")
+        expect(struct.unpack(">I", payload[:4])[0] == 22, "error not EINVAL")
+    elif case == "truncated":
+        go(s, name)
+        s.sendall(struct.pack(">IHHQ", REQ_MAGIC, 0, 1, 1))  # half a header
+        s.close()
+        s = connect(path)
+        go(s, name)
+        request(s, 1, 0, 65536, b"y" * 100)                   # payload cut short
+    elif case == "huge-write":
+        go(s, name)
+        request(s, 1, 0, 0xFFFFFFFF)
+        expect(closed(s), "server waited for a 4 GiB payload")
+    elif case == "bad-magic":
+        go(s, name)
+        s.sendall(b"\xde\xad\xbe\xef" + b"\0" * 24)
+        expect(closed(s), "server accepted a request with a bad magic")
+    else:
+        print("unknown case", case)
+        sys.exit(2)
+    s.close()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (EOFError, AssertionError, ConnectionError, socket.timeout) as e:
+        print("FAIL:", e)
+        sys.exit(1)

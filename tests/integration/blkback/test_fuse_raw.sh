@@ -1,0 +1,36 @@
+#!/bin/bash
+# vhd mount of a raw image: mkfs.ext4 on DIR/disk, files in with debugfs,
+# vhd umount flushes and detaches, a remount shows the same bytes, e2fsck
+# is clean; a read-only mount refuses writes.
+source "$VV_ROOT/tests/integration/lib.sh"
+need_cmd mkfs.ext4 debugfs e2fsck fusermount3
+[[ -e /dev/fuse ]] || skip "no /dev/fuse"
+
+M=$T/mnt
+mkdir -p "$M"
+truncate -s 64M "$T/disk.img"
+head -c 3M /dev/urandom >"$T/payload"
+
+"$VHD" mount "$T/disk.img" "$M" || fail "vhd mount failed"
+at_exit "fusermount3 -u $M"
+[[ $(ls "$M") == disk ]] || fail "mount shows '$(ls "$M")', want just disk"
+assert_eq "$(stat -c %s "$M/disk")" 67108864 "disk size"
+mkfs.ext4 -q -F "$M/disk" || fail "mkfs.ext4 on the FUSE disk failed"
+debugfs -w -R "write $T/payload payload" "$M/disk" >/dev/null 2>&1 || fail "debugfs write failed"
+sum_mounted=$(sha "$M/disk")
+"$VHD" umount "$M" || fail "vhd umount failed"
+mountpoint -q "$M" && fail "still mounted after vhd umount"
+
+assert_eq "$(sha "$T/disk.img")" "$sum_mounted" "image after umount vs what the mount showed"
+e2fsck -fn "$T/disk.img" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+
+note "remount read-only: same bytes, writes refused"
+"$VHD" mount --read-only "$T/disk.img" "$M" || fail "read-only mount failed"
+assert_eq "$(sha "$M/disk")" "$sum_mounted" "remounted disk"
+debugfs -R "dump payload $T/payload.back" "$M/disk" >/dev/null 2>&1
+cmp "$T/payload" "$T/payload.back" || fail "file read back through the mount differs"
+if dd if=/dev/zero of="$M/disk" bs=4k count=1 conv=notrunc 2>/dev/null; then
+	fail "write to a read-only mount succeeded"
+fi
+"$VHD" umount "$M" || fail "vhd umount (ro) failed"
+assert_eq "$(sha "$T/disk.img")" "$sum_mounted" "image after the read-only mount"

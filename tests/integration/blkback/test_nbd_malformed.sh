@@ -1,0 +1,36 @@
+#!/bin/bash
+# Clients that break the NBD protocol (random bytes, truncated requests,
+# requests past the end, oversized options and payloads) get errors or are
+# disconnected; the server keeps serving everyone else.
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/blkback/serve_lib.sh"
+need_cmd python3 qemu-io
+EVIL="python3 $VV_ROOT/tests/integration/blkback/nbd_evil.py"
+
+S=$T/sock
+truncate -s 16M "$T/rw.img"
+truncate -s 16M "$T/ro.img"
+serve_start "$S" "$T/rw.img"
+U=$(nbd_uri "$S" rw.img)
+qemu-io -f raw -c 'write -P 0x33 0 1M' "$U" >/dev/null || fail "initial write failed"
+
+# a good client stays connected through all of it
+qemu-io -f raw -c 'sleep 4000' -c 'read -P 0x33 0 1M' "$U" >"$T/longlived" 2>&1 &
+long=$!
+
+for c in garbage bad-option-len huge-option past-end structured-error truncated \
+	huge-write bad-magic; do
+	note "case $c"
+	$EVIL "$S" rw.img "$c" || fail "case $c"
+	kill -0 "$SERVE_PID" || fail "server died on case $c"
+done
+qemu-io -f raw -c 'read -P 0x33 0 1M' "$U" | grep -q 'verification failed' &&
+	fail "data changed by the malformed clients"
+wait $long || fail "the long-lived client failed: $(cat "$T/longlived")"
+grep -q 'verification failed' "$T/longlived" && fail "long-lived client read bad data"
+serve_stop
+
+note "read-only export answers EPERM"
+serve_start "$S" --read-only "$T/ro.img"
+$EVIL "$S" ro.img read-only || fail "read-only case"
+serve_stop
