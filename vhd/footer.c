@@ -186,9 +186,12 @@ int vhd_header_parse(const uint8_t buf[VHD_HEADER_SIZE], uint64_t off,
 			       h->max_bat_entries, (unsigned long long)size,
 			       (unsigned long long)need, o);
 	table_bytes = (uint64_t)h->max_bat_entries * 4;
-	if (h->table_offset % VHD_SECTOR_SIZE || h->table_offset > UINT64_MAX - table_bytes)
-		return vhd_err(-EINVAL, "bad BAT offset 0x%llx (table-size overflow)",
+	if (h->table_offset % VHD_SECTOR_SIZE)
+		return vhd_err(-EINVAL, "BAT offset %llu is not sector aligned",
 			       (unsigned long long)h->table_offset);
+	if (h->table_offset > UINT64_MAX - table_bytes)
+		return vhd_err(-EINVAL, "BAT offset 0x%llx with %u entries: table-size overflow",
+			       (unsigned long long)h->table_offset, h->max_bat_entries);
 	if (h->table_offset + table_bytes > file_size)
 		return vhd_err(-EINVAL,
 			       "BAT at offset %llu (%llu bytes) extends past the end of the file (%llu bytes)",
