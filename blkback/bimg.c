@@ -16,6 +16,7 @@
 
 /* Explicit table, in order of preference when scores tie. */
 static const struct bimg_ops *const bimg_drivers[] = {
+	&bimg_vhd_ops,
 	&bimg_raw_ops,
 };
 
@@ -80,22 +81,16 @@ out_close:
 	return rc;
 }
 
-int bimg_open(const char *path, unsigned flags, struct bimg **out)
+/* Picks the driver whose probe scores highest for @path. */
+static int bimg_probe(const char *path, const struct bimg_ops **out)
 {
-	char *hbuf, *tbuf;
-	const struct bimg_ops *best = NULL;
+	char *hbuf = malloc(PROBE_LEN), *tbuf = malloc(PROBE_LEN);
 	size_t hlen = 0, tlen = 0;
-	struct bimg *img;
-	int best_score = 0, rc;
+	int best_score = 0, rc = -ENOMEM;
 
 	*out = NULL;
-	last_error[0] = '\0';
-	hbuf = malloc(PROBE_LEN);
-	tbuf = malloc(PROBE_LEN);
-	if (!hbuf || !tbuf) {
-		rc = -ENOMEM;
+	if (!hbuf || !tbuf)
 		goto out_free;
-	}
 	rc = bimg_read_probe(path, hbuf, &hlen, tbuf, &tlen);
 	if (rc)
 		goto out_free;
@@ -104,37 +99,69 @@ int bimg_open(const char *path, unsigned flags, struct bimg **out)
 
 		if (score > best_score) {
 			best_score = score;
-			best = bimg_drivers[i];
+			*out = bimg_drivers[i];
 		}
 	}
-	if (!best) {
+	if (!*out) {
 		bimg_set_error("%s: unknown image format", path);
 		rc = -EINVAL;
-		goto out_free;
 	}
-	rc = -ENOMEM;
-	img = calloc(1, sizeof(*img));
-	if (!img)
-		goto out_free;
-	img->ops = best;
-	img->flags = flags;
-	img->path = strdup(path);
-	img->priv = calloc(1, best->priv_size ? best->priv_size : 1);
-	if (!img->path || !img->priv)
-		goto out_img;
-	rc = best->open(img, path, flags);
-	if (rc)
-		goto out_img;
-	*out = img;
-	goto out_free;
-
-out_img:
-	free(img->priv);
-	free(img->path);
-	free(img);
 out_free:
 	free(hbuf);
 	free(tbuf);
+	return rc;
+}
+
+static void bimg_free(struct bimg *img)
+{
+	if (img->snap_child)
+		unlink(img->snap_child);
+	if (img->snap_dir)
+		rmdir(img->snap_dir);
+	free(img->snap_child);
+	free(img->snap_dir);
+	free(img->priv);
+	free(img->path);
+	free(img);
+}
+
+int bimg_open(const char *path, unsigned flags, struct bimg **out)
+{
+	const struct bimg_ops *ops;
+	const char *file = path;
+	struct bimg *img;
+	int rc;
+
+	*out = NULL;
+	last_error[0] = '\0';
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return -ENOMEM;
+	if (flags & BIMG_OPEN_SNAPSHOT) {
+		flags |= BIMG_OPEN_RDWR;
+		rc = bimg_snapshot_create(path, &img->snap_child, &img->snap_dir);
+		if (rc)
+			goto err_free;
+		file = img->snap_child;
+	}
+	rc = bimg_probe(file, &ops);
+	if (rc)
+		goto err_free;
+	rc = -ENOMEM;
+	img->ops = ops;
+	img->flags = flags;
+	img->path = strdup(path);
+	img->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
+	if (!img->path || !img->priv)
+		goto err_free;
+	rc = ops->open(img, file, flags);
+	if (rc)
+		goto err_free;
+	*out = img;
+	return 0;
+
+err_free:
+	bimg_free(img);
 	return rc;
 }
 
@@ -144,12 +171,10 @@ int bimg_close(struct bimg *img)
 
 	if (!img)
 		return 0;
-	if (img->flags & BIMG_OPEN_RDWR)
+	if ((img->flags & BIMG_OPEN_RDWR) && !img->snap_child)
 		rc = img->ops->flush(img);
 	img->ops->close(img);
-	free(img->priv);
-	free(img->path);
-	free(img);
+	bimg_free(img);
 	return rc;
 }
 

@@ -15,11 +15,13 @@
 #include "common/log.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
+#include "vhd/vhd.h"
 
 static const char serve_usage[] =
 	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
 	"                 [--export-name NAME] [--snapshot] [--workers N] FILE...\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
+	"--snapshot: writes go to a throwaway child; the files stay untouched.\n"
 	"The Unix socket appears at PATH only once the server listens.\n"
 	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n";
 
@@ -32,6 +34,13 @@ struct serve_opts {
 	bool snapshot;
 	unsigned workers;
 };
+
+/* vhd/ warnings (damaged footer copy, parent timestamp) to our log. */
+static void serve_vhd_log(enum vhd_log_level level, const char *msg, void *opaque)
+{
+	log_msg(level == VHD_LOG_ERR ? LOG_LVL_ERR : level == VHD_LOG_WARN ? LOG_LVL_WARN
+		: level == VHD_LOG_INFO ? LOG_LVL_INFO : LOG_LVL_DBG, "vhd", "%s", msg);
+}
 
 static int serve_parse(int argc, char **argv, struct serve_opts *o)
 {
@@ -97,6 +106,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (serve_parse(argc, argv, &o))
 		return CLI_USAGE;
+	if (o.snapshot && o.read_only) {
+		log_err("--snapshot and --read-only exclude each other");
+		return CLI_USAGE;
+	}
+	vhd_set_log(serve_vhd_log, NULL);
 	/* Signals are taken through a signalfd; block them before any thread
 	 * starts so that every thread inherits the mask. */
 	sigemptyset(&sigs);
@@ -123,7 +137,8 @@ int cmd_serve(int argc, char **argv)
 		const char *path = argv[i];
 		char *dup = strdup(path);
 		const char *name = o.export_name ? o.export_name : basename(dup);
-		unsigned flags = o.read_only ? 0 : BIMG_OPEN_RDWR;
+		unsigned flags = o.snapshot ? BIMG_OPEN_SNAPSHOT
+					    : o.read_only ? 0 : BIMG_OPEN_RDWR;
 
 		rc = bimg_open(path, flags, &imgs[nimg]);
 		if (rc) {
