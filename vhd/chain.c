@@ -28,6 +28,8 @@ static int join(const char *dir, const char *p, char *out, size_t cap)
 {
 	int n;
 
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
 	if (p[0] == '/')
 		n = snprintf(out, cap, "%s", p);
 	else
