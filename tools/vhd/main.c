@@ -3,6 +3,14 @@
 #include "tools/vhd/cmds.h"
 
 static const struct cli_cmd vhd_cmds[] = {
+	{ "create", cmd_create, "create a fixed, dynamic or differencing image" },
+	{ "snapshot", cmd_snapshot, "create a differencing child (create --parent)" },
+	{ "info", cmd_info, "describe an image and its chain" },
+	{ "check", cmd_check, "check (and --repair) the structure of an image" },
+	{ "read", cmd_read, "copy bytes of the virtual disk to stdout" },
+	{ "write", cmd_write, "write a pattern or a file into the virtual disk" },
+	{ "map", cmd_map, "list allocated ranges and the layer holding each" },
+	{ "convert", cmd_convert, "convert between raw, dynamic and fixed VHD" },
 	{ "serve", cmd_serve, "serve images over NBD (Unix socket or TCP)" },
 	{ "mount", cmd_mount, "mount an image's raw view with FUSE" },
 	{ "umount", cmd_umount, "flush and unmount a 'vhd mount'" },

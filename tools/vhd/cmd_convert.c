@@ -1,0 +1,169 @@
+/* tools/vhd/cmd_convert.c: `vhd convert`: raw <-> VHD, chain -> flat,
+ * dynamic <-> fixed, Azure-ready fixed VHDs; other formats via qemu-img. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "tools/common/cli.h"
+#include "tools/vhd/cmd_util.h"
+#include "tools/vhd/cmds.h"
+#include "vhd/vhd_ops.h"
+
+extern char **environ;
+
+static const char convert_usage[] =
+	"convert [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] SRC DST\n"
+	"\n"
+	"Copies the virtual disk of SRC into a new image DST (never overwritten).\n"
+	"SRC is a VHD (a differencing chain becomes one flat image), a raw image,\n"
+	"or qcow2/vmdk/vdi/vhdx when qemu-img is installed. -O vhd (default)\n"
+	"writes a dynamic VHD, vhd-fixed a fixed VHD, raw a sparse raw file.\n"
+	"Zero ranges are neither read (where the source says so) nor allocated.\n"
+	"--azure writes a fixed VHD whose size is rounded up to a whole MiB.\n"
+	"DST appears only when complete.";
+
+/* The qemu-img format name of a foreign image, or NULL (VHD or raw). */
+static const char *convert_foreign_format(const char *path)
+{
+	uint8_t b[0x48] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = pread(fd, b, sizeof(b), 0);
+	close(fd);
+	if (n < 8)
+		return NULL;
+	if (!memcmp(b, "QFI\xfb", 4))
+		return "qcow2";
+	if (!memcmp(b, "KDMV", 4) || !memcmp(b, "# Disk DescriptorFile", 21))
+		return "vmdk";
+	if (!memcmp(b, "vhdxfile", 8))
+		return "vhdx";
+	if (n >= 0x44 && b[0x40] == 0x7f && b[0x41] == 0x10 && b[0x42] == 0xda &&
+	    b[0x43] == 0xbe)
+		return "vdi";
+	return NULL;
+}
+
+/* Runs `qemu-img convert -f FMT -O raw SRC OUT`. 0 or -1 (logged). */
+static int convert_qemu_img(const char *fmt, const char *src, const char *out)
+{
+	static char qi[] = "qemu-img", cv[] = "convert", f[] = "-f", O[] = "-O", raw[] = "raw";
+	char *argv[] = { qi, cv, f, (char *)fmt, O, raw, (char *)src, (char *)out, NULL };
+	pid_t pid;
+	int st;
+
+	if (posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ)) {
+		log_err("%s is a %s image: converting it needs qemu-img, which is not "
+			"installed (apt install qemu-utils)", src, fmt);
+		return -1;
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		log_err("%s: qemu-img convert from %s failed", src, fmt);
+		return -1;
+	}
+	return 0;
+}
+
+static void convert_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	int *last = opaque;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (pct / 10 != *last / 10)
+		log_info("converted %d%%", pct);
+	*last = pct;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'O' },
+		{ "block-size", required_argument, NULL, 'b' },
+		{ "azure", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vhd_convert_opts o = { .format = VHD_CONVERT_DYNAMIC };
+	const char *src, *dst, *fmt;
+	char tmp[4096] = "";
+	uint64_t bs;
+	int c, rc, last = -1;
+
+	vt_init();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "O:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'O':
+			if (!strcmp(optarg, "raw"))
+				o.format = VHD_CONVERT_RAW;
+			else if (!strcmp(optarg, "vhd") || !strcmp(optarg, "vpc"))
+				o.format = VHD_CONVERT_DYNAMIC;
+			else if (!strcmp(optarg, "vhd-fixed"))
+				o.format = VHD_CONVERT_FIXED;
+			else
+				return vt_usage(convert_usage);
+			break;
+		case 'b':
+			if (vt_size(optarg, "block size", &bs))
+				return CLI_USAGE;
+			if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE || (bs & (bs - 1))) {
+				log_err("block size must be a power of two from 512K to 256M");
+				return CLI_USAGE;
+			}
+			o.block_size = (uint32_t)bs;
+			break;
+		case 'a': o.azure = true; break;
+		case 'h':
+			printf("usage: vhd %s\n", convert_usage);
+			return CLI_OK;
+		default:
+			return vt_usage(convert_usage);
+		}
+	}
+	if (argc - optind != 2)
+		return vt_usage(convert_usage);
+	if (o.azure)
+		o.format = VHD_CONVERT_FIXED;
+	src = argv[optind];
+	dst = argv[optind + 1];
+	if (!access(dst, F_OK)) {
+		log_err("%s exists; not overwriting it", dst);
+		return CLI_FAIL;
+	}
+	fmt = convert_foreign_format(src);
+	if (fmt) {
+		snprintf(tmp, sizeof(tmp), "%s.%s-raw-%ld", dst, fmt, (long)getpid());
+		if (convert_qemu_img(fmt, src, tmp)) {
+			unlink(tmp);
+			return CLI_FAIL;
+		}
+		if (o.format == VHD_CONVERT_RAW) {
+			if (rename(tmp, dst)) {
+				log_err("%s: %s", dst, strerror(errno));
+				unlink(tmp);
+				return CLI_FAIL;
+			}
+			return CLI_OK;
+		}
+		src = tmp;
+	}
+	o.progress = convert_progress;
+	o.opaque = &last;
+	rc = vhd_convert(src, dst, &o);
+	if (*tmp)
+		unlink(tmp);
+	if (rc)
+		return vt_fail(argv[optind], rc, "cannot convert");
+	return CLI_OK;
+}

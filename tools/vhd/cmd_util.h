@@ -1,0 +1,33 @@
+/* tools/vhd/cmd_util.h: helpers the image subcommands of `vhd` share. */
+#ifndef VV_TOOLS_VHD_CMD_UTIL_H
+#define VV_TOOLS_VHD_CMD_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct vhd;
+
+/* Connects the library's log callback to common/log.h. Idempotent; every
+ * command calls it before touching an image. */
+void vt_init(void);
+
+/* Logs "PATH: WHAT: reason" where the reason is vhd_last_error() when set,
+ * else strerror(-@rc). Returns CLI_FAIL. */
+int vt_fail(const char *path, int rc, const char *what);
+
+/* Prints "usage: vhd USAGE" to stderr and returns CLI_USAGE. */
+int vt_usage(const char *usage);
+
+/* Parses a size (K/M/G/T binary suffixes) or logs "bad WHAT 'S'". 0/-1. */
+int vt_size(const char *s, const char *what, uint64_t *out);
+
+/* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
+int vt_open(const char *path, int rdwr, struct vhd **out);
+
+/* Writes @s as a JSON string literal (quoted, escaped) to @f. */
+void vt_json_str(FILE *f, const char *s);
+
+/* Formats @ts (seconds since 2000-01-01 UTC) as ISO 8601 UTC into @buf. */
+char *vt_time_iso(uint32_t ts, char *buf, size_t len);
+
+#endif

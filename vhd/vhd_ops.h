@@ -1,0 +1,97 @@
+/* vhd/vhd_ops.h: whole-image operations of the VHD library: check and
+ * repair, allocation maps, commit and flatten of chains, resize, compact and
+ * convert.
+ *
+ * Same rules as vhd/vhd.h: 0 or -errno, the reason in vhd_last_error(), no
+ * printing. Long operations take a progress callback, called from the
+ * calling thread with monotonically growing @done (same unit as @total,
+ * bytes unless a function says otherwise); it may be NULL.
+ */
+#ifndef VHD_VHD_OPS_H
+#define VHD_VHD_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vhd/vhd.h"
+
+typedef void (*vhd_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/* ---- check and repair (check.c) ---- */
+
+/* One problem found by vhd_check(). */
+struct vhd_check_problem {
+	const char *name;     /* stable identifier: "footer-checksum", "bat-past-eof", ... */
+	uint64_t offset;      /* byte offset in the file where the problem is */
+	char detail[256];     /* one line for humans */
+	bool warning;         /* worth telling, but the image is usable as it is */
+	bool repaired;        /* VHD_CHECK_REPAIR fixed it on disk */
+};
+
+struct vhd_check_result {
+	unsigned errors;      /* problems that remain (not warnings, not repaired) */
+	unsigned warnings;
+	unsigned repaired;
+};
+
+#define VHD_CHECK_REPAIR    0x1u  /* fix what needs no guessing */
+#define VHD_CHECK_NO_PARENT 0x2u  /* do not open the parent chain */
+
+/* Checks the structure of the VHD at @path from its raw bytes (it need not
+ * open with vhd_open): footer and its copy, dynamic header, BAT, blocks,
+ * bitmaps, locators and the parent link, as vhd-util check does. Calls
+ * @report (may be NULL) once per problem, in file order as far as possible.
+ * With VHD_CHECK_REPAIR it rewrites, and flushes, a footer from its valid
+ * copy, checksums of otherwise valid structures, BAT entries pointing past
+ * the end of the file (made unallocated) and a missing trailing footer.
+ * Returns 0 when the check ran (*res tells the outcome) or -errno when the
+ * file cannot be read or is not a VHD at all. */
+int vhd_check(const char *path, unsigned flags,
+	      void (*report)(void *opaque, const struct vhd_check_problem *p),
+	      void *opaque, struct vhd_check_result *res);
+
+/* ---- allocation map (map.c) ---- */
+
+/* A run of the virtual disk held by one layer of the chain. */
+struct vhd_extent {
+	uint64_t start;       /* bytes */
+	uint64_t length;      /* bytes, > 0 */
+	int depth;            /* 1 = @v itself, 2 = its parent, ...; 0 = nowhere (zeros) */
+};
+
+/* Calls @fn for consecutive maximal runs covering [@off, @off + @len) of
+ * the virtual disk (clamped to its size), merging neighbours with the same
+ * depth. A non-zero return from @fn stops the walk and is returned. */
+int vhd_map(struct vhd *v, uint64_t off, uint64_t len,
+	    int (*fn)(void *opaque, const struct vhd_extent *e), void *opaque);
+
+/* The path of layer @depth (1 = @v) of the chain of @v, or NULL when the
+ * chain is shorter. */
+const char *vhd_layer_path(struct vhd *v, int depth);
+
+/* ---- convert (convert.c) ---- */
+
+enum vhd_convert_format {
+	VHD_CONVERT_DYNAMIC = 0,  /* a dynamic VHD (sparse) */
+	VHD_CONVERT_FIXED,        /* a fixed VHD */
+	VHD_CONVERT_RAW,          /* a raw image (sparse file) */
+};
+
+struct vhd_convert_opts {
+	enum vhd_convert_format format;
+	uint32_t block_size;      /* dynamic target; 0 = VHD_DEFAULT_BLOCK_SIZE */
+	bool azure;               /* fixed target whose size is rounded up to a MiB */
+	vhd_progress_fn progress; /* bytes of the virtual disk done */
+	void *opaque;
+};
+
+/* Copies the virtual disk of @src into a new image @dst. @src is a VHD
+ * (read through its whole chain: a chain becomes one flat image) or, when
+ * it has no VHD footer, a raw image. Ranges the source does not hold (its
+ * block status, or holes found with SEEK_DATA/SEEK_HOLE) are not read, and
+ * all-zero ranges allocate nothing in a dynamic or raw target. The target
+ * is written under a temporary name beside @dst, flushed and renamed into
+ * place only when complete; -EEXIST when @dst exists. */
+int vhd_convert(const char *src, const char *dst, const struct vhd_convert_opts *o);
+
+#endif
