@@ -121,8 +121,12 @@ static int vhd_open_dynamic(struct vhd *v, uint64_t file_size)
 	if (ret)
 		return ret;
 	ret = vhd_header_parse(buf, hoff, v->size, file_size, &v->header);
-	if (ret)
-		return vhd_err(ret, "%s: %s", v->path, vhd_last_error());
+	if (ret) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", vhd_last_error());
+		return vhd_err(ret, "%s: %s", v->path, msg);
+	}
 	v->block_size = v->header.block_size;
 	v->block_shift = (unsigned)__builtin_ctz(v->block_size);
 	v->bitmap_size = ((v->block_size / VHD_SECTOR_SIZE + 7) / 8 + VHD_SECTOR_SIZE - 1) &
