@@ -54,7 +54,10 @@ int cmd_mount(int argc, char **argv)
 	if (rc) {
 		const char *why = bimg_last_error();
 
-		log_err("%s: cannot open: %s", argv[optind], *why ? why : strerror(-rc));
+		if (*why)
+			log_err("%s", why);   /* names the file already */
+		else
+			log_err("%s: cannot open: %s", argv[optind], strerror(-rc));
 		return CLI_FAIL;
 	}
 	rc = vfuse_run(img, dir, &o);

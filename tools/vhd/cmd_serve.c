@@ -144,7 +144,10 @@ int cmd_serve(int argc, char **argv)
 		if (rc) {
 			const char *why = bimg_last_error();
 
-			log_err("%s: cannot open: %s", path, *why ? why : strerror(-rc));
+			if (*why)
+				log_err("%s", why);   /* names the file already */
+			else
+				log_err("%s: cannot open: %s", path, strerror(-rc));
 			free(dup);
 			goto out;
 		}

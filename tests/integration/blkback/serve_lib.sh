@@ -33,3 +33,7 @@ serve_stop() {
 
 # nbd_uri SOCK NAME
 nbd_uri() { echo "nbd+unix:///$2?socket=$1"; }
+
+# have_vhd_cmd NAME: true when this build of vhd has subcommand NAME (some
+# belong to other engineers and may not have landed).
+have_vhd_cmd() { "$VHD" "$1" --help >/dev/null 2>&1; }
