@@ -103,7 +103,7 @@ int vhd_bat_set(struct vhd *v, uint32_t blk, uint32_t sector)
 		return ret;
 	__atomic_and_fetch(&v->bad_map[blk / 8], (uint8_t)~(1u << (blk % 8)), __ATOMIC_RELAXED);
 	__atomic_store_n(&v->bat[blk], sector, __ATOMIC_RELEASE);
-	v->dirty = true;
+	__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
 	return 0;
 }
 
