@@ -25,27 +25,22 @@ n=$(find /proc/"$SERVE_PID"/fd -lname "$T/kid*.vhd" | wc -l)
 assert_eq "$n" 20 "open descriptors of the children"
 
 for i in 1 7 20; do
-	qemu-io -f raw -c 'read -P 0x7e 0 4M' -c "write -P $i 1M 64k" -c "read -P $i 1M 64k" \
-		"$(nbd_uri "$S" "kid$i.vhd")" >"$T/q$i" 2>&1 || fail "qemu-io kid$i: $(cat "$T/q$i")"
-	grep -q 'verification failed' "$T/q$i" && fail "kid$i: $(cat "$T/q$i")"
+	qio -f raw -c 'read -P 0x7e 0 4M' -c "write -P $i 1M 64k" -c "read -P $i 1M 64k" \
+		"$(nbd_uri "$S" "kid$i.vhd")"
 done
-qemu-io -f raw -c 'read -P 0x7e 1M 64k' "$(nbd_uri "$S" kid2.vhd)" | grep -q 'verification failed' &&
-	fail "kid2 sees another child's write"
+qio -f raw -c 'read -P 0x7e 1M 64k' "$(nbd_uri "$S" kid2.vhd)"  # no other child's write
 nbdinfo --list "nbd+unix://?socket=$S" >"$T/list" || fail "nbdinfo --list failed"
 assert_eq "$(grep -c '^export=' "$T/list")" 20 "exports listed"
 serve_stop
 
 assert_eq "$(sha "$T/base.vhd")" "$base_sum" "template after 20 children were served"
-qemu-io -f vpc -r -c 'read -P 7 1M 64k' "$T/kid7.vhd" | grep -q 'verification failed' &&
-	fail "kid7's write not in kid7.vhd"
+qio -f vpc -r -c 'read -P 7 1M 64k' "$T/kid7.vhd"  # kid7's write is in kid7.vhd
 
 note "--snapshot: writes are visible while serving, gone afterwards"
 mkdir "$T/tmp"
 TMPDIR=$T/tmp serve_start "$S" --snapshot "$T/base.vhd"
 U=$(nbd_uri "$S" base.vhd)
-qemu-io -f raw -c 'write -P 0x99 0 1M' -c 'read -P 0x99 0 1M' -c 'read -P 0x7e 1M 3M' "$U" >"$T/snap" 2>&1 ||
-	fail "qemu-io on the snapshot: $(cat "$T/snap")"
-grep -q 'verification failed' "$T/snap" && fail "snapshot: $(cat "$T/snap")"
+qio -f raw -c 'write -P 0x99 0 1M' -c 'read -P 0x99 0 1M' -c 'read -P 0x7e 1M 3M' "$U"
 [[ -n $(ls "$T/tmp") ]] || fail "no temporary child while serving --snapshot"
 serve_stop
 assert_eq "$(sha "$T/base.vhd")" "$base_sum" "image after --snapshot"

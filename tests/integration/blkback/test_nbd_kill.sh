@@ -25,19 +25,13 @@ wait $writer 2>/dev/null || true
 rm -f "$S"
 
 note "flushed data survives"
-qemu-io -f vpc -r -c 'read -P 0x61 0 8M' -c 'read -P 0x62 20M 1M' "$T/d.vhd" >"$T/r" 2>&1 ||
-	fail "qemu cannot read the image after kill -9: $(cat "$T/r")"
-grep -q 'verification failed' "$T/r" && fail "flushed data lost: $(cat "$T/r")"
+qio -f vpc -r -c 'read -P 0x61 0 8M' -c 'read -P 0x62 20M 1M' "$T/d.vhd"
 if have_vhd_cmd check; then
 	"$VHD" check "$T/d.vhd" >"$T/check" 2>&1 || fail "vhd check after kill -9: $(cat "$T/check")"
 fi
 
 note "a new server serves the image again"
 serve_start "$S" "$T/d.vhd"
-qemu-io -f raw -c 'read -P 0x61 0 8M' -c 'write -P 0x64 40M 1M' "$U" >"$T/r2" 2>&1 ||
-	fail "re-served image: $(cat "$T/r2")"
-grep -q 'verification failed' "$T/r2" && fail "re-served image: $(cat "$T/r2")"
+qio -f raw -c 'read -P 0x61 0 8M' -c 'write -P 0x64 40M 1M' "$U"
 serve_stop
-qemu-io -f vpc -r -c 'read -P 0x64 40M 1M' "$T/d.vhd" | grep -q 'verification failed' &&
-	fail "write after restart lost"
-exit 0
+qio -f vpc -r -c 'read -P 0x64 40M 1M' "$T/d.vhd"

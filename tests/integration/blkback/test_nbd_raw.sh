@@ -12,10 +12,8 @@ serve_start "$S" "$T/disk.img"
 U=$(nbd_uri "$S" disk.img)
 
 note "qemu-io writes and reads patterns"
-qemu-io -f raw -c 'write -P 0x5a 1M 3M' -c 'write -P 0x11 60M 4M' \
-	-c 'read -P 0x5a 1M 3M' -c 'read -P 0 0 1M' -c 'flush' "$U" >"$T/qio" ||
-	fail "qemu-io through NBD failed"
-grep -q 'Pattern verification failed' "$T/qio" && fail "pattern mismatch: $(cat "$T/qio")"
+qio -f raw -c 'write -P 0x5a 1M 3M' -c 'write -P 0x11 60M 4M' \
+	-c 'read -P 0x5a 1M 3M' -c 'read -P 0 0 1M' -c 'flush' "$U"
 
 note "qemu-img convert into the export, read back with nbdcopy"
 qemu-img convert -n -f raw -O raw --target-image-opts "$T/src8" \
@@ -34,8 +32,7 @@ serve_stop
 note "what the clients wrote is in the file"
 cmp "$T/back.img" "$T/disk.img" || fail "file differs from what was read through NBD"
 cmp -n 8M "$T/src8" "$T/disk.img" || fail "file lacks the converted data"
-qemu-io -f raw -r -c 'read -P 0x11 60M 4M' "$T/disk.img" | grep -q 'verification failed' &&
-	fail "pattern at 60M lost"
+qio -f raw -r -c 'read -P 0x11 60M 4M' "$T/disk.img"
 
 note "read-only export: the flag is set and qemu-io cannot write"
 serve_start "$S" --read-only "$T/disk.img"
