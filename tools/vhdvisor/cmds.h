@@ -3,4 +3,6 @@
 #ifndef VV_TOOLS_VHDVISOR_CMDS_H
 #define VV_TOOLS_VHDVISOR_CMDS_H
 
+int cmd_run(int argc, char **argv);
+
 #endif

@@ -3,6 +3,7 @@
 #include "tools/vhdvisor/cmds.h"
 
 static const struct cli_cmd vhdvisor_cmds[] = {
+	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
 	{ 0 },
 };
 

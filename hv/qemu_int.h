@@ -1,0 +1,48 @@
+/* hv/qemu_int.h: pieces of the QEMU engine shared between its files. */
+#ifndef VV_HV_QEMU_INT_H
+#define VV_HV_QEMU_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "hv/engine.h"
+
+/* The NBD export of one disk: a `vhd serve` process on a private socket. */
+struct qemu_disk {
+	char sock[PATH_MAX];
+	char export_name[256];
+	pid_t pid;              /* 0 = not running */
+	int pidfd;              /* -1 = none */
+	bool read_only;
+};
+
+/* Starts `@vhd_tool serve` for @d on "<run_dir>/disk<N>.sock" and waits
+ * until it accepts connections. Returns 0 or -errno (message logged). */
+int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
+		    const char *run_dir, const char *vhd_tool);
+/* Asks the export to flush and exit (SIGTERM), waits up to @timeout_ms,
+ * then kills it. Returns 0 when it exited cleanly, -EIO otherwise.
+ * Accepts a disk that never started. */
+int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms);
+
+/* Argument vector under construction; strings are owned by it. */
+struct qemu_argv {
+	char **v;
+	size_t n, cap;
+	int err;                /* first allocation failure, reported at the end */
+};
+
+void qemu_argv_add(struct qemu_argv *a, const char *s);
+__attribute__((format(printf, 2, 3)))
+void qemu_argv_addf(struct qemu_argv *a, const char *fmt, ...);
+void qemu_argv_free(struct qemu_argv *a);
+
+/* Builds QEMU's command line for @cfg/@boot: QMP on (child) fd @qmp_fd,
+ * a stdio console written to fd @con_fd, the disks' exports @disks, NIC
+ * tap fds at @nic_fds[i]. 0 or -errno. */
+int qemu_argv_build(struct qemu_argv *a, const struct vm_config *cfg,
+		    const struct vm_boot *boot, const struct vm_engine_env *env,
+		    int qmp_fd, int con_fd, const struct qemu_disk *disks, const int *nic_fds);
+
+#endif

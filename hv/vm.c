@@ -1,0 +1,403 @@
+/* hv/vm.c: the VM object: config validation, boot planning and the run
+ * loop that joins the engine's events, the API socket and signals. */
+#include "hv/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define LOG_TAG "vm"
+#include "common/log.h"
+#include "hv/api.h"
+#include "hv/boot.h"
+#include "hv/hv_int.h"
+
+enum vm_phase { VM_CREATED, VM_RUNNING, VM_DONE };
+
+struct vm {
+	struct vm_config cfg;
+	const struct vm_engine_ops *ops;
+	struct vm_engine *engine;
+	struct vm_boot boot;
+	bool use_kvm;
+	enum vm_phase phase;
+	char run_dir[PATH_MAX];
+	char vhd_tool[PATH_MAX];
+	struct vm_api *api;
+	bool stop_requested;
+	int stop_signo;
+	char error[512];
+};
+
+static __thread char create_error[512];
+
+const char *vm_error(const struct vm *vm)
+{
+	return vm ? vm->error : create_error;
+}
+
+const struct vm_config *vm_config(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+const char *vm_run_dir(const struct vm *vm)
+{
+	return vm->run_dir;
+}
+
+/* The `vhd` tool that serves disks: $VHDVISOR_VHD, else next to us. */
+static void find_vhd_tool(char *out, size_t len)
+{
+	const char *env = getenv("VHDVISOR_VHD");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(out, len, "%s/vhd", self) < len && !access(out, X_OK))
+				return;
+		}
+	}
+	snprintf(out, len, "vhd");
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	vm_api_destroy(vm->api);
+	if (vm->engine)
+		vm->ops->destroy(vm->engine);
+	hv_run_dir_remove(vm->run_dir);
+	free(vm);
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+	char root[PATH_MAX];
+	struct vm_engine_env env;
+	struct vm *vm;
+	int r;
+
+	create_error[0] = '\0';
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(create_error, sizeof(create_error), "out of memory");
+		return -ENOMEM;
+	}
+	vm->cfg = *cfg;
+	vm->ops = &vm_qemu_engine;
+	if (!vm->cfg.name[0])
+		snprintf(vm->cfg.name, sizeof(vm->cfg.name), "vm-%d", (int)getpid());
+	r = vm_config_validate(&vm->cfg, create_error, sizeof(create_error));
+	if (r)
+		goto err;
+	r = hv_accel_resolve(vm->cfg.accel, &vm->use_kvm, create_error, sizeof(create_error));
+	if (r)
+		goto err;
+	if (vm->cfg.run_dir[0])
+		snprintf(root, sizeof(root), "%s", vm->cfg.run_dir);
+	else
+		hv_run_root(root, sizeof(root));
+	r = hv_run_dir_create(root, vm->cfg.name, vm->run_dir, sizeof(vm->run_dir));
+	if (r) {
+		snprintf(create_error, sizeof(create_error), "run folder %.300s/%s: %s", root,
+			 vm->cfg.name, r == -EEXIST ? "a VM of that name runs" : strerror(-r));
+		vm->run_dir[0] = '\0';
+		goto err;
+	}
+	r = boot_plan(&vm->cfg, vm->run_dir, &vm->boot, create_error, sizeof(create_error));
+	if (r)
+		goto err;
+	find_vhd_tool(vm->vhd_tool, sizeof(vm->vhd_tool));
+	env = (struct vm_engine_env){
+		.run_dir = vm->run_dir,
+		.use_kvm = vm->use_kvm,
+		.vhd_tool = vm->vhd_tool,
+	};
+	r = vm->ops->create(&vm->cfg, &vm->boot, &env, &vm->engine);
+	if (r) {
+		snprintf(create_error, sizeof(create_error), "cannot prepare the %s engine: %s",
+			 vm->ops->name, strerror(-r));
+		goto err;
+	}
+	log_info("%s: %s boot, %u vCPU, %llu MiB, %s", vm->cfg.name,
+		 vm_boot_mode_name(vm->boot.mode), vm->cfg.cpus,
+		 (unsigned long long)(vm->cfg.mem >> 20), vm->use_kvm ? "kvm" : "tcg");
+	*out = vm;
+	return 0;
+err:
+	vm_destroy(vm);
+	return r;
+}
+
+static int vm_add_check(struct vm *vm)
+{
+	int r;
+
+	if (vm->phase != VM_CREATED) {
+		snprintf(vm->error, sizeof(vm->error), "the VM already runs");
+		return -EBUSY;
+	}
+	r = vm_config_validate(&vm->cfg, vm->error, sizeof(vm->error));
+	return r;
+}
+
+int vm_add_disk(struct vm *vm, const struct vm_disk *disk)
+{
+	int r;
+
+	if (vm->cfg.nr_disks == VM_MAX_DISKS) {
+		snprintf(vm->error, sizeof(vm->error), "at most %d disks", VM_MAX_DISKS);
+		return -ENOSPC;
+	}
+	vm->cfg.disks[vm->cfg.nr_disks++] = *disk;
+	r = vm_add_check(vm);
+	if (r)
+		vm->cfg.nr_disks--;
+	return r;
+}
+
+int vm_add_nic(struct vm *vm, const struct vm_nic *nic)
+{
+	int r;
+
+	if (vm->cfg.nr_nics == VM_MAX_NICS) {
+		snprintf(vm->error, sizeof(vm->error), "at most %d NICs", VM_MAX_NICS);
+		return -ENOSPC;
+	}
+	vm->cfg.nics[vm->cfg.nr_nics++] = *nic;
+	r = vm_add_check(vm);
+	if (r)
+		vm->cfg.nr_nics--;
+	return r;
+}
+
+static void host_stop(struct vm *vm, int signo)
+{
+	if (vm->stop_requested)
+		return;
+	vm->stop_requested = true;
+	vm->stop_signo = signo;
+	if (vm->ops->stop(vm->engine))
+		log_warn("could not ask the engine to stop");
+}
+
+static void api_status(struct vm *vm, struct json_object *reply)
+{
+	struct vm_status st;
+	int r = vm->ops->status(vm->engine, &st);
+
+	if (r) {
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "error", json_object_new_string(strerror(-r)));
+		return;
+	}
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "name", json_object_new_string(vm->cfg.name));
+	json_object_object_add(reply, "state", json_object_new_string(st.state));
+	json_object_object_add(reply, "running", json_object_new_boolean(st.running));
+	json_object_object_add(reply, "engine", json_object_new_string(vm->ops->name));
+	json_object_object_add(reply, "engine_pid", json_object_new_int(st.engine_pid));
+	json_object_object_add(reply, "cpus", json_object_new_int((int)vm->cfg.cpus));
+	json_object_object_add(reply, "memory", json_object_new_int64((int64_t)vm->cfg.mem));
+	json_object_object_add(reply, "boot",
+			       json_object_new_string(vm_boot_mode_name(vm->boot.mode)));
+	json_object_object_add(reply, "accel",
+			       json_object_new_string(vm->use_kvm ? "kvm" : "tcg"));
+	if (st.console[0])
+		json_object_object_add(reply, "console", json_object_new_string(st.console));
+}
+
+static void api_handler(struct json_object *req, struct json_object *reply, void *opaque)
+{
+	struct vm *vm = opaque;
+	struct json_object *jcmd;
+	const char *cmd;
+	int r;
+
+	if (!json_object_object_get_ex(req, "cmd", &jcmd) ||
+	    !json_object_is_type(jcmd, json_type_string)) {
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "error", json_object_new_string("no \"cmd\""));
+		return;
+	}
+	cmd = json_object_get_string(jcmd);
+	if (!strcmp(cmd, "status")) {
+		api_status(vm, reply);
+		return;
+	}
+	if (!strcmp(cmd, "pause"))
+		r = vm->ops->pause(vm->engine);
+	else if (!strcmp(cmd, "resume"))
+		r = vm->ops->resume(vm->engine);
+	else if (!strcmp(cmd, "powerdown"))
+		r = vm->ops->powerdown(vm->engine);
+	else if (!strcmp(cmd, "stop")) {
+		host_stop(vm, 0);
+		r = 0;
+	} else {
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "error", json_object_new_string(
+			"unknown cmd (status, pause, resume, powerdown, stop)"));
+		return;
+	}
+	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));
+	if (r)
+		json_object_object_add(reply, "error", json_object_new_string(strerror(-r)));
+}
+
+static void on_event(struct vm *vm, const struct vm_event *ev, struct vm_result *res)
+{
+	switch (ev->type) {
+	case VM_EV_STOPPED:
+		log_info("%s: paused", vm->cfg.name);
+		break;
+	case VM_EV_RESUMED:
+		log_info("%s: running", vm->cfg.name);
+		break;
+	case VM_EV_RESET:
+		log_info("%s: the guest rebooted", vm->cfg.name);
+		break;
+	case VM_EV_PANICKED:
+		log_info("%s: the guest panicked", vm->cfg.name);
+		break;
+	case VM_EV_EXIT:
+		res->reason = ev->exit;
+		res->signo = ev->exit == VM_EXIT_HOST ? vm->stop_signo : 0;
+		snprintf(res->detail, sizeof(res->detail), "%s", ev->detail);
+		vm->phase = VM_DONE;
+		break;
+	default:
+		break;
+	}
+}
+
+static int run_loop(struct vm *vm, int sigfd, struct vm_result *res)
+{
+	struct pollfd p[3];
+	struct vm_event ev;
+	int n, r;
+
+	while (vm->phase != VM_DONE) {
+		/* Drain what the engine already has before sleeping. */
+		while ((r = vm->ops->wait(vm->engine, 0, &ev)) > 0) {
+			on_event(vm, &ev, res);
+			if (vm->phase == VM_DONE)
+				return 0;
+		}
+		if (r < 0)
+			return r;
+		n = 0;
+		p[n++] = (struct pollfd){ .fd = vm->ops->poll_fd(vm->engine), .events = POLLIN };
+		if (sigfd >= 0)
+			p[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		if (vm->api)
+			p[n++] = (struct pollfd){ .fd = vm_api_fd(vm->api), .events = POLLIN };
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 1; i < n; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			if (p[i].fd == sigfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("%s: signal %u, stopping the guest", vm->cfg.name,
+						 si.ssi_signo);
+					host_stop(vm, (int)si.ssi_signo);
+				}
+			} else {
+				vm_api_serve(vm->api);
+			}
+		}
+	}
+	return 0;
+}
+
+int vm_run(struct vm *vm, const struct vm_run_opts *opts, struct vm_result *res)
+{
+	static const int handled[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_act[3];
+	sigset_t set, old;
+	int sigfd = -1, r;
+
+	memset(res, 0, sizeof(*res));
+	if (vm->phase != VM_CREATED) {
+		snprintf(vm->error, sizeof(vm->error), "vm_run called twice");
+		return -EBUSY;
+	}
+	vm->phase = VM_RUNNING;
+	if (opts && opts->handle_signals) {
+		sigemptyset(&set);
+		for (int i = 0; i < 3; i++)
+			sigaddset(&set, handled[i]);
+		sigprocmask(SIG_BLOCK, &set, &old);
+		/* An ignored signal never reaches a signalfd; a background job
+		 * inherits SIGINT ignored, and must still stop cleanly on it. */
+		for (int i = 0; i < 3; i++)
+			sigaction(handled[i], &dfl, &old_act[i]);
+		sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sigfd < 0) {
+			r = -errno;
+			snprintf(vm->error, sizeof(vm->error), "signalfd: %s", strerror(-r));
+			goto out;
+		}
+	}
+	if (vm->cfg.api_path[0]) {
+		r = vm_api_create(vm->cfg.api_path, api_handler, vm, &vm->api);
+		if (r) {
+			snprintf(vm->error, sizeof(vm->error), "API socket %.300s: %s",
+				 vm->cfg.api_path, strerror(-r));
+			goto out;
+		}
+	}
+	r = vm->ops->start(vm->engine);
+	if (r) {
+		snprintf(vm->error, sizeof(vm->error), "the VM did not start: %s", strerror(-r));
+		goto out;
+	}
+	if (opts && opts->started) {
+		struct vm_status st;
+
+		if (!vm->ops->status(vm->engine, &st))
+			opts->started(vm, &st, opts->opaque);
+	}
+	r = run_loop(vm, sigfd, res);
+	if (r)
+		snprintf(vm->error, sizeof(vm->error), "VM loop: %s", strerror(-r));
+out:
+	vm->phase = VM_DONE;
+	vm_api_destroy(vm->api);
+	vm->api = NULL;
+	if (sigfd >= 0) {
+		struct signalfd_siginfo si;
+
+		/* Consume late signals so restoring the mask does not kill us
+		 * before vm_destroy() cleaned up. */
+		while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+		close(sigfd);
+	}
+	if (opts && opts->handle_signals) {
+		for (int i = 0; i < 3; i++)
+			sigaction(handled[i], &old_act[i], NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	return r;
+}
