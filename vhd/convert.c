@@ -229,13 +229,14 @@ struct cv_pipe {
 	struct cv_dst *dst;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct cv_chunk q[CV_QUEUE];
+	struct cv_chunk q[CV_QUEUE + 1]; /* as many as there are buffers */
 	unsigned head, count;    /* filled chunks waiting for the writer */
 	bool done;               /* the reader has queued everything */
 	bool stop;               /* the writer failed: the reader gives up */
 	int err;                 /* the reader's error */
 	char errmsg[1024];
-	uint8_t *bufs[CV_QUEUE + 1];
+	uint8_t *all[CV_QUEUE + 1]; /* every buffer, for freeing */
+	uint8_t *bufs[CV_QUEUE + 1]; /* the free ones: bufs[0..free_bufs) */
 	unsigned free_bufs;
 };
 
@@ -263,7 +264,7 @@ static void cv_put_buf(struct cv_pipe *p, uint8_t *b)
 static void cv_queue(struct cv_pipe *p, uint8_t *buf, uint64_t off, size_t len)
 {
 	pthread_mutex_lock(&p->lock);
-	p->q[(p->head + p->count) % CV_QUEUE] = (struct cv_chunk){ buf, off, len };
+	p->q[(p->head + p->count) % (CV_QUEUE + 1)] = (struct cv_chunk){ buf, off, len };
 	p->count++;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
@@ -370,7 +371,7 @@ static int cv_write_all(struct cv_pipe *p, uint64_t total)
 			return 0;
 		}
 		c = p->q[p->head];
-		p->head = (p->head + 1) % CV_QUEUE;
+		p->head = (p->head + 1) % (CV_QUEUE + 1);
 		p->count--;
 		pthread_mutex_unlock(&p->lock);
 		rc = cv_write_chunk(p->dst, &c);
@@ -391,7 +392,7 @@ static int cv_copy(struct cv_src *s, struct cv_dst *d)
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 	for (; p.free_bufs < CV_QUEUE + 1; p.free_bufs++) {
-		p.bufs[p.free_bufs] = malloc(CV_CHUNK);
+		p.all[p.free_bufs] = p.bufs[p.free_bufs] = malloc(CV_CHUNK);
 		if (!p.bufs[p.free_bufs]) {
 			rc = vhd_err(-ENOMEM, "out of memory");
 			goto out;
@@ -412,7 +413,7 @@ static int cv_copy(struct cv_src *s, struct cv_dst *d)
 		rc = vhd_err(p.err, "%s", p.errmsg);
 out:
 	for (unsigned i = 0; i < CV_QUEUE + 1; i++)
-		free(p.bufs[i]);   /* every buffer is back, or was never handed out */
+		free(p.all[i]);
 	pthread_cond_destroy(&p.cond);
 	pthread_mutex_destroy(&p.lock);
 	return rc;
