@@ -9,6 +9,23 @@
  * Threads: one struct vhd may be used by several threads at once for
  * vhd_pread/vhd_block_status; writes that allocate blocks are serialized
  * inside the library, writes to different allocated blocks run in parallel.
+ *
+ * Error codes: -EINVAL a malformed image or argument (bad cookie, checksum,
+ * type, field, size, range), -ENOTSUP an unsupported format version, -EIO a
+ * BAT entry pointing past the end of the file (reported when that block is
+ * read or written, not at open, so `check` can open such images), -EBUSY
+ * a lock conflict, -ENOENT a missing file or parent, -ELOOP a parent loop
+ * or a chain deeper than max_depth, -EROFS a write to a read-only image,
+ * -EFBIG a dynamic/differencing size over 2040 GiB, -EEXIST create over an
+ * existing file; others are the errno of a failed system call.
+ *
+ * Images we create: creator application "vhdv", creator OS "Wi2k", CHS
+ * geometry by the specification's algorithm and current_size = original_size
+ * = the exact requested size. Reading, the size is current_size except for
+ * creators known to mean the CHS product ('vpc ', 'qemu'), as QEMU does.
+ * Note that QEMU sizes creators it does not know, ours included, by the CHS
+ * product, so it sees images whose size is not a CHS product slightly
+ * smaller.
  */
 #ifndef VHD_VHD_H
 #define VHD_VHD_H
@@ -81,9 +98,14 @@ struct vhd_chain_link {
 	const struct vhd_chain_link *child;
 };
 
+/* Locks: a writer takes an exclusive OFD lock, a reader a shared one, so a
+ * writer conflicts with writers and readers (-EBUSY, "image is in use by
+ * another process") and readers coexist. Parents are always opened
+ * read-only with a shared lock (NOLOCK is not passed down). */
 #define VHD_OPEN_RDWR       0x01u  /* open for writing (exclusive OFD lock) */
 #define VHD_OPEN_NOLOCK     0x02u  /* take no OFD lock (caller holds one) */
-#define VHD_OPEN_NO_PARENT  0x04u  /* open this layer alone (info/check of a broken chain) */
+#define VHD_OPEN_NO_PARENT  0x04u  /* open this layer alone (info/check of a broken chain);
+				       * unallocated data then reads as zeros, depth 0 */
 #define VHD_OPEN_NOWARN_TS  0x08u  /* do not warn on a parent timestamp mismatch */
 
 struct vhd_open_opts {
@@ -111,7 +133,12 @@ int vhd_backing_from_vhd(struct vhd *v, struct vhd_backing **out);
 /* ---- open, close, I/O ---- */
 
 /* Opens a VHD with its whole chain. @opts may be NULL (read-only, default
- * depth, the library opens parents). */
+ * depth, the library opens parents). The parent is looked up relative to
+ * the child's directory (W2ru), then absolute (W2ku), then MacX, then by the
+ * Parent Unicode Name beside the child; its UUID must match (unless it is a
+ * raw file), a timestamp mismatch is only a warning. A damaged trailing
+ * footer with a good copy at offset 0 opens read-only (info.read_only,
+ * info.footer_damaged) even when RDWR was asked. */
 int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **out);
 /* Flushes (for writable images) and closes; accepts NULL. */
 void vhd_close(struct vhd *v);
@@ -123,10 +150,13 @@ int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off);
 int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off);
 int vhd_preadv(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
 int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
-/* Makes every completed write durable (data, bitmaps, BAT, footer). */
+/* Makes every completed write durable (data, bitmaps, BAT, footer): fsync.
+ * Without it, completed writes survive a crash of the process (kill -9)
+ * but not necessarily a power loss. */
 int vhd_flush(struct vhd *v);
 
-#define VHD_ZERO_MAY_UNMAP 0x1u  /* whole unneeded blocks may be deallocated */
+#define VHD_ZERO_MAY_UNMAP 0x1u  /* whole unneeded blocks may be deallocated
+				    * (accepted; blocks are currently kept) */
 /* Makes [off, off+len) read as zeros. Unallocated blocks of a dynamic disk
  * stay unallocated; in a differencing disk zeros are written over parent
  * data. */
@@ -189,7 +219,13 @@ struct vhd_create_opts {
 
 /* Creates a new image at @path; refuses (-EEXIST) to overwrite. The image
  * is built under a temporary name and renamed into place when complete, so
- * a failure leaves nothing behind. */
+ * a failure leaves nothing behind. Sizes must be positive multiples of 512
+ * (-EINVAL); block sizes powers of two from 512 KiB to 256 MiB. A
+ * differencing child records the parent's UUID, its mtime as the parent
+ * timestamp, its file name (Parent Unicode Name) and two locators: W2ru
+ * (".\base.vhd", relative to the child's directory) and W2ku (the absolute
+ * path), both UTF-16LE with backslash separators. The parent is opened read-only
+ * (shared lock) with @parent_opts, or defaults when NULL. */
 int vhd_create(const char *path, const struct vhd_create_opts *opts);
 
 /* Helpers exposed for tools and tests. */
