@@ -1,5 +1,5 @@
 /* images/cat_vm.h: catalog records of VMs, their disk layers and
- * snapshots, labs, and the journal of layer merges.
+ * snapshots, and labs.
  *
  * A VM's disk is a chain: its top layer (a differencing VHD it writes),
  * older layers frozen by snapshots, and at the bottom its image's file.
@@ -20,7 +20,7 @@
 struct cat_vm {
 	char name[CAT_NAME_MAX + 1];
 	char state[16];                  /* CAT_VM_* */
-	char image[CAT_ID_LEN + 1];      /* template image id */
+	char image[CAT_ID_LEN + 1];      /* template image id; "" once flattened */
 	unsigned cpus;
 	uint64_t mem;                    /* bytes */
 	char mac[18];                    /* "xx:xx:xx:xx:xx:xx" */
@@ -54,7 +54,8 @@ struct cat_snapshot {
 int cat_vm_add(struct cat *c, const struct cat_vm *vm);
 /* Loads VM @name; -ENOENT. */
 int cat_vm_get(struct cat *c, const char *name, struct cat_vm *out);
-/* Rewrites state, cpus, mem, top, lab and net of VM @vm->name. -ENOENT. */
+/* Rewrites state, cpus, mem, top, lab, net and image of VM @vm->name.
+ * -ENOENT. */
 int cat_vm_update(struct cat *c, const struct cat_vm *vm);
 /* Deletes the VM with its layers and snapshots (rows only). -ENOENT. */
 int cat_vm_del(struct cat *c, const char *name);
@@ -102,24 +103,5 @@ int cat_lab_get(struct cat *c, const char *name, struct cat_lab *out);
 int cat_lab_del(struct cat *c, const char *name);
 int cat_lab_foreach(struct cat *c, int (*fn)(void *opaque, const struct cat_lab *l),
 		    void *opaque);
-
-/* ---- merge journal (snapshot-rm) ---- */
-
-/* A merge of layer @layer into its only child @child, being built in the
- * temporary file @tmp (relative). Recorded before the work starts and
- * deleted in the transaction that switches the catalog to the result, so
- * an interrupted merge is found and redone. */
-struct cat_merge {
-	int64_t id;
-	char vm[CAT_NAME_MAX + 1];
-	int64_t layer;
-	int64_t child;
-	char tmp[192];
-};
-
-int cat_merge_add(struct cat *c, const struct cat_merge *m, int64_t *id);
-int cat_merge_del(struct cat *c, int64_t id);
-int cat_merge_foreach(struct cat *c, int (*fn)(void *opaque, const struct cat_merge *m),
-		      void *opaque);
 
 #endif

@@ -1,4 +1,4 @@
-/* images/cat_vms.c: rows of VMs, layers, snapshots, labs and merges. */
+/* images/cat_vms.c: rows of VMs, layers, snapshots and labs. */
 #include "images/cat_int.h"
 #include "images/cat_vm.h"
 
@@ -65,7 +65,8 @@ int cat_vm_add(struct cat *c, const struct cat_vm *vm)
 		return r;
 	bind_text(st, 1, vm->name);
 	bind_text(st, 2, vm->state);
-	bind_text(st, 3, vm->image);
+	if (vm->image[0])
+		bind_text(st, 3, vm->image);
 	sqlite3_bind_int(st, 4, (int)vm->cpus);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)vm->mem);
 	bind_text(st, 6, vm->mac);
@@ -101,7 +102,7 @@ int cat_vm_update(struct cat *c, const struct cat_vm *vm)
 	int r;
 
 	r = cat_prepare(c, "UPDATE vms SET state = ?2, cpus = ?3, mem = ?4, top = ?5,"
-			" lab = ?6, net = ?7 WHERE name = ?1", &st);
+			" lab = ?6, net = ?7, image = ?8 WHERE name = ?1", &st);
 	if (r)
 		return r;
 	bind_text(st, 1, vm->name);
@@ -111,6 +112,8 @@ int cat_vm_update(struct cat *c, const struct cat_vm *vm)
 	sqlite3_bind_int64(st, 5, vm->top);
 	bind_text(st, 6, vm->lab);
 	bind_text(st, 7, vm->net);
+	if (vm->image[0])
+		bind_text(st, 8, vm->image);
 	return write_step(c, st, true);
 }
 
@@ -118,7 +121,6 @@ int cat_vm_del(struct cat *c, const char *name)
 {
 	static const char *const sqls[] = {
 		"DELETE FROM snapshots WHERE vm = ?",
-		"DELETE FROM merges WHERE vm = ?",
 		/* children before parents: clear the tree's links first */
 		"UPDATE layers SET parent = NULL WHERE vm = ?",
 		"DELETE FROM layers WHERE vm = ?",
@@ -475,65 +477,6 @@ int cat_lab_foreach(struct cat *c, int (*fn)(void *opaque, const struct cat_lab 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		lab_from_row(st, &l);
 		r = fn(opaque, &l);
-		if (r)
-			break;
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = cat_sqlerr(rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* ---- merges ---- */
-
-int cat_merge_add(struct cat *c, const struct cat_merge *m, int64_t *id)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	r = cat_prepare(c, "INSERT INTO merges(vm, layer, child, tmp) VALUES(?,?,?,?)", &st);
-	if (r)
-		return r;
-	bind_text(st, 1, m->vm);
-	sqlite3_bind_int64(st, 2, m->layer);
-	sqlite3_bind_int64(st, 3, m->child);
-	bind_text(st, 4, m->tmp);
-	r = write_step(c, st, false);
-	if (!r)
-		*id = sqlite3_last_insert_rowid(c->db);
-	return r;
-}
-
-int cat_merge_del(struct cat *c, int64_t id)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	r = cat_prepare(c, "DELETE FROM merges WHERE id = ?", &st);
-	if (r)
-		return r;
-	sqlite3_bind_int64(st, 1, id);
-	return write_step(c, st, true);
-}
-
-int cat_merge_foreach(struct cat *c, int (*fn)(void *opaque, const struct cat_merge *m),
-		      void *opaque)
-{
-	struct cat_merge m;
-	sqlite3_stmt *st;
-	int r, rc;
-
-	r = cat_prepare(c, "SELECT id, vm, layer, child, tmp FROM merges ORDER BY id", &st);
-	if (r)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&m, 0, sizeof(m));
-		m.id = sqlite3_column_int64(st, 0);
-		cat_col_text(st, 1, m.vm, sizeof(m.vm));
-		m.layer = sqlite3_column_int64(st, 2);
-		m.child = sqlite3_column_int64(st, 3);
-		cat_col_text(st, 4, m.tmp, sizeof(m.tmp));
-		r = fn(opaque, &m);
 		if (r)
 			break;
 	}

@@ -5,4 +5,16 @@
 
 int cmd_run(int argc, char **argv);
 
+/* image, vm, lab (cmd_image.c, cmd_vm.c, cmd_lab.c) */
+#include <stdint.h>
+int cmd_image(int argc, char **argv);
+/* Helpers of cmd_image.c that cmd_vm.c and cmd_lab.c share: open the
+ * catalog of --state DIR (NULL: the default), resolve an image reference,
+ * print progress on a terminal. They log their own errors. */
+struct cat;
+int imgcli_open(const char *state, struct cat **out);
+int imgcli_resolve(struct cat *c, const char *ref, char *id);
+void imgcli_progress(void *opaque, uint64_t done, uint64_t total);
+void *imgcli_progress_new(const char *what);
+
 #endif

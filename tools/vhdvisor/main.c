@@ -4,6 +4,7 @@
 
 static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
+	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ 0 },
 };
 

@@ -1,5 +1,5 @@
-/* Unit tests for images/cat_vms.c: VM, layer, snapshot, lab and merge
- * rows, and the references that protect images and layers. */
+/* Unit tests for images/cat_vms.c: VM, layer, snapshot and lab rows, and
+ * the references that protect images and layers. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -118,11 +118,9 @@ Test(cat_vms, vm_layers_snapshots)
 	cr_assert_eq(cat_image_del(c, img.id), 0);
 }
 
-Test(cat_vms, labs_and_merges)
+Test(cat_vms, labs)
 {
 	struct cat_lab lab = { .count = 3 }, lg;
-	struct cat_merge m = { .layer = 4, .child = 5 };
-	int64_t id;
 
 	strcpy(lab.name, "l1");
 	strcpy(lab.image, img.id);
@@ -132,10 +130,4 @@ Test(cat_vms, labs_and_merges)
 	cr_assert_eq(lg.count, 3);
 	cr_assert_eq(cat_lab_del(c, "l1"), 0);
 	cr_assert_eq(cat_lab_get(c, "l1", &lg), -ENOENT);
-
-	strcpy(m.vm, "x");
-	strcpy(m.tmp, "tmp/m.vhd");
-	cr_assert_eq(cat_merge_add(c, &m, &id), 0);
-	cr_assert_eq(cat_merge_del(c, id), 0);
-	cr_assert_eq(cat_merge_del(c, id), -ENOENT);
 }

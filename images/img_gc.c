@@ -1,0 +1,101 @@
+/* images/img_gc.c: removing what interrupted operations left behind. */
+#include "images/cat_int.h"
+#include "images/cat_vm.h"
+#include "images/img_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* True when a row of @table has @rel as its file (or on errors: keep it). */
+static bool referenced(struct cat *c, const char *sql, const char *rel)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (cat_prepare(c, sql, &st))
+		return true;
+	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc != SQLITE_DONE;
+}
+
+/* Removes the files of folder @rel_dir that no row names (all of them
+ * when @sql is NULL). Returns how many went. */
+static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql)
+{
+	char dir[4300], rel[4400], path[4600];
+	unsigned n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (cat_path(c, rel_dir, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] ||
+					     (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s", rel_dir, de->d_name);
+		if (sql && referenced(c, sql, rel))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!unlink(path))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int drop_creating(void *opaque, const struct cat_vm *vm)
+{
+	struct cat *c = ((void **)opaque)[0];
+	unsigned *n = ((void **)opaque)[1];
+
+	if (strcmp(vm->state, CAT_VM_CREATING))
+		return 0;
+	if (!cat_vm_del(c, vm->name))
+		(*n)++;
+	return 0;
+}
+
+int img_gc(struct cat *c, struct img_gc_result *res)
+{
+	static const char layer_sql[] = "SELECT 1 FROM layers WHERE file = ?";
+	char vms[4300], sub[4400], path[4600];
+	void *ctx[2] = { c, &res->vms_removed };
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = cat_lock_exclusive(c);
+	if (r)
+		return img_fail(r, "cannot lock the state directory: %s", strerror(-r));
+	/* Rows first (one transaction), then every file no row names. */
+	r = cat_begin(c);
+	if (!r)
+		r = cat_vm_foreach(c, NULL, NULL, drop_creating, ctx);
+	if (!r)
+		r = cat_commit(c);
+	if (r) {
+		cat_rollback(c);
+		return img_fail(r, "catalog: %s", cat_errmsg(c));
+	}
+	res->tmp_removed = sweep(c, "tmp", NULL);
+	res->files_removed = sweep(c, "images", "SELECT 1 FROM images WHERE file = ?");
+	if (cat_path(c, "vms", vms, sizeof(vms)) || !(d = opendir(vms)))
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "vms/%s", de->d_name);
+		res->files_removed += sweep(c, sub, layer_sql);
+		snprintf(path, sizeof(path), "%s/%s", vms, de->d_name);
+		rmdir(path);	/* only when empty */
+	}
+	closedir(d);
+	return 0;
+}

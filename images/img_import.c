@@ -1,0 +1,287 @@
+/* images/img_import.c: bringing images into the catalog. */
+#include "images/img_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "images/cat_int.h"
+#include "vhd/vhd.h"
+#include "vhd/vhd_ops.h"
+
+extern char **environ;
+
+static int sink_vhd(void *opaque, const void *buf, size_t len, uint64_t off)
+{
+	return vhd_pwrite(opaque, buf, len, off);
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Copies @src into a new dynamic VHD at @path, hashing on the way. */
+static int copy_to_vhd(const struct img_src *src, const char *path,
+		       const struct img_import_opts *o, char id[IMG_HEX_LEN + 1],
+		       uint64_t *data)
+{
+	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = src->size };
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_RDWR };
+	struct img_scan_opts so = {
+		.sink = sink_vhd,
+		.progress = o->progress,
+		.progress_opaque = o->progress_opaque,
+	};
+	struct vhd *v;
+	int r;
+
+	r = vhd_create(path, &co);
+	if (r)
+		return img_fail(r, "cannot create %s: %s", path, vhd_last_error());
+	r = vhd_open(path, &oo, &v);
+	if (r)
+		return img_fail(r, "cannot open %s: %s", path, vhd_last_error());
+	so.sink_opaque = v;
+	r = img_scan(src, &so, id, data);
+	if (r) {
+		vhd_close(v);
+		return img_fail(r, "copy failed: %s", vhd_last_error()[0] ?
+				vhd_last_error() : strerror(-r));
+	}
+	r = vhd_flush(v);
+	vhd_close(v);
+	if (r)
+		return img_fail(r, "flush failed: %s", strerror(-r));
+	r = fsync_path(path);
+	return r ? img_fail(r, "fsync %s: %s", path, strerror(-r)) : 0;
+}
+
+/* Moves the finished file in and records it, in one short transaction. */
+static int commit_image(struct cat *c, const char *tmp, const struct img_import_opts *o,
+			struct img_import_result *res)
+{
+	char dest[4300], rel[128];
+	struct cat_image *img = &res->img;
+	char name[CAT_NAME_MAX + 1], ver[CAT_NAME_MAX + 1] = "";
+	int r;
+
+	if (o->ref && cat_ref_split(o->ref, name, ver))
+		return img_fail(-EINVAL, "bad name '%s' (NAME[:VERSION], [A-Za-z0-9._-])", o->ref);
+	snprintf(rel, sizeof(rel), "images/%s.vhd", img->id);
+	r = cat_path(c, rel, dest, sizeof(dest));
+	if (r)
+		return r;
+	r = cat_begin(c);
+	if (r)
+		return img_fail(r, "catalog busy: %s", cat_errmsg(c));
+	r = cat_image_get(c, img->id, img);
+	if (r == 0) {
+		res->existed = true;
+		unlink(tmp);
+	} else if (r == -ENOENT) {
+		snprintf(img->file, sizeof(img->file), "%s", rel);
+		if (rename(tmp, dest)) {
+			r = img_fail(-errno, "rename to %s: %s", dest, strerror(errno));
+			goto err;
+		}
+		r = cat_image_add(c, img);
+	}
+	if (r) {
+		img_fail(r, "catalog: %s", cat_errmsg(c));
+		goto err;
+	}
+	if (o->ref) {
+		r = cat_name_set(c, name, ver, img->id, res->version);
+		if (r) {
+			img_fail(r, "catalog: cannot name %s: %s", o->ref, cat_errmsg(c));
+			goto err;
+		}
+	}
+	r = cat_commit(c);
+	if (r)
+		return img_fail(r, "catalog commit: %s", cat_errmsg(c));
+	return 0;
+err:
+	cat_rollback(c);
+	return r;
+}
+
+int img_import_src(struct cat *c, const struct img_src *src, const struct img_import_opts *o,
+		   struct img_import_result *res)
+{
+	struct cat_image *img = &res->img;
+	char rel[128], tmp[4300];
+	struct stat stb;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (src->size == 0 || src->size % VHD_SECTOR_SIZE)
+		return img_fail(-EINVAL, "virtual size %llu is not a positive multiple of 512",
+				(unsigned long long)src->size);
+	if (src->size > VHD_MAX_DYNAMIC_SIZE)
+		return img_fail(-EFBIG, "virtual size %llu is over the VHD limit of 2040 GiB",
+				(unsigned long long)src->size);
+	r = img_tmp_name("vhd", rel, sizeof(rel));
+	if (!r)
+		r = cat_path(c, rel, tmp, sizeof(tmp));
+	if (r)
+		return r;
+	r = copy_to_vhd(src, tmp, o, img->id, &res->data_bytes);
+	if (!r)
+		r = img_file_sha256(tmp, img->file_sha256);
+	if (!r && stat(tmp, &stb))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return r == -ENOSPC ? img_fail(r, "no space left in %s", cat_dir(c)) : r;
+	}
+	img->virtual_size = src->size;
+	img->file_size = (uint64_t)stb.st_size;
+	snprintf(img->os, sizeof(img->os), "%s", o->os ? o->os : "");
+	snprintf(img->arch, sizeof(img->arch), "%s", o->arch ? o->arch : "x86_64");
+	snprintf(img->boot, sizeof(img->boot), "%s", o->boot ? o->boot : "");
+	img->min_mem = o->min_mem;
+	img->min_disk = o->min_disk;
+	snprintf(img->source, sizeof(img->source), "%s", o->source ? o->source : "");
+	snprintf(img->parent, sizeof(img->parent), "%s", o->parent ? o->parent : "");
+	img->created = time(NULL);
+	r = commit_image(c, tmp, o, res);
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+/* Converts a foreign image with qemu-img into a sparse raw file at @out. */
+static int qemu_to_raw(struct cat *c, const char *path, enum img_format fmt, const char *out)
+{
+	const char *argv[] = { "qemu-img", "convert", "-q", "-f", img_format_name(fmt),
+			       "-O", "raw", path, out, NULL };
+	posix_spawn_file_actions_t fa;
+	char logrel[128], log[4300], msg[256] = "";
+	int status, r, fd;
+	pid_t pid;
+
+	r = img_tmp_name("log", logrel, sizeof(logrel));
+	if (!r)
+		r = cat_path(c, logrel, log, sizeof(log));
+	if (r)
+		return r;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	r = posix_spawnp(&pid, "qemu-img", &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r) {
+		unlink(log);
+		return img_fail(r == ENOENT ? -ENOTSUP : -r,
+				"%s images need qemu-img, which is not installed",
+				img_format_name(fmt));
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, msg, sizeof(msg) - 1);
+
+		msg[n > 0 ? n : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		close(fd);
+	}
+	unlink(log);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return img_fail(-EINVAL, "qemu-img cannot read %s as %s: %s", path,
+				img_format_name(fmt), msg);
+	return 0;
+}
+
+static void first_problem(void *opaque, const struct vhd_check_problem *p)
+{
+	char *msg = opaque;
+
+	if (!p->warning && !p->repaired && !msg[0])
+		snprintf(msg, 300, "%s (%s at offset %llu)", p->detail, p->name,
+			 (unsigned long long)p->offset);
+}
+
+/* vhd_check on the file and its chain; any error refuses the import. */
+static int verify_vhd(const char *path)
+{
+	struct vhd_check_result res;
+	char msg[300] = "";
+	int r;
+
+	r = vhd_check(path, 0, first_problem, msg, &res);
+	if (r)
+		return img_fail(r, "not imported: %s: %s", path, vhd_last_error());
+	if (res.errors)
+		return img_fail(-EINVAL, "not imported: %s is damaged: %u problem%s, first: %s",
+				path, res.errors, res.errors == 1 ? "" : "s", msg);
+	return 0;
+}
+
+int img_import(struct cat *c, const char *path, const struct img_import_opts *o,
+	       struct img_import_result *res)
+{
+	struct img_import_opts opts = *o;
+	char rawrel[128], raw[4300] = "", abspath[4096];
+	enum img_format fmt;
+	struct img_src src;
+	int r;
+
+	r = img_probe(path, &fmt);
+	if (r)
+		return r;
+	if (!opts.source)
+		opts.source = realpath(path, abspath) ? abspath : path;
+	if (fmt == IMG_FMT_VHD) {
+		r = verify_vhd(path);
+		if (r)
+			return r;
+		r = img_src_vhd_open(path, &src);
+		if (r)
+			return img_fail(r, "not imported: %s", img_last_error());
+		r = img_import_src(c, &src, &opts, res);
+		img_src_vhd_close(&src);
+		return r;
+	}
+	if (fmt != IMG_FMT_RAW) {
+		r = img_tmp_name("raw", rawrel, sizeof(rawrel));
+		if (!r)
+			r = cat_path(c, rawrel, raw, sizeof(raw));
+		if (!r)
+			r = qemu_to_raw(c, path, fmt, raw);
+		if (r) {
+			unlink(raw);
+			return r;
+		}
+		path = raw;
+	}
+	r = img_src_raw_open(path, &src);
+	if (r) {
+		img_fail(r, "%s: %s", path, strerror(-r));
+	} else {
+		/* A raw file of odd length reads as zeros up to the next sector. */
+		src.size = (src.size + VHD_SECTOR_SIZE - 1) / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
+		r = img_import_src(c, &src, &opts, res);
+		img_src_raw_close(&src);
+	}
+	if (raw[0])
+		unlink(raw);
+	return r;
+}

@@ -1,0 +1,91 @@
+/* images/vmrec.h: VMs defined by their disks: linked clones of catalog
+ * images, full clones, snapshots, revert, reset, flatten.
+ *
+ * A VM's disk is a chain of differencing VHDs under STATE/vms/<name>/ on
+ * top of its image's file (images/cat_vm.h). Every operation here builds
+ * new files first, under fresh names no row refers to, then switches the
+ * catalog in one short transaction, then removes files no row refers to
+ * any more. A crash at any moment leaves the catalog describing either the
+ * old or the new state, never a mix; the files left over are what
+ * `image gc` removes, and re-running the command finishes the job.
+ *
+ * Disk operations on a VM (snapshot, revert, reset, snapshot-rm, flatten,
+ * clone of a VM with data) refuse (-EBUSY) while the VM runs.
+ * 0 or -errno; the reason in img_last_error() (images/img_store.h).
+ */
+#ifndef VV_IMAGES_VMREC_H
+#define VV_IMAGES_VMREC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "images/cat_vm.h"
+#include "images/img_hash.h"
+
+#define VMREC_DEFAULT_CPUS 1
+#define VMREC_DEFAULT_MEM  (256ull << 20)
+
+struct vmrec_opts {
+	unsigned cpus;          /* 0 = the source's, else VMREC_DEFAULT_CPUS */
+	uint64_t mem;           /* bytes; 0 = the source's, else VMREC_DEFAULT_MEM */
+	const char *lab;        /* lab the new VMs belong to, or NULL */
+	const char *net;        /* lab network for their NIC, or NULL */
+};
+
+/* Creates VMs @names[0..n-1], each a linked clone of image @image_id: one
+ * empty differencing layer on the image's file, and its own identity (MAC
+ * derived from the name, random SMBIOS UUID and machine-id). All names are
+ * claimed in one transaction first (-EEXIST, nothing created, when one is
+ * taken), the layers made, then all VMs marked ready in a second one. */
+int vmrec_create(struct cat *c, const char *image_id, const char *const *names, unsigned n,
+		 const struct vmrec_opts *o);
+
+/* Clones VM @src into @names[0..n-1]. Linked (default): when @src has
+ * written nothing since its image, the clones share that image; otherwise
+ * @src's current disk is captured once as a new catalog image (derived
+ * from @src's) and the clones are linked to it. @full: each clone gets its
+ * own standalone copy of @src's disk. */
+int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsigned n,
+		bool full, const struct vmrec_opts *o, img_progress_fn progress, void *opaque);
+
+/* Removes VM @name with all its layers and snapshots. -EBUSY while it runs. */
+int vmrec_remove(struct cat *c, const char *name);
+
+/* Makes VM @name independent of its image: its current disk becomes one
+ * standalone layer; its snapshots, which need the image, are dropped. */
+int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, void *opaque);
+
+/* Path of the VM's writable top layer into @path (@len bytes). */
+int vmrec_disk_path(struct cat *c, const char *name, char *path, size_t len);
+
+/* Path of the layer a snapshot froze (read-only use). */
+int vmrec_snapshot_path(struct cat *c, const char *name, const char *tag, char *path,
+			size_t len);
+
+/* Freezes the VM's current disk as snapshot @tag (a fresh empty layer takes
+ * the writes from now on). @tag NULL: "snap-<n>"; the tag used is written
+ * to @tag_out (CAT_NAME_MAX + 1 bytes, may be NULL). -EEXIST. */
+int vmrec_snapshot(struct cat *c, const char *name, const char *tag, char *tag_out);
+
+/* Throws the current disk state away and continues from snapshot @tag. */
+int vmrec_revert(struct cat *c, const char *name, const char *tag);
+
+/* Throws the current disk state away and continues from the image. */
+int vmrec_reset(struct cat *c, const char *name);
+
+/* Deletes snapshot @tag. Its layer, once nothing else needs it, is merged
+ * into its only child (the child and the layers above it are rebuilt on
+ * the layer's parent) or removed when it has no child, so the chain does
+ * not grow without bound. Every remaining snapshot and the VM read exactly
+ * what they read before. */
+int vmrec_snapshot_rm(struct cat *c, const char *name, const char *tag,
+		      img_progress_fn progress, void *opaque);
+
+/* True when VM @name has a live runtime (its pidfile names a live
+ * process) under the run directory ($VHDVISOR_RUN, /run/vhdvisor). */
+bool vmrec_running(const char *name);
+
+/* The run directory: $VHDVISOR_RUN or /run/vhdvisor. */
+const char *vmrec_run_dir(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* images/vmrec_int.h: what the VM files of images/ share (folder-private). */
+#ifndef VV_IMAGES_VMREC_INT_H
+#define VV_IMAGES_VMREC_INT_H
+
+#include "images/vmrec.h"
+
+#define VMREC_PATH_MAX 4300
+
+/* Loads VM @name and refuses (-EBUSY) when it runs or is being created.
+ * Reasons go to img_last_error(). */
+int vmrec_get_idle(struct cat *c, const char *name, struct cat_vm *vm);
+
+/* Absolute path of the file under layer @l: its parent layer's file, the
+ * VM's image file, or "" for a standalone layer. */
+int vmrec_parent_path(struct cat *c, const struct cat_vm *vm, const struct cat_layer *l,
+		      char *path, size_t len);
+
+/* Creates a new layer file for VM @vm under a fresh name, relative path
+ * into @rel (192 bytes): a differencing VHD on @parent (absolute), or a
+ * dynamic VHD of @size bytes when @parent is NULL or "". */
+int vmrec_layer_file(struct cat *c, const char *vm, const char *parent, uint64_t size,
+		     char rel[192]);
+
+/* Copies into the VHD at @dst_path (opened read-write) every run of @src's
+ * chain held by layers 1..@max_depth of it (zeros included, so that they
+ * keep hiding the parent's data). */
+int vmrec_copy_layers(const char *src_path, const char *dst_path, int max_depth);
+
+/* Removes the files at relative paths @rels[0..n-1] (missing ones are
+ * fine) and their VM folder when it became empty. */
+void vmrec_unlink_files(struct cat *c, char (*rels)[192], unsigned n);
+
+#endif

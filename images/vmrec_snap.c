@@ -1,0 +1,223 @@
+/* images/vmrec_snap.c: snapshots of VM disks: take, revert, reset to the
+ * image, delete with merging, and the layer copy they rest on. */
+#include "images/vmrec_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "images/img_store.h"
+#include "vhd/vhd.h"
+
+#define COPY_BUF (1u << 20)
+
+static bool zeros(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+int vmrec_copy_layers(const char *src_path, const char *dst_path, int max_depth)
+{
+	struct vhd_open_opts wo = { .flags = VHD_OPEN_RDWR };
+	struct vhd *src = NULL, *dst = NULL;
+	struct vhd_info di;
+	uint64_t off = 0, size;
+	uint8_t *buf;
+	bool diff;
+	int r;
+
+	buf = malloc(COPY_BUF);
+	if (!buf)
+		return -ENOMEM;
+	r = vhd_open(src_path, NULL, &src);
+	if (!r)
+		r = vhd_open(dst_path, &wo, &dst);
+	if (!r)
+		r = vhd_get_info(dst, &di);
+	if (r) {
+		img_fail(r, "%s", vhd_last_error());
+		goto out;
+	}
+	/* In a differencing target zeros must be written: they hide data
+	 * of the layers below. In a standalone one they need not be. */
+	diff = di.type == VHD_TYPE_DIFF;
+	size = vhd_size(src);
+	while (off < size) {
+		uint64_t pnum;
+		int depth;
+
+		r = vhd_block_status(src, off, size - off, &pnum, &depth);
+		if (r)
+			break;
+		if (depth >= 1 && depth <= max_depth) {
+			for (uint64_t done = 0; !r && done < pnum;) {
+				size_t n = pnum - done < COPY_BUF ? (size_t)(pnum - done) : COPY_BUF;
+
+				r = vhd_pread(src, buf, n, off + done);
+				if (!r && (diff || !zeros(buf, n)))
+					r = vhd_pwrite(dst, buf, n, off + done);
+				done += n;
+			}
+			if (r)
+				break;
+		}
+		off += pnum;
+	}
+	if (!r)
+		r = vhd_flush(dst);
+	if (r)
+		img_fail(r, "copying %s: %s", src_path, vhd_last_error());
+out:
+	vhd_close(dst);
+	vhd_close(src);
+	free(buf);
+	return r;
+}
+
+/* Inside a transaction: deletes layer @id and then its ancestors while
+ * nothing (child, snapshot, VM top) refers to them; their files are added
+ * to @gone (192-byte slots, @max of them) for unlinking after commit. */
+static int prune(struct cat *c, int64_t id, char (*gone)[192], unsigned *ngone, unsigned max)
+{
+	struct cat_layer l;
+	int r;
+
+	while (id && *ngone < max) {
+		r = cat_layer_get(c, id, &l);
+		if (r)
+			return r;
+		r = cat_layer_del(c, id);
+		if (r == -EBUSY)
+			return 0;
+		if (r)
+			return r;
+		snprintf(gone[(*ngone)++], 192, "%s", l.file);
+		id = l.parent;
+	}
+	return 0;
+}
+
+/* Makes a new empty top for @vm on layer @parent_id (0: on the image) and,
+ * in one transaction: optionally records snapshot @tag of the old top,
+ * switches the VM's top, and (when @drop_old) deletes the old top and
+ * whatever it alone kept alive. */
+static int new_top(struct cat *c, struct cat_vm *vm, int64_t parent_id, const char *tag,
+		   bool drop_old)
+{
+	char parent[VMREC_PATH_MAX], rel[1][192], gone[64][192];
+	struct cat_layer l = { .parent = parent_id }, p;
+	struct cat_snapshot s = { 0 };
+	unsigned ngone = 0;
+	int64_t old = vm->top, id;
+	int r;
+
+	if (parent_id) {
+		r = cat_layer_get(c, parent_id, &p);
+		if (!r)
+			r = cat_path(c, p.file, parent, sizeof(parent));
+	} else if (vm->image[0]) {
+		struct cat_image img;
+
+		r = cat_image_get(c, vm->image, &img);
+		if (!r)
+			r = cat_path(c, img.file, parent, sizeof(parent));
+	} else {
+		r = img_fail(-ENOENT, "VM '%s' has no image any more (it was flattened)",
+			     vm->name);
+	}
+	if (r)
+		return r;
+	r = vmrec_layer_file(c, vm->name, parent, 0, rel[0]);
+	if (r)
+		return r;
+	r = cat_begin(c);
+	if (!r && tag) {
+		snprintf(s.vm, sizeof(s.vm), "%s", vm->name);
+		snprintf(s.tag, sizeof(s.tag), "%s", tag);
+		s.layer = old;
+		s.created = time(NULL);
+		r = cat_snap_add(c, &s);
+		if (r == -EEXIST)
+			img_fail(r, "VM '%s' already has a snapshot '%s'", vm->name, tag);
+	}
+	if (!r) {
+		snprintf(l.vm, sizeof(l.vm), "%s", vm->name);
+		snprintf(l.file, sizeof(l.file), "%s", rel[0]);
+		l.created = time(NULL);
+		r = cat_layer_add(c, &l, &id);
+	}
+	if (!r) {
+		vm->top = id;
+		r = cat_vm_update(c, vm);
+	}
+	if (!r && drop_old)
+		r = prune(c, old, gone, &ngone, 64);
+	if (!r)
+		r = cat_commit(c);
+	if (r) {
+		if (!img_last_error()[0] || r != -EEXIST)
+			img_fail(r, "catalog: %s", cat_errmsg(c));
+		cat_rollback(c);
+		vmrec_unlink_files(c, rel, 1);
+		return r;
+	}
+	vmrec_unlink_files(c, gone, ngone);
+	return 0;
+}
+
+int vmrec_snapshot(struct cat *c, const char *name, const char *tag, char *tag_out)
+{
+	char auto_tag[CAT_NAME_MAX + 1], n[CAT_NAME_MAX + 1], v[CAT_NAME_MAX + 1];
+	struct cat_snapshot s;
+	struct cat_vm vm;
+	int r;
+
+	r = vmrec_get_idle(c, name, &vm);
+	if (r)
+		return r;
+	if (tag && (cat_ref_split(tag, n, v) || v[0]))
+		return img_fail(-EINVAL, "bad snapshot tag '%s'", tag);
+	if (!tag) {
+		for (unsigned i = 1;; i++) {
+			snprintf(auto_tag, sizeof(auto_tag), "snap-%u", i);
+			if (cat_snap_get(c, name, auto_tag, &s) == -ENOENT)
+				break;
+		}
+		tag = auto_tag;
+	}
+	img_fail(0, "%s", "");
+	r = new_top(c, &vm, vm.top, tag, false);
+	if (!r && tag_out)
+		snprintf(tag_out, CAT_NAME_MAX + 1, "%s", tag);
+	return r;
+}
+
+int vmrec_revert(struct cat *c, const char *name, const char *tag)
+{
+	struct cat_snapshot s;
+	struct cat_vm vm;
+	int r;
+
+	r = vmrec_get_idle(c, name, &vm);
+	if (r)
+		return r;
+	r = cat_snap_get(c, name, tag, &s);
+	if (r)
+		return img_fail(r, "VM '%s' has no snapshot '%s'", name, tag);
+	img_fail(0, "%s", "");
+	return new_top(c, &vm, s.layer, NULL, true);
+}
+
+int vmrec_reset(struct cat *c, const char *name)
+{
+	struct cat_vm vm;
+	int r;
+
+	r = vmrec_get_idle(c, name, &vm);
+	if (r)
+		return r;
+	img_fail(0, "%s", "");
+	return new_top(c, &vm, 0, NULL, true);
+}

@@ -1,0 +1,39 @@
+# tests/integration/images/lib_images.sh: helpers of the catalog's tests.
+# Sourced after tests/integration/lib.sh. Every test gets its own state
+# directory ($VHDVISOR_STATE) and run directory under $T.
+
+export VHDVISOR_STATE=$T/state VHDVISOR_RUN=$T/run
+mkdir -p "$VHDVISOR_RUN"
+
+vv() { "$VHDVISOR" "$@"; }
+
+# qraw VHD OUT: the virtual disk through qemu-img, trusting the footer's
+# current size (qemu would use the CHS geometry for our creator code).
+qraw() {
+	qemu-img convert --image-opts "driver=vpc,force_size_calc=current_size,file.filename=$1" \
+		-O raw "$2"
+}
+
+# vraw VHD OUT: the virtual disk (with its chain) through our vhd tool.
+vraw() {
+	local size
+	size=$("$VHD" info --json "$1" | jq -r .virtual_size)
+	"$VHD" read "$1" 0 "$size" >"$2"
+}
+
+# mkraw FILE SIZE: a sparse raw disk with random data at a few places,
+# an allocated run of zeros, and a short tail.
+mkraw() {
+	rm -f "$1"
+	truncate -s "$2" "$1"
+	head -c 3M /dev/urandom | dd of="$1" bs=1M seek=1 conv=notrunc status=none
+	head -c 70000 /dev/urandom | dd of="$1" bs=1K seek=9000 conv=notrunc status=none
+	dd if=/dev/zero of="$1" bs=1M seek=6 count=2 conv=notrunc status=none
+	echo "tail marker" | dd of="$1" bs=1 seek=$(($(stat -c %s "$1") - 100)) conv=notrunc status=none
+}
+
+# image_id REF: the full id of an image.
+image_id() { vv image show "$1" --json | jq -r .id; }
+
+# nfiles DIR: regular files in DIR.
+nfiles() { find "$1" -type f | wc -l; }

@@ -1,0 +1,495 @@
+/* tools/vhdvisor/cmd_image.c: `vhdvisor image`: the image catalog.
+ *
+ *   vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS] [--arch A]
+ *                              [--boot MODE] [--min-mem SIZE]
+ *   vhdvisor image list [--json]
+ *   vhdvisor image show IMAGE [--json]
+ *   vhdvisor image tag IMAGE NAME[:VERSION]     (another name)
+ *   vhdvisor image untag NAME:VERSION
+ *   vhdvisor image label IMAGE LABEL [--rm]
+ *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]
+ *   vhdvisor image rm IMAGE [--force]
+ *   vhdvisor image gc [--json]
+ *
+ * IMAGE is NAME[:VERSION] (NAME alone = latest) or an id prefix (8+ hex).
+ * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "images/cat_vm.h"
+#include "images/catalog.h"
+#include "images/img_store.h"
+#include "images/vmrec.h"
+#include "tools/common/cli.h"
+#include "tools/vhdvisor/cmds.h"
+
+struct image_args {
+	const char *state, *name, *format, *os, *arch, *boot;
+	uint64_t min_mem;
+	bool json, force, rm;
+	int first;
+};
+
+static void image_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS]\n"
+		"                     [--arch ARCH] [--boot bios|uefi|direct] [--min-mem SIZE]\n"
+		"       vhdvisor image list [--json]\n"
+		"       vhdvisor image show IMAGE [--json]\n"
+		"       vhdvisor image tag IMAGE NAME[:VERSION]\n"
+		"       vhdvisor image untag NAME:VERSION\n"
+		"       vhdvisor image label IMAGE LABEL [--rm]\n"
+		"       vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]\n"
+		"       vhdvisor image rm IMAGE [--force]\n"
+		"       vhdvisor image gc [--json]\n"
+		"\n"
+		"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.\n"
+		"Import takes VHD (fixed, dynamic, differencing chains: flattened), raw,\n"
+		"and qcow2/vmdk/vdi/vhdx through qemu-img; the id is a SHA-256 of the\n"
+		"guest-visible content. 'rm --force' first flattens the VMs that use it.\n"
+		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
+		"  --json        one JSON document\n");
+}
+
+static int image_parse(int argc, char **argv, struct image_args *a)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "os", required_argument, NULL, 'o' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "boot", required_argument, NULL, 'b' },
+		{ "min-mem", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "rm", no_argument, NULL, 'r' },
+		{ 0 },
+	};
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': a->state = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'f': a->format = optarg; break;
+		case 'o': a->os = optarg; break;
+		case 'a': a->arch = optarg; break;
+		case 'b': a->boot = optarg; break;
+		case 'm':
+			if (size_parse(optarg, &a->min_mem)) {
+				log_err("bad size '%s'", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'j': a->json = true; break;
+		case 'F': a->force = true; break;
+		case 'r': a->rm = true; break;
+		default: return CLI_USAGE;
+		}
+	}
+	a->first = optind;
+	return 0;
+}
+
+int imgcli_open(const char *state, struct cat **out)
+{
+	const char *dir = state ? state : cat_default_state_dir();
+	int r = cat_open(dir, out);
+
+	if (r)
+		log_err("cannot open the catalog in %s: %s", dir,
+			r == -EPROTO ? "made by a newer vhdvisor" : strerror(-r));
+	return r;
+}
+
+int imgcli_resolve(struct cat *c, const char *ref, char *id)
+{
+	int r = cat_image_resolve(c, ref, id);
+
+	if (r == -ENOENT)
+		log_err("no image '%s'", ref);
+	else if (r == -EEXIST)
+		log_err("'%s' matches several images; give more of the id", ref);
+	else if (r)
+		log_err("catalog: %s", cat_errmsg(c));
+	return r;
+}
+
+struct progress {
+	const char *what;
+	time_t last;
+};
+
+void imgcli_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct progress *p = opaque;
+	char a[32], b[32];
+	time_t now = time(NULL);
+
+	if (!isatty(STDERR_FILENO) || (now == p->last && done < total))
+		return;
+	p->last = now;
+	fprintf(stderr, "\r%s %3u%% (%s of %s)   ", p->what,
+		total ? (unsigned)(done * 100 / total) : 100,
+		size_format(done, a, sizeof(a)), size_format(total, b, sizeof(b)));
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+void *imgcli_progress_new(const char *what)
+{
+	static struct progress p;
+
+	p.what = what;
+	p.last = 0;
+	return &p;
+}
+
+static int do_import(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	struct img_import_opts o = {
+		.ref = a->name, .os = a->os, .arch = a->arch, .boot = a->boot,
+		.min_mem = a->min_mem, .progress = imgcli_progress,
+		.progress_opaque = imgcli_progress_new("importing"),
+	};
+	struct img_import_result res;
+	char sz[32];
+	int r;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	r = img_import(c, argv[a->first], &o, &res);
+	if (r) {
+		log_err("%s", img_last_error());
+		return CLI_FAIL;
+	}
+	if (a->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "id", json_object_new_string(res.img.id));
+		json_object_object_add(j, "existed", json_object_new_boolean(res.existed));
+		json_object_object_add(j, "version", json_object_new_string(res.version));
+		json_object_object_add(j, "data_bytes", json_object_new_int64((int64_t)res.data_bytes));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+		json_object_put(j);
+		return CLI_OK;
+	}
+	printf("%s %s%s%s%s (%s virtual, %s of data)\n", res.existed ? "exists" : "imported",
+	       res.img.id, a->name ? " as " : "", a->name ? a->name : "",
+	       a->name && !strchr(a->name, ':') ? ":" : "",
+	       size_format(res.img.virtual_size, sz, sizeof(sz)),
+	       size_format(res.data_bytes, (char[32]){ 0 }, 32));
+	if (a->name && !strchr(a->name, ':'))
+		printf("version %s\n", res.version);
+	return CLI_OK;
+}
+
+/* ---- list and show ---- */
+
+struct names_buf {
+	char s[256];
+	json_object *arr;
+};
+
+static int add_str(void *opaque, const char *str)
+{
+	struct names_buf *nb = opaque;
+	size_t n = strlen(nb->s);
+
+	if (nb->arr)
+		json_object_array_add(nb->arr, json_object_new_string(str));
+	if (n + strlen(str) + 2 < sizeof(nb->s))
+		snprintf(nb->s + n, sizeof(nb->s) - n, "%s%s", n ? "," : "", str);
+	return 0;
+}
+
+static int add_name(void *opaque, const char *name, const char *version)
+{
+	char ref[2 * CAT_NAME_MAX + 2];
+
+	snprintf(ref, sizeof(ref), "%s:%s", name, version);
+	return add_str(opaque, ref);
+}
+
+static int add_vm_name(void *opaque, const struct cat_vm *vm)
+{
+	return add_str(opaque, vm->name);
+}
+
+static json_object *image_json(struct cat *c, const struct cat_image *img)
+{
+	json_object *j = json_object_new_object();
+	struct names_buf nb = { .arr = json_object_new_array() };
+	struct names_buf lb = { .arr = json_object_new_array() };
+
+	json_object_object_add(j, "id", json_object_new_string(img->id));
+	cat_name_foreach(c, img->id, add_name, &nb);
+	json_object_object_add(j, "names", nb.arr);
+	cat_label_foreach(c, img->id, add_str, &lb);
+	json_object_object_add(j, "labels", lb.arr);
+	json_object_object_add(j, "file", json_object_new_string(img->file));
+	json_object_object_add(j, "file_sha256", json_object_new_string(img->file_sha256));
+	json_object_object_add(j, "virtual_size", json_object_new_int64((int64_t)img->virtual_size));
+	json_object_object_add(j, "file_size", json_object_new_int64((int64_t)img->file_size));
+	json_object_object_add(j, "os", json_object_new_string(img->os));
+	json_object_object_add(j, "arch", json_object_new_string(img->arch));
+	json_object_object_add(j, "boot", json_object_new_string(img->boot));
+	json_object_object_add(j, "min_mem", json_object_new_int64((int64_t)img->min_mem));
+	json_object_object_add(j, "min_disk", json_object_new_int64((int64_t)img->min_disk));
+	json_object_object_add(j, "source", json_object_new_string(img->source));
+	json_object_object_add(j, "created", json_object_new_int64(img->created));
+	json_object_object_add(j, "parent", img->parent[0] ?
+			       json_object_new_string(img->parent) : NULL);
+	return j;
+}
+
+struct list_ctx {
+	struct cat *c;
+	json_object *arr;
+};
+
+static int list_one(void *opaque, const struct cat_image *img)
+{
+	struct list_ctx *l = opaque;
+	struct names_buf nb = { 0 };
+	char vs[32], fs[32], when[32];
+	struct tm tm;
+
+	if (l->arr) {
+		json_object_array_add(l->arr, image_json(l->c, img));
+		return 0;
+	}
+	cat_name_foreach(l->c, img->id, add_name, &nb);
+	localtime_r(&(time_t){ img->created }, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	printf("%-12.12s  %-28s %10s %10s  %s  %s\n", img->id, nb.s[0] ? nb.s : "-",
+	       size_format(img->virtual_size, vs, sizeof(vs)),
+	       size_format(img->file_size, fs, sizeof(fs)), when, img->os);
+	return 0;
+}
+
+static int do_list(struct cat *c, const struct image_args *a)
+{
+	struct list_ctx l = { .c = c, .arr = a->json ? json_object_new_array() : NULL };
+	int r;
+
+	if (!a->json)
+		printf("%-12s  %-28s %10s %10s  %-16s  %s\n", "ID", "NAMES", "SIZE", "FILE",
+		       "CREATED", "OS");
+	r = cat_image_foreach(c, list_one, &l);
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(l.arr);
+	}
+	if (r)
+		log_err("catalog: %s", cat_errmsg(c));
+	return r ? CLI_FAIL : CLI_OK;
+}
+
+static int do_show(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	struct names_buf vms = { .arr = json_object_new_array() };
+	char id[CAT_ID_LEN + 1];
+	struct cat_image img;
+	json_object *j;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	if (imgcli_resolve(c, argv[a->first], id) || cat_image_get(c, id, &img))
+		return CLI_FAIL;
+	j = image_json(c, &img);
+	cat_vm_foreach(c, id, NULL, add_vm_name, &vms);
+	json_object_object_add(j, "vms", vms.arr);
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+	} else {
+		json_object_object_foreach(j, key, val)
+			printf("%-13s %s\n", key, val ? json_object_get_string(val) : "-");
+	}
+	json_object_put(j);
+	return CLI_OK;
+}
+
+/* ---- names, labels, export, rm, gc ---- */
+
+static int do_tag(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	char id[CAT_ID_LEN + 1], name[CAT_NAME_MAX + 1], ver[CAT_NAME_MAX + 1];
+	char got[CAT_NAME_MAX + 1];
+
+	if (argc - a->first != 2)
+		return CLI_USAGE;
+	if (cat_ref_split(argv[a->first + 1], name, ver)) {
+		log_err("bad name '%s' (NAME[:VERSION], [A-Za-z0-9._-])", argv[a->first + 1]);
+		return CLI_USAGE;
+	}
+	if (imgcli_resolve(c, argv[a->first], id))
+		return CLI_FAIL;
+	if (cat_name_set(c, name, ver, id, got)) {
+		log_err("catalog: %s", cat_errmsg(c));
+		return CLI_FAIL;
+	}
+	printf("%s:%s -> %.12s\n", name, got, id);
+	return CLI_OK;
+}
+
+static int do_untag(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	char name[CAT_NAME_MAX + 1], ver[CAT_NAME_MAX + 1];
+
+	if (argc - a->first != 1 || cat_ref_split(argv[a->first], name, ver) || !ver[0])
+		return CLI_USAGE;
+	if (cat_name_del(c, name, ver)) {
+		log_err("no name %s", argv[a->first]);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static int do_label(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	char id[CAT_ID_LEN + 1];
+	int r;
+
+	if (argc - a->first != 2)
+		return CLI_USAGE;
+	if (imgcli_resolve(c, argv[a->first], id))
+		return CLI_FAIL;
+	if (a->rm)
+		r = cat_label_del(c, id, argv[a->first + 1]);
+	else
+		r = cat_label_add(c, id, argv[a->first + 1]);
+	if (r)
+		log_err("label '%s': %s", argv[a->first + 1],
+			r == -EINVAL ? "bad label" : r == -ENOENT ? "not set" : cat_errmsg(c));
+	return r ? CLI_FAIL : CLI_OK;
+}
+
+static int do_export(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	enum img_export_format fmt = IMG_EXPORT_VHD;
+	char id[CAT_ID_LEN + 1];
+
+	if (argc - a->first != 2)
+		return CLI_USAGE;
+	if (a->format && img_export_format_parse(a->format, &fmt)) {
+		log_err("unknown format '%s' (vhd, vhd-fixed, raw, azure)", a->format);
+		return CLI_USAGE;
+	}
+	if (imgcli_resolve(c, argv[a->first], id))
+		return CLI_FAIL;
+	if (img_export(c, id, argv[a->first + 1], fmt, imgcli_progress,
+		       imgcli_progress_new("exporting"))) {
+		log_err("%s", img_last_error());
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static int flatten_one(void *opaque, const struct cat_vm *vm)
+{
+	struct cat *c = opaque;
+
+	if (vmrec_flatten(c, vm->name, NULL, NULL)) {
+		log_err("cannot flatten VM %s: %s", vm->name, img_last_error());
+		return -EIO;
+	}
+	log_info("VM %s no longer depends on the image", vm->name);
+	return 0;
+}
+
+static int do_rm(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	char id[CAT_ID_LEN + 1];
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	if (imgcli_resolve(c, argv[a->first], id))
+		return CLI_FAIL;
+	if (a->force && cat_vm_foreach(c, id, NULL, flatten_one, c))
+		return CLI_FAIL;
+	if (img_remove(c, id)) {
+		log_err("%s%s", img_last_error(),
+			a->force ? "" : "; 'image rm --force' flattens them first");
+		return CLI_FAIL;
+	}
+	printf("removed %.12s\n", id);
+	return CLI_OK;
+}
+
+static int do_gc(struct cat *c, const struct image_args *a)
+{
+	struct img_gc_result res;
+
+	if (img_gc(c, &res)) {
+		log_err("gc: %s", img_last_error());
+		return CLI_FAIL;
+	}
+	if (a->json)
+		printf("{ \"tmp_removed\": %u, \"files_removed\": %u, \"vms_removed\": %u }\n",
+		       res.tmp_removed, res.files_removed, res.vms_removed);
+	else
+		printf("gc: removed %u temporary files, %u unreferenced files, %u unfinished VMs\n",
+		       res.tmp_removed, res.files_removed, res.vms_removed);
+	return CLI_OK;
+}
+
+int cmd_image(int argc, char **argv)
+{
+	struct image_args a;
+	const char *act;
+	struct cat *c;
+	int r;
+
+	if (argc < 2 || cli_wants_help(argc, argv)) {
+		image_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	act = argv[1];
+	r = image_parse(argc - 1, argv + 1, &a);
+	if (r)
+		return r;
+	argc--;
+	argv++;
+	if (imgcli_open(a.state, &c))
+		return CLI_FAIL;
+	if (!strcmp(act, "import"))
+		r = do_import(c, &a, argc, argv);
+	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
+		r = do_list(c, &a);
+	else if (!strcmp(act, "show"))
+		r = do_show(c, &a, argc, argv);
+	else if (!strcmp(act, "tag"))
+		r = do_tag(c, &a, argc, argv);
+	else if (!strcmp(act, "untag"))
+		r = do_untag(c, &a, argc, argv);
+	else if (!strcmp(act, "label"))
+		r = do_label(c, &a, argc, argv);
+	else if (!strcmp(act, "export"))
+		r = do_export(c, &a, argc, argv);
+	else if (!strcmp(act, "rm"))
+		r = do_rm(c, &a, argc, argv);
+	else if (!strcmp(act, "gc"))
+		r = do_gc(c, &a);
+	else
+		r = CLI_USAGE;
+	cat_close(c);
+	if (r == CLI_USAGE)
+		image_usage(stderr);
+	return r;
+}
