@@ -21,6 +21,12 @@ static uint64_t block_used(const struct vhd *v, uint32_t blk)
 	return left < v->block_size ? left : v->block_size;
 }
 
+/* True when [a, a_end) and [b, b + len) share a byte. */
+static bool overlaps(uint64_t a, uint64_t a_end, uint64_t b, uint64_t len)
+{
+	return a < b + len && b < a_end;
+}
+
 int vhd_bat_load(struct vhd *v, uint64_t file_size)
 {
 	const struct vhd_header *h = &v->header;
@@ -70,7 +76,10 @@ int vhd_bat_load(struct vhd *v, uint64_t file_size)
 		if (v->bat[i] == VHD_BAT_UNUSED)
 			continue;
 		off = (uint64_t)v->bat[i] * VHD_SECTOR_SIZE;
-		if (off + v->bitmap_size + block_used(v, i) > footer_off) {
+		bend = off + v->bitmap_size + block_used(v, i);
+		if (bend > footer_off || off < VHD_FOOTER_SIZE ||
+		    overlaps(off, bend, v->footer.data_offset, VHD_HEADER_SIZE) ||
+		    overlaps(off, bend, h->table_offset, table_bytes)) {
 			v->bad_map[i / 8] |= (uint8_t)(1u << (i % 8));
 			v->bad_bat_entries++;
 			continue;
@@ -80,7 +89,8 @@ int vhd_bat_load(struct vhd *v, uint64_t file_size)
 			end = bend;
 	}
 	if (v->bad_bat_entries)
-		vhd_log(VHD_LOG_WARN, "%s: %u BAT entries point past the end of the file",
+		vhd_log(VHD_LOG_WARN,
+			"%s: %u BAT entries point past the end of the file or into metadata",
 			v->path, v->bad_bat_entries);
 	v->data_end = end;
 	v->file_end = file_size;
@@ -111,7 +121,7 @@ int vhd_block_offset(struct vhd *v, uint32_t blk, uint32_t entry, uint64_t *off)
 {
 	if (__atomic_load_n(&v->bad_map[blk / 8], __ATOMIC_RELAXED) & (1u << (blk % 8)))
 		return vhd_err(-EIO,
-			       "%s: BAT entry %u (sector %u) points past the end of the file",
+			       "%s: BAT entry %u (sector %u) points past the end of the file or into metadata",
 			       v->path, blk, entry);
 	*off = (uint64_t)entry * VHD_SECTOR_SIZE;
 	return 0;

@@ -68,7 +68,8 @@ static int run_add(struct vhd *v, struct run *r, enum src src, uint8_t *buf, siz
 	return ret;
 }
 
-int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t *out)
+int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, uint32_t s1,
+		    uint8_t *out)
 {
 	pthread_mutex_t *lock = &v->bm_lock[blk % VHD_BM_STRIPES];
 	int ret = 0;
@@ -88,7 +89,7 @@ int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t *out)
 		}
 		v->bitmaps[blk] = bm;
 	}
-	memcpy(out, v->bitmaps[blk], v->bitmap_size);
+	memcpy(out + s0 / 8, v->bitmaps[blk] + s0 / 8, s1 / 8 - s0 / 8 + 1);
 out:
 	pthread_mutex_unlock(lock);
 	return ret;
@@ -104,7 +105,8 @@ static int read_diff_block(struct vhd *v, struct run *r, uint32_t blk, uint64_t 
 
 	if (!bm)
 		return vhd_err(-ENOMEM, "out of memory for a bitmap");
-	ret = vhd_bitmap_read(v, blk, boff, bm);
+	ret = vhd_bitmap_read(v, blk, boff, (uint32_t)(in_off / VHD_SECTOR_SIZE),
+			      (uint32_t)((in_off + n - 1) / VHD_SECTOR_SIZE), bm);
 	while (!ret && n) {
 		uint32_t s = (uint32_t)(in_off / VHD_SECTOR_SIZE);
 		bool set = vhd_bit_test(bm, s);
@@ -241,7 +243,8 @@ static int piece_status(struct vhd *v, uint64_t off, uint64_t len, uint64_t *pnu
 	bm = malloc(v->bitmap_size);
 	if (!bm)
 		return vhd_err(-ENOMEM, "out of memory for a bitmap");
-	ret = vhd_bitmap_read(v, blk, boff, bm);
+	ret = vhd_bitmap_read(v, blk, boff, (uint32_t)(in_off / VHD_SECTOR_SIZE),
+			      (uint32_t)((in_off + n - 1) / VHD_SECTOR_SIZE), bm);
 	if (ret) {
 		free(bm);
 		return ret;

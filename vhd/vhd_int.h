@@ -207,8 +207,8 @@ struct vhd {
 	uint32_t bitmap_size;        /* bytes, padded to 512 */
 	uint32_t bat_entries;        /* header.max_bat_entries */
 	uint32_t *bat;               /* native order; use vhd_bat_get/vhd_bat_set */
-	uint32_t bad_bat_entries;    /* entries found past the end of file at open */
-	uint8_t *bad_map;            /* bit per entry: past the end at open (-EIO) */
+	uint32_t bad_bat_entries;    /* entries found invalid at open */
+	uint8_t *bad_map;            /* bit per entry: invalid at open (-EIO on use) */
 	/* Where the next block goes and the trailing footer lives: past every
 	 * used region (metadata, locators, blocks, old end of data). Written
 	 * under alloc_lock; read by I/O to validate entries. */
@@ -241,10 +241,11 @@ uint32_t vhd_bat_get(const struct vhd *v, uint32_t blk);
  * holds alloc_lock. */
 int vhd_bat_set(struct vhd *v, uint32_t blk, uint32_t sector);
 /* Byte offset of block @blk's sector bitmap. BAT entries are validated
- * lazily: an entry found pointing past the end of the file at open (see
- * bad_map) gives -EIO "BAT entry N points past the end of the file", so
- * that such an image still opens (for check/repair) and only I/O touching
- * the bad block fails. Caller passes an entry from vhd_bat_get, not UNUSED. */
+ * lazily: an entry found at open pointing past the end of the file or into
+ * the footer copy, dynamic header or BAT (see bad_map) gives -EIO "BAT entry
+ * N (sector S) points past the end of the file or into metadata", so that
+ * such an image still opens (for check/repair) and only I/O touching the
+ * bad block fails. Caller passes an entry from vhd_bat_get, not UNUSED. */
 int vhd_block_offset(struct vhd *v, uint32_t blk, uint32_t entry, uint64_t *off);
 /* Writes the trailing footer (v->footer) at byte @off. */
 int vhd_footer_write(struct vhd *v, uint64_t off);
@@ -254,9 +255,12 @@ int vhd_footer_write(struct vhd *v, uint64_t off);
 /* Reads from this layer only: @len bytes at @off within the virtual size,
  * falling through to the parent (or zeros) where this layer holds nothing. */
 int vhd_read_range(struct vhd *v, uint8_t *buf, size_t len, uint64_t off);
-/* Copies the sector bitmap of allocated block @blk into @out (bitmap_size
- * bytes), loading and caching it. Differencing disks only. */
-int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t *out);
+/* Copies the bits of sectors [@s0, @s1] of allocated block @blk's sector
+ * bitmap (at file offset @bm_off) into the same byte positions of @out (a
+ * bitmap_size buffer; other bytes are left alone), loading and caching the
+ * bitmap. Differencing disks only. */
+int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, uint32_t s1,
+		    uint8_t *out);
 
 /* Bit @i (sector i of a block) of a sector bitmap: MSB of byte 0 first. */
 static inline bool vhd_bit_test(const uint8_t *bm, uint32_t i)

@@ -288,17 +288,29 @@ int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 			       v->path, (unsigned long long)off, (unsigned long long)len,
 			       (unsigned long long)v->size);
 	while (len) {
-		size_t n = len < sizeof(vhd_zero_buf) ? (size_t)len : sizeof(vhd_zero_buf);
-		int ret;
+		uint64_t n = len < sizeof(vhd_zero_buf) ? len : sizeof(vhd_zero_buf);
+		bool write = true;
+		int ret, d;
 
-		/* Unallocated parts of a dynamic disk already read as zeros. */
-		if (v->footer.type == VHD_TYPE_DYNAMIC &&
+		/* Unallocated parts of a dynamic disk already read as zeros, and
+		 * so do those of a differencing disk where no parent has data. */
+		if (v->footer.type != VHD_TYPE_FIXED &&
 		    vhd_bat_get(v, (uint32_t)(off >> v->block_shift)) == VHD_BAT_UNUSED) {
 			uint64_t left = v->block_size - (off & (v->block_size - 1));
 
-			n = left < len ? (size_t)left : (size_t)len;
-		} else {
-			ret = vhd_pwrite(v, vhd_zero_buf, n, off);
+			n = left < len ? left : len;
+			write = false;
+			if (v->footer.type == VHD_TYPE_DIFF && v->parent) {
+				ret = v->parent->ops->block_status(v->parent, off, n, &n, &d);
+				if (ret)
+					return ret;
+				write = d != 0;
+				if (write && n > sizeof(vhd_zero_buf))
+					n = sizeof(vhd_zero_buf);
+			}
+		}
+		if (write) {
+			ret = vhd_pwrite(v, vhd_zero_buf, (size_t)n, off);
 			if (ret)
 				return ret;
 		}

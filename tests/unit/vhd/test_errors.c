@@ -207,6 +207,8 @@ static void bat_entry_past_eof(const char *d)
 
 	vhd_put_be32(e, 0x00ffffff);
 	cr_assert_eq(pwrite(fd, e, 4, 1536 + 4), 4);
+	vhd_put_be32(e, 1);  /* the dynamic header */
+	cr_assert_eq(pwrite(fd, e, 4, 1536 + 12), 4);
 	close(fd);
 }
 
@@ -220,9 +222,11 @@ Test(errors, bat_entry_past_end_is_lazy)
 	fill(d, 0x22, 0, 512);
 	bat_entry_past_eof(d);
 	v = vt_open(d, VHD_OPEN_RDWR);
-	cr_assert_eq(v->bad_bat_entries, 1u);
+	cr_assert_eq(v->bad_bat_entries, 2u);
 	cr_assert_eq(vhd_pread(v, buf, 512, 0), 0);
 	cr_assert_eq(buf[0], 0x22);
+	cr_assert_eq(vhd_pwrite(v, buf, 512, 6 << 20), -EIO, "a block over the header");
+	cr_assert(strstr(vhd_last_error(), "BAT entry 3 (sector 1)"), "%s", vhd_last_error());
 	cr_assert_eq(vhd_pread(v, buf, 512, 2 << 20), -EIO);
 	cr_assert(strstr(vhd_last_error(), "BAT entry 1 (sector 16777215) points past the end"),
 		  "%s", vhd_last_error());

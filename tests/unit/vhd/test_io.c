@@ -264,6 +264,17 @@ Test(io, zero_writes_allocate_nothing)
 	cr_assert_eq(buf[1536], 0xee);
 	cr_assert_eq(vhd_get_info(v, &info), 0);
 	cr_assert_eq(info.allocated_blocks, 1u);
+	/* ... but not where no layer has data (the parent's blocks 0, 1, 2
+	 * hold data, block 3 and beyond hold nothing) */
+	cr_assert_eq(vhd_write_zeroes(v, 6 << 20, 10 << 20, 0), 0);
+	cr_assert_eq(vhd_get_info(v, &info), 0);
+	cr_assert_eq(info.allocated_blocks, 1u);
+	cr_assert_eq(vhd_write_zeroes(v, (5 << 20) + 512, 512, 0), 0);
+	cr_assert_eq(vhd_get_info(v, &info), 0);
+	cr_assert_eq(info.allocated_blocks, 2u);
+	cr_assert_eq(vhd_pread(v, buf, 1024, 5 << 20), 0);
+	cr_assert_eq(buf[0], 0xcd);
+	cr_assert_eq(buf[512], 0);
 	vhd_close(v);
 	free(zeros);
 }
