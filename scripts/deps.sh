@@ -13,7 +13,7 @@ PKGS=(
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file
 	seabios ovmf dnsmasq-base nftables iproute2 util-linux
-	hyperfine
+	hyperfine fio
 )
 
 missing=()
