@@ -69,6 +69,29 @@ int vhd_map(struct vhd *v, uint64_t off, uint64_t len,
  * chain is shorter. */
 const char *vhd_layer_path(struct vhd *v, int depth);
 
+/* ---- commit and flatten (commit.c) ---- */
+
+#define VHD_COMMIT_DROP 0x1u  /* remove the child afterwards */
+
+/* Merges the differencing disk @child into its immediate parent: every
+ * sector the child holds is written into the parent, the parent flushed,
+ * then the child emptied (all blocks unallocated, file shortened, its
+ * record of the parent's timestamp refreshed) or, with VHD_COMMIT_DROP,
+ * deleted. At every moment the chain reads the same data; an interrupted
+ * commit is finished by running it again. Both files are locked
+ * exclusively; -EBUSY when another process uses either. Progress counts
+ * child blocks. */
+int vhd_commit(const char *child, unsigned flags, vhd_progress_fn progress, void *opaque);
+
+/* Pulls the data of every parent of the differencing disk @path into it and
+ * drops the parent link: it becomes a dynamic disk reading the same data.
+ * Parent data is copied first (the chain reads the same throughout) and
+ * flushed; then the footer (type dynamic) is written and flushed, which is
+ * the switch-over, then the footer copy and the header without parent
+ * fields. An interrupted flatten is finished by running it again. Progress
+ * counts blocks. */
+int vhd_flatten(const char *path, vhd_progress_fn progress, void *opaque);
+
 /* ---- convert (convert.c) ---- */
 
 enum vhd_convert_format {
