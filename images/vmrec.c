@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 
 #include "images/img_store.h"
 #include "vhd/vhd.h"
+
+#define VMREC_CLONE_THREADS 8
 
 const char *vmrec_run_dir(void)
 {
@@ -173,6 +176,90 @@ static void drop_rows(struct cat *c, const char *const *names, unsigned n)
 		cat_rollback(c);
 }
 
+/* Linked layers for many VMs, made by a few threads at once: each
+ * vhd_create waits on its own fsyncs, so latencies overlap. */
+struct layer_job {
+	struct cat *c;
+	const char *base;
+	const char *const *names;
+	char (*rels)[192];
+	unsigned n, next;
+	int err;
+	char errmsg[512];      /* the failing thread's img_last_error() */
+	pthread_mutex_t lock;
+};
+
+static void *layer_worker(void *opaque)
+{
+	struct layer_job *j = opaque;
+
+	for (;;) {
+		unsigned i;
+		int r;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->err ? j->n : j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->n)
+			return NULL;
+		r = vmrec_layer_file(j->c, j->names[i], j->base, 0, j->rels[i]);
+		if (r) {
+			pthread_mutex_lock(&j->lock);
+			if (!j->err) {
+				j->err = r;
+				snprintf(j->errmsg, sizeof(j->errmsg), "%s", img_last_error());
+			}
+			pthread_mutex_unlock(&j->lock);
+		}
+	}
+}
+
+static int linked_layers(struct cat *c, const char *base, const char *const *names,
+			 unsigned n, char (*rels)[192])
+{
+	struct layer_job j = { .c = c, .base = base, .names = names, .rels = rels, .n = n };
+	pthread_t th[VMREC_CLONE_THREADS];
+	unsigned nth = n < VMREC_CLONE_THREADS ? n : VMREC_CLONE_THREADS, started = 0;
+
+	pthread_mutex_init(&j.lock, NULL);
+	for (; started + 1 < nth; started++)
+		if (pthread_create(&th[started], NULL, layer_worker, &j))
+			break;
+	layer_worker(&j);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&j.lock);
+	return j.err ? img_fail(j.err, "%s", j.errmsg) : 0;
+}
+
+/* Standalone copies of the disk at @src, one per VM. */
+static int full_layers(struct cat *c, const char *src, const char *const *names, unsigned n,
+		       char (*rels)[192], img_progress_fn progress, void *opaque)
+{
+	char path[VMREC_PATH_MAX];
+	struct img_src is;
+	uint64_t size;
+	int r;
+
+	r = img_src_vhd_open(src, &is);
+	if (r)
+		return r;
+	size = is.size;
+	img_src_vhd_close(&is);
+	for (unsigned i = 0; i < n; i++) {
+		r = vmrec_layer_file(c, names[i], NULL, size, rels[i]);
+		if (!r)
+			r = cat_path(c, rels[i], path, sizeof(path));
+		if (!r)
+			r = vmrec_copy_layers(src, path, VHD_DEFAULT_MAX_DEPTH);
+		if (r)
+			return r;
+		if (progress)
+			progress(opaque, i + 1, n);
+	}
+	return 0;
+}
+
 /* The common part of create and clone: claims @names, makes one layer
  * each (on @base, or a standalone copy of @copy_from when set), marks them
  * ready. @tmpl carries image, cpus, mem, lab, net. */
@@ -183,7 +270,7 @@ static int create_many(struct cat *c, const struct cat_vm *tmpl, const char *bas
 	char (*rels)[192] = calloc(n ? n : 1, 192);
 	struct cat_layer l = { 0 };
 	struct cat_vm vm;
-	unsigned made = 0;
+	bool files_ok = false;
 	int64_t id;
 	int r = 0;
 
@@ -220,26 +307,11 @@ static int create_many(struct cat *c, const struct cat_vm *tmpl, const char *bas
 		goto out;
 	}
 	/* 2: files, no transaction open */
-	for (; !r && made < n; made++) {
-		if (copy_from) {
-			char path[VMREC_PATH_MAX];
-			struct img_src src;
-
-			r = img_src_vhd_open(copy_from, &src);
-			if (r)
-				break;
-			r = vmrec_layer_file(c, names[made], NULL, src.size, rels[made]);
-			if (!r)
-				r = cat_path(c, rels[made], path, sizeof(path));
-			if (!r)
-				r = vmrec_copy_layers(copy_from, path, VHD_DEFAULT_MAX_DEPTH);
-			img_src_vhd_close(&src);
-			if (progress)
-				progress(opaque, made + 1, n);
-		} else {
-			r = vmrec_layer_file(c, names[made], base, 0, rels[made]);
-		}
-	}
+	if (copy_from)
+		r = full_layers(c, copy_from, names, n, rels, progress, opaque);
+	else
+		r = linked_layers(c, base, names, n, rels);
+	files_ok = !r;
 	/* 3: layers in, VMs ready */
 	if (!r)
 		r = cat_begin(c);
@@ -259,7 +331,7 @@ static int create_many(struct cat *c, const struct cat_vm *tmpl, const char *bas
 	}
 	if (!r)
 		r = cat_commit(c);
-	else if (made == n)
+	else if (files_ok)
 		img_fail(r, "catalog: %s", cat_errmsg(c));
 	if (r) {
 		cat_rollback(c);

@@ -5,6 +5,7 @@
 static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
+	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
 	{ 0 },
 };
 

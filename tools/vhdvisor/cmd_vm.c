@@ -1,0 +1,403 @@
+/* tools/vhdvisor/cmd_vm.c: `vhdvisor vm`: VMs defined by their disks.
+ *
+ *   vhdvisor vm create NAME --from IMAGE [--cpus N] [--mem SIZE]
+ *   vhdvisor vm clone SRC NEW [--count N] [--full]
+ *   vhdvisor vm list [--json]            vhdvisor vm show NAME [--json]
+ *   vhdvisor vm set NAME [--cpus N] [--mem SIZE]
+ *   vhdvisor vm rm NAME...
+ *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
+ *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
+ *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
+ *
+ * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "images/cat_vm.h"
+#include "images/img_store.h"
+#include "images/vmrec.h"
+#include "tools/common/cli.h"
+#include "tools/vhdvisor/cmds.h"
+
+#define VM_MAX_COUNT 10000
+
+struct vm_args {
+	const char *state, *from;
+	unsigned cpus, count;
+	uint64_t mem;
+	bool json, full;
+	int first;
+};
+
+static void vm_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhdvisor vm create NAME --from IMAGE [--cpus N] [--mem SIZE]\n"
+		"       vhdvisor vm clone SRC NEW [--count N] [--full]\n"
+		"       vhdvisor vm list [--json]\n"
+		"       vhdvisor vm show NAME [--json]\n"
+		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE]\n"
+		"       vhdvisor vm rm NAME...\n"
+		"       vhdvisor vm snapshot NAME [TAG]\n"
+		"       vhdvisor vm snapshots NAME [--json]\n"
+		"       vhdvisor vm revert NAME TAG\n"
+		"       vhdvisor vm snapshot-rm NAME TAG\n"
+		"       vhdvisor vm reset NAME\n"
+		"       vhdvisor vm flatten NAME\n"
+		"\n"
+		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
+		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
+		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
+		"snapshot/revert/reset/snapshot-rm need the VM stopped.\n"
+		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
+		"  --json        one JSON document\n");
+}
+
+static int vm_parse(int argc, char **argv, struct vm_args *a)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "full", no_argument, NULL, 'F' },
+		{ 0 },
+	};
+	uint64_t v;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': a->state = optarg; break;
+		case 'f': a->from = optarg; break;
+		case 'c':
+			if (u64_parse(optarg, &v) || v == 0 || v > 64) {
+				log_err("bad --cpus '%s' (1-64)", optarg);
+				return CLI_USAGE;
+			}
+			a->cpus = (unsigned)v;
+			break;
+		case 'm':
+			if (size_parse(optarg, &a->mem) || a->mem < (64u << 20)) {
+				log_err("bad --mem '%s' (at least 64M)", optarg);
+				return CLI_USAGE;
+			}
+			if (!strpbrk(optarg, "KkMmGgTt"))
+				a->mem <<= 20;	/* a plain number means MiB */
+			break;
+		case 'n':
+			if (u64_parse(optarg, &v) || v == 0 || v > VM_MAX_COUNT) {
+				log_err("bad --count '%s' (1-%d)", optarg, VM_MAX_COUNT);
+				return CLI_USAGE;
+			}
+			a->count = (unsigned)v;
+			break;
+		case 'j': a->json = true; break;
+		case 'F': a->full = true; break;
+		default: return CLI_USAGE;
+		}
+	}
+	a->first = optind;
+	return 0;
+}
+
+static int fail_img(void)
+{
+	log_err("%s", img_last_error());
+	return CLI_FAIL;
+}
+
+static int do_create(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	struct vmrec_opts o = { .cpus = a->cpus, .mem = a->mem };
+	char id[CAT_ID_LEN + 1];
+	const char *name;
+
+	if (argc - a->first != 1 || !a->from)
+		return CLI_USAGE;
+	name = argv[a->first];
+	if (imgcli_resolve(c, a->from, id))
+		return CLI_FAIL;
+	if (vmrec_create(c, id, &name, 1, &o))
+		return fail_img();
+	printf("created %s from %.12s\n", name, id);
+	return CLI_OK;
+}
+
+static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	struct vmrec_opts o = { .cpus = a->cpus, .mem = a->mem };
+	unsigned n = a->count ? a->count : 1;
+	char (*buf)[CAT_NAME_MAX + 1];
+	const char **names;
+	int r = CLI_OK;
+
+	if (argc - a->first != 2)
+		return CLI_USAGE;
+	buf = calloc(n, sizeof(*buf));
+	names = calloc(n, sizeof(*names));
+	if (!buf || !names) {
+		free(buf);
+		free(names);
+		return CLI_FAIL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (a->count)
+			snprintf(buf[i], sizeof(buf[i]), "%s-%u", argv[a->first + 1], i + 1);
+		else
+			snprintf(buf[i], sizeof(buf[i]), "%s", argv[a->first + 1]);
+		names[i] = buf[i];
+	}
+	if (vmrec_clone(c, argv[a->first], names, n, a->full, &o, imgcli_progress,
+			imgcli_progress_new("cloning")))
+		r = fail_img();
+	else if (n == 1)
+		printf("cloned %s into %s\n", argv[a->first], names[0]);
+	else
+		printf("cloned %s into %s .. %s (%u VMs)\n", argv[a->first], names[0],
+		       names[n - 1], n);
+	free(buf);
+	free(names);
+	return r;
+}
+
+static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
+{
+	json_object *j = json_object_new_object();
+	char disk[4300];
+
+	json_object_object_add(j, "name", json_object_new_string(vm->name));
+	json_object_object_add(j, "state", json_object_new_string(
+		       strcmp(vm->state, CAT_VM_READY) ? vm->state :
+		       vmrec_running(vm->name) ? "running" : "stopped"));
+	json_object_object_add(j, "image", vm->image[0] ? json_object_new_string(vm->image) : NULL);
+	json_object_object_add(j, "cpus", json_object_new_int((int)vm->cpus));
+	json_object_object_add(j, "mem", json_object_new_int64((int64_t)vm->mem));
+	json_object_object_add(j, "mac", json_object_new_string(vm->mac));
+	json_object_object_add(j, "uuid", json_object_new_string(vm->uuid));
+	json_object_object_add(j, "machine_id", json_object_new_string(vm->machine_id));
+	json_object_object_add(j, "lab", json_object_new_string(vm->lab));
+	json_object_object_add(j, "net", json_object_new_string(vm->net));
+	json_object_object_add(j, "created", json_object_new_int64(vm->created));
+	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
+		json_object_object_add(j, "disk", json_object_new_string(disk));
+	return j;
+}
+
+struct vm_list {
+	struct cat *c;
+	json_object *arr;
+};
+
+static int list_vm(void *opaque, const struct cat_vm *vm)
+{
+	struct vm_list *l = opaque;
+	char mem[32];
+
+	if (l->arr) {
+		json_object_array_add(l->arr, vm_json(l->c, vm));
+		return 0;
+	}
+	printf("%-24s %-9s %4u %9s  %-17s  %.12s\n", vm->name,
+	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
+	       vmrec_running(vm->name) ? "running" : "stopped",
+	       vm->cpus, size_format(vm->mem, mem, sizeof(mem)), vm->mac,
+	       vm->image[0] ? vm->image : "-");
+	return 0;
+}
+
+static int do_list(struct cat *c, const struct vm_args *a)
+{
+	struct vm_list l = { .c = c, .arr = a->json ? json_object_new_array() : NULL };
+	int r;
+
+	if (!a->json)
+		printf("%-24s %-9s %4s %9s  %-17s  %s\n", "NAME", "STATE", "CPUS", "MEM", "MAC",
+		       "IMAGE");
+	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(l.arr);
+	}
+	return r ? CLI_FAIL : CLI_OK;
+}
+
+static int snap_json(void *opaque, const struct cat_snapshot *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "tag", json_object_new_string(s->tag));
+	json_object_object_add(o, "created", json_object_new_int64(s->created));
+	json_object_array_add(opaque, o);
+	return 0;
+}
+
+static int do_show(struct cat *c, const struct vm_args *a, int argc, char **argv,
+		   bool snaps_only)
+{
+	struct cat_vm vm;
+	json_object *j, *snaps = json_object_new_array();
+
+	if (argc - a->first != 1) {
+		json_object_put(snaps);
+		return CLI_USAGE;
+	}
+	if (cat_vm_get(c, argv[a->first], &vm)) {
+		json_object_put(snaps);
+		log_err("no VM '%s'", argv[a->first]);
+		return CLI_FAIL;
+	}
+	cat_snap_foreach(c, vm.name, snap_json, snaps);
+	if (snaps_only) {
+		j = snaps;
+	} else {
+		j = vm_json(c, &vm);
+		json_object_object_add(j, "snapshots", snaps);
+	}
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+	} else if (snaps_only) {
+		for (size_t i = 0; i < json_object_array_length(j); i++) {
+			json_object *s = json_object_array_get_idx(j, i), *t, *w;
+			char when[32];
+			struct tm tm;
+
+			json_object_object_get_ex(s, "tag", &t);
+			json_object_object_get_ex(s, "created", &w);
+			localtime_r(&(time_t){ json_object_get_int64(w) }, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			printf("%-24s %s\n", json_object_get_string(t), when);
+		}
+	} else {
+		json_object_object_foreach(j, key, val)
+			printf("%-11s %s\n", key, val ? json_object_get_string(val) : "-");
+	}
+	json_object_put(j);
+	return CLI_OK;
+}
+
+static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	struct cat_vm vm;
+
+	if (argc - a->first != 1 || (!a->cpus && !a->mem))
+		return CLI_USAGE;
+	if (cat_vm_get(c, argv[a->first], &vm)) {
+		log_err("no VM '%s'", argv[a->first]);
+		return CLI_FAIL;
+	}
+	if (a->cpus)
+		vm.cpus = a->cpus;
+	if (a->mem)
+		vm.mem = a->mem;
+	if (cat_vm_update(c, &vm)) {
+		log_err("catalog: %s", cat_errmsg(c));
+		return CLI_FAIL;
+	}
+	if (vmrec_running(vm.name))
+		log_warn("%s runs: the change applies at its next start", vm.name);
+	return CLI_OK;
+}
+
+static int do_rm(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	int r = CLI_OK;
+
+	if (argc - a->first < 1)
+		return CLI_USAGE;
+	for (int i = a->first; i < argc; i++)
+		if (vmrec_remove(c, argv[i]))
+			r = fail_img();
+	return r;
+}
+
+static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, int argc,
+		      char **argv)
+{
+	int n = argc - a->first;
+	const char *name = argv[a->first];
+	char tag[CAT_NAME_MAX + 1];
+	int r;
+
+	if (!strcmp(act, "snapshot")) {
+		if (n != 1 && n != 2)
+			return CLI_USAGE;
+		r = vmrec_snapshot(c, name, n == 2 ? argv[a->first + 1] : NULL, tag);
+		if (!r)
+			printf("snapshot %s of %s\n", tag, name);
+	} else if (!strcmp(act, "revert") || !strcmp(act, "snapshot-rm")) {
+		if (n != 2)
+			return CLI_USAGE;
+		if (!strcmp(act, "revert"))
+			r = vmrec_revert(c, name, argv[a->first + 1]);
+		else
+			r = vmrec_snapshot_rm(c, name, argv[a->first + 1], imgcli_progress,
+					      imgcli_progress_new("merging"));
+	} else if (!strcmp(act, "reset")) {
+		if (n != 1)
+			return CLI_USAGE;
+		r = vmrec_reset(c, name);
+	} else {
+		if (n != 1)
+			return CLI_USAGE;
+		r = vmrec_flatten(c, name, imgcli_progress, imgcli_progress_new("flattening"));
+	}
+	return r ? fail_img() : CLI_OK;
+}
+
+int cmd_vm(int argc, char **argv)
+{
+	static const char *const disk_ops[] = {
+		"snapshot", "revert", "snapshot-rm", "reset", "flatten",
+	};
+	struct vm_args a;
+	const char *act;
+	struct cat *c;
+	int r = CLI_USAGE;
+
+	if (argc < 2 || cli_wants_help(argc, argv)) {
+		vm_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	act = argv[1];
+	if (vm_parse(argc - 1, argv + 1, &a))
+		return CLI_USAGE;
+	argc--;
+	argv++;
+	if (imgcli_open(a.state, &c))
+		return CLI_FAIL;
+	if (!strcmp(act, "create"))
+		r = do_create(c, &a, argc, argv);
+	else if (!strcmp(act, "clone"))
+		r = do_clone(c, &a, argc, argv);
+	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
+		r = do_list(c, &a);
+	else if (!strcmp(act, "show"))
+		r = do_show(c, &a, argc, argv, false);
+	else if (!strcmp(act, "snapshots"))
+		r = do_show(c, &a, argc, argv, true);
+	else if (!strcmp(act, "set"))
+		r = do_set(c, &a, argc, argv);
+	else if (!strcmp(act, "rm"))
+		r = do_rm(c, &a, argc, argv);
+	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
+		if (!strcmp(act, disk_ops[i]) && argc > a.first)
+			r = do_disk_op(c, act, &a, argc, argv);
+	cat_close(c);
+	if (r == CLI_USAGE)
+		vm_usage(stderr);
+	return r;
+}
