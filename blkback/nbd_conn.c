@@ -119,22 +119,29 @@ static void nbd_reply_read(struct nbd_conn *c, struct nbd_io *io)
 	nbd_send_iov(c, iov, 2);
 }
 
-/* Worker thread: the engine finished @req. */
-static void nbd_io_done(struct ioq_req *req)
+/* Gives back @io's share of the in-flight budget and frees it. */
+static void nbd_io_put(struct nbd_io *io)
 {
-	struct nbd_io *io = container_of(req, struct nbd_io, req);
 	struct nbd_conn *c = io->conn;
 
-	if (io->type == NBD_CMD_READ && !req->result)
-		nbd_reply_read(c, io);
-	else
-		nbd_reply_status(c, io->cookie, req->result);
 	pthread_mutex_lock(&c->lock);
 	c->inflight--;
 	c->inflight_bytes -= io->bytes;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	free(io);
+}
+
+/* Worker thread: the engine finished @req; reply and let go. */
+static void nbd_io_done(struct ioq_req *req)
+{
+	struct nbd_io *io = container_of(req, struct nbd_io, req);
+
+	if (io->type == NBD_CMD_READ && !req->result)
+		nbd_reply_read(io->conn, io);
+	else
+		nbd_reply_status(io->conn, io->cookie, req->result);
+	nbd_io_put(io);
 }
 
 /* Waits for room in the client's in-flight budget, then counts @bytes. */
@@ -346,25 +353,18 @@ static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
 	}
 	if (r->type == NBD_CMD_READ)
 		payload = r->length;
-	nbd_inflight_get(c, payload);
 	io = nbd_io_new(c, r, payload);
 	if (!io) {
 		rc = r->type == NBD_CMD_WRITE ? nbd_skip_payload(c, payload) : 0;
 		nbd_reply_status(c, r->cookie, -ENOMEM);
-		pthread_mutex_lock(&c->lock);
-		c->inflight--;
-		c->inflight_bytes -= payload;
-		pthread_cond_broadcast(&c->cond);
-		pthread_mutex_unlock(&c->lock);
 		return rc;
 	}
+	nbd_inflight_get(c, payload);
 	io->bytes = payload;
 	if (r->type == NBD_CMD_WRITE) {
 		rc = nbd_recv_full(c, io->data, payload);
 		if (rc) {
-			io->req.result = rc;
-			io->type = NBD_CMD_DISC;  /* a reply nobody reads; just account */
-			nbd_io_done(&io->req);
+			nbd_io_put(io);     /* the client is gone: no reply */
 			return rc;
 		}
 	}

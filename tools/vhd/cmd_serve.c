@@ -21,7 +21,8 @@ static const char serve_usage[] =
 	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
 	"                 [--export-name NAME] [--snapshot] [--workers N] FILE...\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
-	"--snapshot: writes go to a throwaway child; the files stay untouched.\n"
+	"--snapshot: writes go to a throwaway child; the files stay untouched\n"
+	"(with --read-only, the export is simply read-only).\n"
 	"The Unix socket appears at PATH only once the server listens.\n"
 	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n";
 
@@ -106,10 +107,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (serve_parse(argc, argv, &o))
 		return CLI_USAGE;
-	if (o.snapshot && o.read_only) {
-		log_err("--snapshot and --read-only exclude each other");
-		return CLI_USAGE;
-	}
+	if (o.read_only)
+		o.snapshot = false;     /* nothing is written: no child needed */
 	vhd_set_log(serve_vhd_log, NULL);
 	/* Signals are taken through a signalfd; block them before any thread
 	 * starts so that every thread inherits the mask. */

@@ -48,3 +48,33 @@ serve_start "$S" "$T/disk.img"
 expect_exit 1 "$VHD" serve --socket "$T/sock2" "$T/disk.img"
 assert_stderr 'in use|locked'
 serve_stop
+
+note "SIGTERM with a client still connected: exit 0, its flushed write is kept"
+serve_start "$S" "$T/disk.img"
+qemu-io -f raw -c 'write -P 0x3c 5M 1M' -c flush -c 'sleep 20000' "$U" >/dev/null 2>&1 &
+client=$!
+for ((i = 0; i < 100; i++)); do
+	out=$(qemu-io -f raw -r -U -c 'read -P 0x3c 5M 1M' "$T/disk.img" 2>&1 || true)
+	[[ $out == *'read 1048576'* && $out != *'verification failed'* ]] && break
+	sleep 0.05
+done
+start=$(date +%s)
+serve_stop
+(($(date +%s) - start < 10)) || fail "shutdown with a connected client took too long"
+kill "$client" 2>/dev/null || true
+qio -f raw -r -c 'read -P 0x3c 5M 1M' "$T/disk.img"
+
+note "TCP on 127.0.0.1"
+port=$((20000 + RANDOM % 20000))
+"$VHD" serve --port "$port" "$T/disk.img" 2>"$T/tcp.err" &
+tcp=$!
+at_exit "kill -9 $tcp"
+for ((i = 0; i < 100; i++)); do
+	nbdinfo --size "nbd://127.0.0.1:$port/disk.img" >/dev/null 2>&1 && break
+	kill -0 $tcp 2>/dev/null || skip "port $port taken: $(cat "$T/tcp.err")"
+	sleep 0.05
+done
+qio -f raw -c 'read -P 0x3c 5M 1M' "nbd://127.0.0.1:$port/disk.img"
+ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " || fail "not bound to 127.0.0.1:$port"
+kill -TERM $tcp
+wait $tcp || fail "TCP server exit status $?"
