@@ -92,6 +92,23 @@ int vhd_commit(const char *child, unsigned flags, vhd_progress_fn progress, void
  * counts blocks. */
 int vhd_flatten(const char *path, vhd_progress_fn progress, void *opaque);
 
+/* ---- resize (resize.c) ---- */
+
+#define VHD_RESIZE_FORCE 0x1u  /* shrink even if it discards data */
+
+/* Sets the virtual size of the image at @path to @size bytes (a multiple of
+ * 512; at most 2040 GiB for dynamic and differencing disks). Growing a
+ * dynamic or differencing disk extends its BAT in place when the room after
+ * it is free, or else writes a larger BAT past the end of the data and
+ * points the header at it; growing a fixed disk extends its data. Shrinking
+ * refuses with -ENOTEMPTY when the range cut off holds non-zero data of
+ * this layer, unless VHD_RESIZE_FORCE; blocks past the new end are then
+ * unallocated and the cut part of the last block cleared. Each metadata
+ * step is flushed before the next, so a crash leaves the old or the new
+ * size, both readable. The footer's creator is set to ours when the old one
+ * made readers size the disk by its geometry. */
+int vhd_resize(const char *path, uint64_t size, unsigned flags);
+
 /* ---- convert (convert.c) ---- */
 
 enum vhd_convert_format {
