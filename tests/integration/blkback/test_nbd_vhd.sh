@@ -30,6 +30,12 @@ wait $c2 || fail "client 2: $(cat "$T/c2")"
 qio -f raw -c 'read -P 0x41 68M 4M' -c 'read -P 0x43 80M 8M' -c 'read -P 0 64M 4k' \
 	-c 'read -P 0x42 100M 512' -c 'read -P 0 200M 1M' "$U"
 
+note "FUA writes, trim and write zeroes"
+qio -f raw -c 'write -f -P 0x44 120M 64k' -c 'write -P 0x45 130M 4M' -c 'discard 130M 2M' \
+	-c 'discard 133M 100k' -c 'write -z 133M 4k' -c 'read -P 0x44 120M 64k' \
+	-c 'read -P 0x45 132M 1M' -c 'read -P 0 133M 4k' -c 'read -P 0x45 139464704 1020k' "$U"
+qio -f raw -c 'write -P 0x45 130M 2M' "$U"   # restore for the readers below
+
 note "block status: qemu-img map and nbdinfo --map list the allocated ranges"
 qemu-img map -f raw --output=json "$U" >"$T/qmap"
 # allocated: [0,6M), [64M,72M), [80M,88M) and 100M's 2 MiB block
