@@ -105,6 +105,27 @@ def main():
         expect(r[-1][0] == 0x80000006, "want ERR_UNKNOWN, got %x" % r[-1][0])
         r = option(s, 99)
         expect(r[-1][0] == 0x80000001, "want ERR_UNSUP, got %x" % r[-1][0])
+    elif case == "export-name":
+        # old-style NBD_OPT_EXPORT_NAME: size + flags, no zeroes (we asked)
+        n = name.encode()
+        s.sendall(struct.pack(">QII", IHAVEOPT, 1, len(n)) + n)
+        size, flags = struct.unpack(">QH", recvn(s, 10))
+        expect(size > 0 and flags & 1, "bad EXPORT_NAME reply")
+        request(s, 0, 0, 4096)
+        expect(simple_reply(s) == 0, "read after EXPORT_NAME failed")
+        recvn(s, 4096)
+        request(s, 2, 0, 0)   # NBD_CMD_DISC
+        expect(closed(s), "server kept the connection after DISC")
+        s = connect(path)
+        s.sendall(struct.pack(">QII", IHAVEOPT, 1, 4) + b"nope")
+        expect(closed(s), "unknown EXPORT_NAME did not end the connection")
+        s = connect(path)
+        r = option(s, 3)   # NBD_OPT_LIST
+        names = [d[4:4 + struct.unpack(">I", d[:4])[0]] for t, d in r if t == 2]
+        expect(n in names and r[-1][0] == 1, "LIST lacks %r: %r" % (n, names))
+        r = option(s, 2)   # NBD_OPT_ABORT
+        expect(r[-1][0] == 1, "ABORT not acknowledged")
+        expect(closed(s), "server kept the connection after ABORT")
     elif case == "huge-option":
         s.sendall(struct.pack(">QII", IHAVEOPT, 7, 0xFFFFFFF0) + b"x" * 100)
         expect(closed(s), "server kept a 4 GiB option")

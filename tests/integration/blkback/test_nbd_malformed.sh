@@ -18,7 +18,7 @@ qemu-io -f raw -c 'write -P 0x33 0 1M' "$U" >/dev/null || fail "initial write fa
 qemu-io -f raw -c 'sleep 4000' -c 'read -P 0x33 0 1M' "$U" >"$T/longlived" 2>&1 &
 long=$!
 
-for c in garbage bad-option-len huge-option past-end structured-error truncated \
+for c in export-name garbage bad-option-len huge-option past-end structured-error truncated \
 	huge-write bad-magic; do
 	note "case $c"
 	$EVIL "$S" rw.img "$c" || fail "case $c"
