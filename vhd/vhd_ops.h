@@ -109,6 +109,24 @@ int vhd_flatten(const char *path, vhd_progress_fn progress, void *opaque);
  * made readers size the disk by its geometry. */
 int vhd_resize(const char *path, uint64_t size, unsigned flags);
 
+/* ---- compact (compact.c) ---- */
+
+struct vhd_compact_stats {
+	uint32_t dropped;         /* blocks unallocated (zeros, or same as the parent) */
+	uint32_t moved;           /* blocks moved down to close gaps */
+	uint64_t old_file_size;
+	uint64_t new_file_size;
+};
+
+/* Shrinks the dynamic or differencing image at @path without changing what
+ * it reads: unallocates blocks that hold only zeros (dynamic) or only what
+ * the parent reads anyway (differencing), moves blocks from the end of the
+ * file into gaps (copy, flush, then repoint the BAT entry, flush) and cuts
+ * the file after the last block. Crash-safe at every step. @stats may be
+ * NULL. Progress counts blocks examined. */
+int vhd_compact(const char *path, vhd_progress_fn progress, void *opaque,
+		struct vhd_compact_stats *stats);
+
 /* ---- convert (convert.c) ---- */
 
 enum vhd_convert_format {

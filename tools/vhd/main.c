@@ -14,6 +14,7 @@ static const struct cli_cmd vhd_cmds[] = {
 	{ "commit", cmd_commit, "merge a differencing disk into its parent" },
 	{ "flatten", cmd_flatten, "pull all parents' data into a child, drop the link" },
 	{ "resize", cmd_resize, "change the virtual size of an image" },
+	{ "compact", cmd_compact, "drop zero (or parent-equal) blocks, shorten the file" },
 	{ "serve", cmd_serve, "serve images over NBD (Unix socket or TCP)" },
 	{ "mount", cmd_mount, "mount an image's raw view with FUSE" },
 	{ "umount", cmd_umount, "flush and unmount a 'vhd mount'" },
