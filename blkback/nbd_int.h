@@ -16,6 +16,7 @@
 #define NBD_MAX_NAME         4096
 #define NBD_MAX_OPT_LEN      (64u << 10)      /* longer options: disconnect */
 #define NBD_MAX_IO           (32u << 20)      /* largest READ/WRITE */
+#define NBD_MAX_CONNS        512              /* clients at once (a thread each) */
 #define NBD_MAX_INFLIGHT     64               /* requests per client */
 #define NBD_MAX_INFLIGHT_BYTES (128u << 20)
 #define NBD_META_BASE_ALLOC_ID 1u

@@ -207,6 +207,11 @@ static void nbd_accept(struct nbd_server *s, int lfd)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	if (s->nconns >= NBD_MAX_CONNS) {   /* read unlocked: a hint is enough */
+		log_warn("too many clients (%u); refusing one", s->nconns);
+		close(fd);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = calloc(1, sizeof(*c));
 	if (!c) {

@@ -3,7 +3,7 @@
 # vhd umount flushes and detaches, a remount shows the same bytes, e2fsck
 # is clean; a read-only mount refuses writes.
 source "$VV_ROOT/tests/integration/lib.sh"
-need_cmd mkfs.ext4 debugfs e2fsck fusermount3
+need_cmd mkfs.ext4 debugfs e2fsck fusermount3 python3
 [[ -e /dev/fuse ]] || skip "no /dev/fuse"
 
 M=$T/mnt
@@ -34,3 +34,14 @@ if dd if=/dev/zero of="$M/disk" bs=4k count=1 conv=notrunc 2>/dev/null; then
 fi
 "$VHD" umount "$M" || fail "vhd umount (ro) failed"
 assert_eq "$(sha "$T/disk.img")" "$sum_mounted" "image after the read-only mount"
+
+note "fusermount3 -u alone also flushes: the server writes back and exits"
+"$VHD" mount "$T/disk.img" "$M" || fail "mount failed"
+pid=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.vhdvisor.pid").decode())' "$M/disk")
+kill -0 "$pid" || fail "no server process $pid"
+head -c 1M /dev/urandom >"$T/blob"
+dd if="$T/blob" of="$M/disk" bs=1M seek=40 conv=notrunc status=none
+fusermount3 -u "$M"
+for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && fail "server $pid still running after fusermount3 -u"
+cmp -n 1M -i 0:41943040 "$T/blob" "$T/disk.img" || fail "write lost after fusermount3 -u"
