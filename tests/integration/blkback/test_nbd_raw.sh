@@ -78,3 +78,11 @@ qio -f raw -c 'read -P 0x3c 5M 1M' "nbd://127.0.0.1:$port/disk.img"
 ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " || fail "not bound to 127.0.0.1:$port"
 kill -TERM $tcp
 wait $tcp || fail "TCP server exit status $?"
+
+note "--export-name renames the export; a wrong name is refused"
+serve_start "$S" --export-name boot "$T/disk.img"
+assert_eq "$(nbdinfo --size "$(nbd_uri "$S" boot)")" 67108864 "size of export 'boot'"
+if nbdinfo --size "$(nbd_uri "$S" disk.img)" >/dev/null 2>&1; then
+	fail "export still reachable under its file name"
+fi
+serve_stop
