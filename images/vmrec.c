@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,36 +14,10 @@
 #include <unistd.h>
 
 #include "images/img_store.h"
+#include "images/vmrun.h"
 #include "vhd/vhd.h"
 
 #define VMREC_CLONE_THREADS 8
-
-const char *vmrec_run_dir(void)
-{
-	const char *e = getenv("VHDVISOR_RUN");
-
-	return e && *e ? e : "/run/vhdvisor";
-}
-
-bool vmrec_running(const char *name)
-{
-	char path[VMREC_PATH_MAX], buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s.vm.pid", vmrec_run_dir(), name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
 
 int vmrec_get_idle(struct cat *c, const char *name, struct cat_vm *vm)
 {

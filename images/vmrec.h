@@ -81,11 +81,4 @@ int vmrec_reset(struct cat *c, const char *name);
 int vmrec_snapshot_rm(struct cat *c, const char *name, const char *tag,
 		      img_progress_fn progress, void *opaque);
 
-/* True when VM @name has a live runtime (its pidfile names a live
- * process) under the run directory ($VHDVISOR_RUN, /run/vhdvisor). */
-bool vmrec_running(const char *name);
-
-/* The run directory: $VHDVISOR_RUN or /run/vhdvisor. */
-const char *vmrec_run_dir(void);
-
 #endif

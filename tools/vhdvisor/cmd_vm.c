@@ -8,15 +8,23 @@
  *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
  *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
  *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
+ *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
+ *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
+ *   vhdvisor vm console NAME
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -25,13 +33,15 @@
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrec.h"
+#include "images/vmrun.h"
+#include "hv/vm.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
 #define VM_MAX_COUNT 10000
 
 struct vm_args {
-	const char *state, *from;
+	const char *state, *from, *kernel, *initrd, *append, *boot, *accel;
 	unsigned cpus, count;
 	uint64_t mem;
 	bool json, full;
@@ -53,11 +63,18 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm snapshot-rm NAME TAG\n"
 		"       vhdvisor vm reset NAME\n"
 		"       vhdvisor vm flatten NAME\n"
+		"       vhdvisor vm start NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
+		"                     [--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
+		"       vhdvisor vm stop NAME\n"
+		"       vhdvisor vm status NAME [--json]\n"
+		"       vhdvisor vm console NAME\n"
 		"\n"
 		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
 		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
 		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
-		"snapshot/revert/reset/snapshot-rm need the VM stopped.\n"
+		"snapshot/revert/reset/snapshot-rm need the VM stopped. 'start' runs the\n"
+		"VM detached (the runtime of 'vhdvisor run'); its console goes to\n"
+		"$VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -72,6 +89,11 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "count", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "full", no_argument, NULL, 'F' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'A' },
+		{ "boot", required_argument, NULL, 'b' },
+		{ "accel", required_argument, NULL, 'a' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -107,6 +129,11 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			break;
 		case 'j': a->json = true; break;
 		case 'F': a->full = true; break;
+		case 'k': a->kernel = optarg; break;
+		case 'i': a->initrd = optarg; break;
+		case 'A': a->append = optarg; break;
+		case 'b': a->boot = optarg; break;
+		case 'a': a->accel = optarg; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -358,6 +385,224 @@ static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, i
 	return r ? fail_img() : CLI_OK;
 }
 
+/* ---- the detached runtime ---- */
+
+struct start_ctx {
+	int pipe_fd;
+	const char *name;
+};
+
+/* In the runtime, once the guest runs: pidfile, then tell the parent. */
+static void on_started(struct vm *vm, const struct vm_status *st, void *opaque)
+{
+	struct start_ctx *sc = opaque;
+	char path[4200], buf[32];
+	int fd, n;
+
+	if (!vmrec_run_path(sc->name, "vm.pid", path, sizeof(path))) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+			if (write(fd, buf, (size_t)n) != n)
+				log_warn("cannot write %s", path);
+			close(fd);
+		}
+	}
+	if (write(sc->pipe_fd, "ok\n", 3) != 3)
+		log_warn("lost the starting command");
+	close(sc->pipe_fd);
+	sc->pipe_fd = -1;
+}
+
+/* The child: becomes the VM's runtime, never returns. */
+static void runtime_main(struct vm_config *cfg, int pipe_fd)
+{
+	struct start_ctx sc = { .pipe_fd = pipe_fd, .name = cfg->name };
+	struct vm_run_opts opts = { .handle_signals = true, .started = on_started, .opaque = &sc };
+	struct vm_result res;
+	struct vm *vm = NULL;
+	char path[4200];
+	int fd, r;
+
+	setsid();
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		dup2(fd, 0);
+	if (!vmrec_run_path(cfg->name, "log", path, sizeof(path)))
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	r = vm_create(cfg, &vm);
+	if (!r)
+		r = vm_run(vm, &opts, &res);
+	if (r && sc.pipe_fd >= 0) {
+		dprintf(sc.pipe_fd, "%s\n", vm_error(vm));
+		close(sc.pipe_fd);
+	}
+	if (!r)
+		log_info("%s stopped: %s", cfg->name, res.detail);
+	if (!vmrec_run_path(cfg->name, "vm.pid", path, sizeof(path)))
+		unlink(path);
+	vm_destroy(vm);
+	_exit(r ? CLI_FAIL : CLI_OK);
+}
+
+static int start_config(struct cat *c, const struct vm_args *a, const char *name,
+			struct vm_config *cfg)
+{
+	vm_config_init(cfg);
+	if (vmrec_vm_config(c, name, cfg))
+		return fail_img();
+	if ((a->kernel && snprintf(cfg->kernel, sizeof(cfg->kernel), "%s", a->kernel) >=
+	     (int)sizeof(cfg->kernel)) ||
+	    (a->initrd && snprintf(cfg->initrd, sizeof(cfg->initrd), "%s", a->initrd) >=
+	     (int)sizeof(cfg->initrd))) {
+		log_err("path too long");
+		return CLI_USAGE;
+	}
+	if (a->append) {
+		size_t n = strlen(cfg->append);
+
+		snprintf(cfg->append + n, sizeof(cfg->append) - n, " %s", a->append);
+	}
+	if (a->boot && vm_boot_mode_parse(a->boot, &cfg->boot)) {
+		log_err("--boot '%s': want auto, direct, image or firmware", a->boot);
+		return CLI_USAGE;
+	}
+	if (a->accel && vm_accel_parse(a->accel, &cfg->accel)) {
+		log_err("--accel '%s': want auto, kvm or tcg", a->accel);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **argv)
+{
+	const char *name = argv[a->first];
+	struct vm_config *cfg;
+	char msg[512] = "", path[4200];
+	ssize_t n, got = 0;
+	int p[2], r;
+	pid_t pid;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	if (vmrec_running(name)) {
+		log_err("%s is already running", name);
+		return CLI_FAIL;
+	}
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return CLI_FAIL;
+	r = start_config(*cp, a, name, cfg);
+	/* the runtime must not hold the catalog (its lock blocks gc) */
+	cat_close(*cp);
+	*cp = NULL;
+	if (r || (mkdir(vmrec_run_dir(), 0755) && errno != EEXIST)) {
+		if (!r)
+			log_err("%s: %s", vmrec_run_dir(), strerror(errno));
+		free(cfg);
+		return r ? r : CLI_FAIL;
+	}
+	if (!vmrec_run_path(name, "console", path, sizeof(path)))
+		unlink(path);	/* a fresh console per start */
+	if (pipe2(p, O_CLOEXEC)) {
+		free(cfg);
+		return CLI_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		runtime_main(cfg, p[1]);
+	}
+	close(p[1]);
+	free(cfg);
+	if (pid < 0) {
+		close(p[0]);
+		log_err("fork: %s", strerror(errno));
+		return CLI_FAIL;
+	}
+	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(p[0]);
+	msg[got > 0 ? got : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strcmp(msg, "ok")) {
+		waitpid(pid, NULL, 0);
+		log_err("%s did not start: %s", name, msg[0] ? msg : "the runtime died");
+		return CLI_FAIL;
+	}
+	printf("started %s (pid %d)\n", name, (int)pid);
+	return CLI_OK;
+}
+
+static int do_stop(const struct vm_args *a, int argc, char **argv)
+{
+	const char *name = argv[a->first];
+	pid_t pid;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	pid = vmrec_pid(name);
+	if (!pid) {
+		log_err("%s is not running", name);
+		return CLI_FAIL;
+	}
+	/* hv's runtime stops the guest cleanly (disks flushed) on SIGTERM */
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 600 && vmrec_pid(name) == pid; i++)
+		usleep(100000);
+	if (vmrec_pid(name) == pid) {
+		log_warn("%s did not stop in 60 s; killing it", name);
+		kill(pid, SIGKILL);
+	}
+	printf("stopped %s\n", name);
+	return CLI_OK;
+}
+
+static int do_status(const struct vm_args *a, int argc, char **argv)
+{
+	const char *name = argv[a->first];
+	char console[4200];
+	pid_t pid;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	pid = vmrec_pid(name);
+	vmrec_run_path(name, "console", console, sizeof(console));
+	if (a->json)
+		printf("{ \"name\": \"%s\", \"running\": %s, \"pid\": %d, \"console\": \"%s\" }\n",
+		       name, pid ? "true" : "false", (int)pid, console);
+	else if (pid)
+		printf("%s: running (pid %d), console %s\n", name, (int)pid, console);
+	else
+		printf("%s: stopped\n", name);
+	return CLI_OK;
+}
+
+static int do_console(const struct vm_args *a, int argc, char **argv)
+{
+	char path[4200], buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	vmrec_run_path(argv[a->first], "console", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_err("no console of %s (%s): %s", argv[a->first], path, strerror(errno));
+		return CLI_FAIL;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return CLI_OK;
+}
+
 int cmd_vm(int argc, char **argv)
 {
 	static const char *const disk_ops[] = {
@@ -393,6 +638,14 @@ int cmd_vm(int argc, char **argv)
 		r = do_set(c, &a, argc, argv);
 	else if (!strcmp(act, "rm"))
 		r = do_rm(c, &a, argc, argv);
+	else if (!strcmp(act, "start"))
+		r = do_start(&c, &a, argc, argv);
+	else if (!strcmp(act, "stop"))
+		r = do_stop(&a, argc, argv);
+	else if (!strcmp(act, "status"))
+		r = do_status(&a, argc, argv);
+	else if (!strcmp(act, "console"))
+		r = do_console(&a, argc, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
 		if (!strcmp(act, disk_ops[i]) && argc > a.first)
 			r = do_disk_op(c, act, &a, argc, argv);

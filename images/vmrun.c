@@ -1,0 +1,96 @@
+/* images/vmrun.c: the hv/ config of catalog VMs and their run files. */
+#include "images/vmrun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "images/cat_vm.h"
+#include "images/img_store.h"
+#include "images/vmrec.h"
+
+const char *vmrec_run_dir(void)
+{
+	const char *e = getenv("VHDVISOR_RUN");
+
+	return e && *e ? e : "/run/vhdvisor";
+}
+
+int vmrec_run_path(const char *name, const char *suffix, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s.%s", vmrec_run_dir(), name, suffix);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+pid_t vmrec_pid(const char *name)
+{
+	char path[4200], buf[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (vmrec_run_path(name, "vm.pid", path, sizeof(path)))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || (kill((pid_t)pid, 0) && errno != EPERM))
+		return 0;
+	return (pid_t)pid;
+}
+
+bool vmrec_running(const char *name)
+{
+	return vmrec_pid(name) != 0;
+}
+
+int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
+{
+	struct cat_vm vm;
+	int r;
+
+	r = cat_vm_get(c, name, &vm);
+	if (r)
+		return img_fail(r, "no VM '%s'", name);
+	if (strcmp(vm.state, CAT_VM_READY))
+		return img_fail(-EBUSY, "VM '%s' is still being created", name);
+	if (strlen(vm.name) >= sizeof(cfg->name) || strlen(vm.net) >= sizeof(cfg->nics[0].name))
+		return img_fail(-ENAMETOOLONG, "VM '%s': name or network name too long to run",
+				name);
+	memcpy(cfg->name, vm.name, strlen(vm.name) + 1);
+	cfg->cpus = vm.cpus;
+	cfg->mem = vm.mem;
+	r = vmrec_disk_path(c, name, cfg->disks[0].path, sizeof(cfg->disks[0].path));
+	if (r)
+		return r;
+	cfg->nr_disks = 1;
+	if (vm.net[0]) {
+		struct vm_nic *nic = &cfg->nics[cfg->nr_nics++];
+
+		nic->kind = VM_NIC_NET;
+		memcpy(nic->name, vm.net, strlen(vm.net) + 1);
+		if (vm_mac_parse(vm.mac, nic->mac))
+			return img_fail(-EINVAL, "VM '%s' has a bad MAC %s", name, vm.mac);
+		nic->tap_fd = -1;
+	}
+	snprintf(cfg->append, sizeof(cfg->append),
+		 "hostname=%s systemd.machine_id=%s vhdvisor.uuid=%s", vm.name, vm.machine_id,
+		 vm.uuid);
+	snprintf(cfg->run_dir, sizeof(cfg->run_dir), "%s", vmrec_run_dir());
+	cfg->console = VM_CONSOLE_FILE;
+	if (vmrec_run_path(name, "console", cfg->console_path, sizeof(cfg->console_path)) ||
+	    vmrec_run_path(name, "api", cfg->api_path, sizeof(cfg->api_path)))
+		return img_fail(-ENAMETOOLONG, "run directory path too long");
+	return 0;
+}

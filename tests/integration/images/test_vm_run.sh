@@ -1,0 +1,61 @@
+#!/bin/bash
+# `vm start` runs hv's runtime detached: three linked clones of one
+# template boot at once (TCG on this machine: more would only crawl), each
+# writes its own marker through its guest, finds its identity on the
+# kernel command line, and powers off; the template stays unchanged; a
+# held guest is stopped by `vm stop`.
+# serial
+# timeout: 600
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/images/lib_images.sh"
+need_cmd jq qemu-system-x86_64
+G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest material cannot be built here"
+[[ -e $G/vmlinux && -e $G/initrd.img ]] || skip "no guest kernel/initrd in $G"
+export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
+
+truncate -s 32M "$T/tmpl.raw"
+vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+img=$VHDVISOR_STATE/images/$(image_id tmpl).vhd
+before=$(sha "$img")
+vv vm create base --from tmpl --mem 256M >/dev/null
+vv vm clone base lab --count 3 >/dev/null
+at_exit 'for v in lab-1 lab-2 lab-3; do "$VHDVISOR" vm stop $v; done'
+
+for i in 1 2 3; do
+	vv vm start "lab-$i" --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
+		--append "vv.run=write:vda:2048:16:MARK$i,poweroff" >/dev/null
+	assert_eq "$(vv vm status "lab-$i" --json | jq .running)" true "lab-$i running"
+done
+expect_exit 1 vv vm start lab-1 --kernel "$G/vmlinux" --initrd "$G/initrd.img"
+assert_stderr "already running"
+expect_exit 1 vv vm snapshot lab-1
+assert_stderr "running"
+
+for i in 1 2 3; do
+	for _ in $(seq 1 240); do
+		vv vm status "lab-$i" --json | jq -e '.running == false' >/dev/null && break
+		sleep 1
+	done
+	assert_eq "$(vv vm status "lab-$i" --json | jq .running)" false "lab-$i powered off"
+	vv vm console "lab-$i" >"$T/c$i"
+	grep -q VV-WRITE-OK "$T/c$i" || { tail -20 "$T/c$i"; fail "lab-$i: guest write failed"; }
+	mid=$(vv vm show "lab-$i" --json | jq -r .machine_id)
+	grep -q "hostname=lab-$i " "$T/c$i" || fail "lab-$i: no hostname on its command line"
+	grep -q "systemd.machine_id=$mid" "$T/c$i" || fail "lab-$i: no machine-id"
+done
+for i in 1 2 3; do
+	disk=$(vv vm show "lab-$i" --json | jq -r .disk)
+	assert_eq "$("$VHD" read "$disk" $((2048 * 1024)) 6)" "MARK$i" "lab-$i marker"
+done
+assert_eq "$(sha "$img")" "$before" "template unchanged"
+
+note "a held guest stops with vm stop"
+vv vm start lab-1 --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append "vv.run=hold" >/dev/null
+for _ in $(seq 1 120); do
+	grep -q VV-HOLD "$VHDVISOR_RUN/lab-1.console" 2>/dev/null && break
+	sleep 1
+done
+grep -q VV-HOLD "$VHDVISOR_RUN/lab-1.console" || fail "guest did not come up"
+vv vm stop lab-1 >/dev/null
+assert_eq "$(vv vm status lab-1 --json | jq .running)" false "stopped"
+vv vm snapshot lab-1 after >/dev/null
