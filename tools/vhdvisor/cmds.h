@@ -3,6 +3,7 @@
 #ifndef VV_TOOLS_VHDVISOR_CMDS_H
 #define VV_TOOLS_VHDVISOR_CMDS_H
 
+int cmd_net(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* image, vm, lab (cmd_image.c, cmd_vm.c, cmd_lab.c) */

@@ -3,6 +3,7 @@
 #include "tools/vhdvisor/cmds.h"
 
 static const struct cli_cmd vhdvisor_cmds[] = {
+	{ "net", cmd_net, "lab networks: create, list, show, up, rm" },
 	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },

@@ -1,0 +1,3 @@
+MODULES += netback
+netback_SRCS := $(wildcard netback/*.c)
+LDLIBS += -lmnl -ljson-c

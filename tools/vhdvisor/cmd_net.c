@@ -1,0 +1,319 @@
+/* tools/vhdvisor/cmd_net.c: `vhdvisor net`: lab networks (netback/labnet.h).
+ *
+ *   vhdvisor net create NAME [--subnet CIDR] [--dhcp] [--nat]
+ *   vhdvisor net list [--json]
+ *   vhdvisor net show NAME [--json]
+ *   vhdvisor net up NAME
+ *   vhdvisor net rm NAME
+ *
+ * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ * The run directory is $VHDVISOR_RUN (default /run/vhdvisor); the pool of
+ * automatic subnets is $VHDVISOR_NET_POOL (default 10.213.0.0/16). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "netback/dnsmasq.h"
+#include "netback/labnet.h"
+#include "tools/common/cli.h"
+#include "tools/vhdvisor/cmds.h"
+
+struct net_args {
+	const char *state;
+	const char *subnet;
+	bool dhcp, nat, json;
+	int first;      /* index of the first positional argument */
+};
+
+static void net_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhdvisor net create NAME [--subnet CIDR] [--dhcp] [--nat]\n"
+		"       vhdvisor net list [--json]\n"
+		"       vhdvisor net show NAME [--json]\n"
+		"       vhdvisor net up NAME\n"
+		"       vhdvisor net rm NAME\n"
+		"\n"
+		"Isolated lab networks: one bridge each, optional DHCP/DNS (dnsmasq)\n"
+		"and NAT to the default-route interface (nftables).\n"
+		"  --state DIR     records (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
+		"  --subnet CIDR   e.g. 10.50.0.0/24 (default: a free /24 from\n"
+		"                  $VHDVISOR_NET_POOL or " LABNET_DEFAULT_POOL ")\n"
+		"  --dhcp          serve DHCP and DNS on the network\n"
+		"  --nat           masquerade the network out of the uplink\n"
+		"  --json          one JSON document\n"
+		"'net up' recreates a missing bridge or rules and restarts a dead dnsmasq.\n");
+}
+
+/* Parses options after the action name (argv[0]). Returns 0 or CLI_USAGE. */
+static int net_parse(int argc, char **argv, struct net_args *a)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "subnet", required_argument, NULL, 'n' },
+		{ "dhcp", no_argument, NULL, 'd' },
+		{ "nat", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': a->state = optarg; break;
+		case 'n': a->subnet = optarg; break;
+		case 'd': a->dhcp = true; break;
+		case 'a': a->nat = true; break;
+		case 'j': a->json = true; break;
+		default: return CLI_USAGE;
+		}
+	}
+	a->first = optind;
+	return 0;
+}
+
+static void ctx_setup(struct labnet_ctx *ctx, const struct net_args *a)
+{
+	const char *state = a->state ? a->state : getenv("VHDVISOR_STATE");
+	const char *run = getenv("VHDVISOR_RUN");
+	const char *pool = getenv("VHDVISOR_NET_POOL");
+
+	labnet_ctx_init(ctx, state && *state ? state : "/var/lib/vhdvisor",
+			run && *run ? run : "/run/vhdvisor");
+	if (pool && *pool && subnet_parse(pool, true, &ctx->pool))
+		log_warn("ignoring VHDVISOR_NET_POOL=%s: not a CIDR subnet", pool);
+}
+
+/* One positional NAME, no more. */
+static const char *one_name(int argc, char **argv, const struct net_args *a)
+{
+	if (argc - a->first != 1) {
+		net_usage(stderr);
+		return NULL;
+	}
+	return argv[a->first];
+}
+
+static int net_create(int argc, char **argv, struct net_args *a)
+{
+	struct labnet_ctx ctx;
+	struct labnet_opts o = { 0 };
+	struct subnet sn;
+	struct labnet net;
+	char buf[SUBNET_STR_LEN];
+
+	if (!(o.name = one_name(argc, argv, a)))
+		return CLI_USAGE;
+	if (a->subnet) {
+		if (subnet_parse(a->subnet, true, &sn)) {
+			log_err("--subnet %s: not a subnet in CIDR form with zero host bits (e.g. 10.50.0.0/24)",
+				a->subnet);
+			return CLI_USAGE;
+		}
+		o.subnet = &sn;
+	}
+	o.dhcp = a->dhcp;
+	o.nat = a->nat;
+	ctx_setup(&ctx, a);
+	if (labnet_create(&ctx, &o, &net)) {
+		log_err("net create %s: %s", o.name, ctx.err);
+		return CLI_FAIL;
+	}
+	printf("%s %s %s\n", net.name, net.bridge,
+	       subnet_format(&net.subnet, buf, sizeof(buf)));
+	return CLI_OK;
+}
+
+static struct json_object *net_json(struct labnet_ctx *ctx, const struct labnet *net)
+{
+	struct json_object *o = labnet_to_json(net), *st;
+	struct labnet_status s;
+
+	labnet_status(ctx, net, &s);
+	st = json_object_new_object();
+	json_object_object_add(st, "bridge", json_object_new_boolean(s.bridge));
+	json_object_object_add(st, "bridge_up", json_object_new_boolean(s.bridge_up));
+	json_object_object_add(st, "firewall", json_object_new_boolean(s.firewall));
+	if (net->dhcp)
+		json_object_object_add(st, "dnsmasq_pid", json_object_new_int(s.dnsmasq_pid));
+	json_object_object_add(o, "status", st);
+	return o;
+}
+
+static int net_list(int argc, char **argv, struct net_args *a)
+{
+	struct labnet_ctx ctx;
+	struct labnet *nets;
+	size_t n;
+	int err;
+
+	if (argc != a->first) {
+		net_usage(stderr);
+		return CLI_USAGE;
+	}
+	ctx_setup(&ctx, a);
+	err = labnet_list(ctx.state_dir, &nets, &n);
+	if (err) {
+		log_err("net list: %s/networks: %s", ctx.state_dir, strerror(-err));
+		return CLI_FAIL;
+	}
+	if (a->json) {
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(arr, net_json(&ctx, &nets[i]));
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(arr);
+	} else {
+		printf("%-24s %-15s %-18s %-4s %-4s %s\n", "NAME", "BRIDGE", "SUBNET",
+		       "DHCP", "NAT", "STATE");
+		for (size_t i = 0; i < n; i++) {
+			struct labnet_status s;
+			char buf[SUBNET_STR_LEN];
+			const struct labnet *l = &nets[i];
+			bool ok;
+
+			labnet_status(&ctx, l, &s);
+			ok = s.bridge && s.bridge_up && s.firewall &&
+			     (!l->dhcp || s.dnsmasq_pid > 0);
+			printf("%-24s %-15s %-18s %-4s %-4s %s\n", l->name, l->bridge,
+			       subnet_format(&l->subnet, buf, sizeof(buf)),
+			       l->dhcp ? "yes" : "no", l->nat ? "yes" : "no",
+			       ok ? "up" : "degraded");
+		}
+	}
+	free(nets);
+	return CLI_OK;
+}
+
+static int net_show(int argc, char **argv, struct net_args *a)
+{
+	struct labnet_ctx ctx;
+	struct labnet net;
+	struct dnsm_lease *leases = NULL;
+	size_t n_leases = 0;
+	struct json_object *o, *arr;
+	char dir[4200], buf[SUBNET_STR_LEN];
+	const char *name;
+	int err;
+
+	if (!(name = one_name(argc, argv, a)))
+		return CLI_USAGE;
+	ctx_setup(&ctx, a);
+	err = labnet_load(ctx.state_dir, name, &net);
+	if (err) {
+		log_err("net show: %s", err == -ENOENT ? "no such network" : strerror(-err));
+		if (err == -ENOENT)
+			log_err("no network named '%s' in %s", name, ctx.state_dir);
+		return CLI_FAIL;
+	}
+	labnet_run_dir(&ctx, name, dir, sizeof(dir));
+	if (net.dhcp)
+		dnsm_leases(dir, &leases, &n_leases);
+	o = net_json(&ctx, &net);
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n_leases; i++) {
+		struct json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "mac", json_object_new_string(leases[i].mac));
+		json_object_object_add(l, "ip", json_object_new_string(
+			ip4_format(leases[i].ip, buf, sizeof(buf))));
+		json_object_object_add(l, "hostname", json_object_new_string(leases[i].hostname));
+		json_object_object_add(l, "expiry", json_object_new_int64(leases[i].expiry));
+		json_object_array_add(arr, l);
+	}
+	if (net.dhcp)
+		json_object_object_add(o, "leases", arr);
+	else
+		json_object_put(arr);
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	} else {
+		json_object_object_foreach(o, key, val) {
+			if (json_object_is_type(val, json_type_object)) {
+				json_object_object_foreach(val, k2, v2)
+					printf("%s.%s: %s\n", key, k2, json_object_get_string(v2));
+			} else if (json_object_is_type(val, json_type_array)) {
+				for (size_t i = 0; i < json_object_array_length(val); i++) {
+					struct json_object *l = json_object_array_get_idx(val, i);
+
+					printf("lease: %s\n", json_object_to_json_string(l));
+				}
+			} else {
+				printf("%s: %s\n", key, json_object_get_string(val));
+			}
+		}
+	}
+	json_object_put(o);
+	free(leases);
+	return CLI_OK;
+}
+
+static int net_rm(int argc, char **argv, struct net_args *a)
+{
+	struct labnet_ctx ctx;
+	const char *name;
+
+	if (!(name = one_name(argc, argv, a)))
+		return CLI_USAGE;
+	ctx_setup(&ctx, a);
+	if (labnet_remove(&ctx, name)) {
+		log_err("net rm %s: %s", name, ctx.err);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static int net_up(int argc, char **argv, struct net_args *a)
+{
+	struct labnet_ctx ctx;
+	const char *name;
+
+	if (!(name = one_name(argc, argv, a)))
+		return CLI_USAGE;
+	ctx_setup(&ctx, a);
+	if (labnet_up(&ctx, name)) {
+		log_err("net up %s: %s", name, ctx.err);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+int cmd_net(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv, struct net_args *a);
+	} actions[] = {
+		{ "create", net_create },
+		{ "list", net_list },
+		{ "ls", net_list },
+		{ "show", net_show },
+		{ "up", net_up },
+		{ "rm", net_rm },
+	};
+	struct net_args a = { 0 };
+
+	if (argc < 2 || cli_wants_help(argc, argv)) {
+		net_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(argv[1], actions[i].name))
+			continue;
+		if (net_parse(argc - 1, argv + 1, &a)) {
+			net_usage(stderr);
+			return CLI_USAGE;
+		}
+		return actions[i].run(argc - 1, argv + 1, &a);
+	}
+	log_err("net: unknown action '%s'", argv[1]);
+	net_usage(stderr);
+	return CLI_USAGE;
+}
