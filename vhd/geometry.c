@@ -42,7 +42,8 @@ void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads, uint8_t *spt)
  * 'qem2') size a disk by its CHS geometry; Hyper-V, Disk2vhd, XenServer
  * and XenConverter by current_size. A maxed geometry (65535/16/255) always
  * means current_size, since the CHS product would truncate the disk.
- * Creators not listed (ours, 'vhdv', included) use current_size.
+ * Creators not listed use current_size. (QEMU uses the CHS product for
+ * those, which is why we write 'win ' ourselves: see VHD_CREATOR_APP.)
  */
 static const struct {
 	uint8_t app[4];

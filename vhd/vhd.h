@@ -19,13 +19,13 @@
  * -EFBIG a dynamic/differencing size over 2040 GiB, -EEXIST create over an
  * existing file; others are the errno of a failed system call.
  *
- * Images we create: creator application "vhdv", creator OS "Wi2k", CHS
- * geometry by the specification's algorithm and current_size = original_size
- * = the exact requested size. Reading, the size is current_size except for
+ * Images we create: creator application "win " and creator OS "Wi2k" (as
+ * Hyper-V writes them), CHS geometry by the specification's algorithm and
+ * current_size = original_size = the exact requested size. The creator is
+ * Hyper-V's because QEMU trusts current_size only for creators it knows and
+ * would size any other (e.g. "vhdv") by the CHS product, silently cutting
+ * off the tail of most disks. Reading, the size is current_size except for
  * creators known to mean the CHS product ('vpc ', 'qemu'), as QEMU does.
- * Note that QEMU sizes creators it does not know, ours included, by the CHS
- * product, so it sees images whose size is not a CHS product slightly
- * smaller.
  */
 #ifndef VHD_VHD_H
 #define VHD_VHD_H

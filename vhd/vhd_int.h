@@ -34,7 +34,13 @@
 #define VHD_FIXED_OFFSET  0xFFFFFFFFFFFFFFFFull  /* data_offset of a fixed disk */
 #define VHD_TIME_EPOCH    946684800    /* 2000-01-01 00:00:00 UTC, Unix time */
 #define VHD_PARENT_NAME_SIZE 512u      /* bytes of UTF-16BE in the header */
-#define VHD_CREATOR_APP   "vhdv"
+/* The creator application we write. QEMU trusts current_size only for the
+ * creators it knows ('win ', 'qem2', 'd2v ', 'tap\0', 'CTXS') and sizes all
+ * others by the CHS product, which silently cuts the tail off most sizes.
+ * We write what Hyper-V writes, since our images follow its conventions
+ * (exact current_size, geometry by the spec algorithm), so that QEMU,
+ * Hyper-V and Azure all see the exact size. */
+#define VHD_CREATOR_APP   "win "
 #define VHD_CREATOR_OS    "Wi2k"       /* what Hyper-V and most tools write */
 #define VHD_CREATOR_VERSION 0x00010000u
 #define VHD_MAX_CHS_SECTORS (65535ull * 16 * 255)

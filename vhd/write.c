@@ -119,8 +119,8 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 		if (!ret)
 			ret = vhd_pwrite_full(v->fd, buf, n, dstart + in_off);
 	}
-	if (!ret)
-		ret = vhd_bat_set(v, blk, (uint32_t)(boff / VHD_SECTOR_SIZE));
+	/* The cached bitmap goes in before the entry is published: once
+	 * other writers see the block, they update this copy. */
 	if (!ret && v->footer.type == VHD_TYPE_DIFF) {
 		pthread_mutex_lock(&v->bm_lock[blk % VHD_BM_STRIPES]);
 		free(v->bitmaps[blk]);
@@ -128,6 +128,8 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 		bm = NULL;
 		pthread_mutex_unlock(&v->bm_lock[blk % VHD_BM_STRIPES]);
 	}
+	if (!ret)
+		ret = vhd_bat_set(v, blk, (uint32_t)(boff / VHD_SECTOR_SIZE));
 	free(bm);
 	return ret;
 }

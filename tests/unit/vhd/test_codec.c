@@ -26,7 +26,7 @@ Test(footer, round_trip_and_checksum)
 	cr_assert_eq(vhd_get_be32(buf + 12), 0x00010000u, "version");
 	cr_assert_eq(vhd_get_be64(buf + 16), 512u, "data offset");
 	cr_assert_eq(vhd_get_be32(buf + 24), 0x12345678u);
-	cr_assert_eq(memcmp(buf + 28, "vhdv", 4), 0);
+	cr_assert_eq(memcmp(buf + 28, "win ", 4), 0);
 	cr_assert_eq(memcmp(buf + 36, "Wi2k", 4), 0);
 	cr_assert_eq(vhd_get_be64(buf + 40), 127ull << 20);
 	cr_assert_eq(vhd_get_be64(buf + 48), 127ull << 20);
