@@ -89,7 +89,7 @@ int labnet_lock(const char *state_dir)
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	while (flock(fd, LOCK_EX) < 0) {

@@ -1,0 +1,94 @@
+# tests/integration/netback/nblib.sh: sourced by the netback tests after
+# lib.sh. Everything happens inside network namespaces the test creates;
+# the product runs in the namespace $H ("the host"), with its state and run
+# directories under $T. Only loopback and addresses inside these
+# namespaces are ever used.
+#
+#   H                 the host namespace of this test (created here)
+#   vvh CMD...        runs CMD in $H with the test's VHDVISOR_STATE/RUN
+#   vv ARGS...        runs "$VHDVISOR ARGS" in $H
+#   mkns NAME         creates namespace NAME (lo up), deleted at exit
+#   client NS BR [ADDR/LEN]
+#                     a namespace NS with a veth "eth0" whose peer is a port
+#                     of bridge BR in $H, optionally with a static address
+#   assert_clean      nothing of ours left in $H and no dnsmasq of this test
+
+[[ $(id -u) == 0 ]] || skip "needs root for network namespaces"
+need_cmd ip nft dnsmasq jq
+[[ -e /dev/net/tun ]] || skip "/dev/net/tun is missing"
+
+export VHDVISOR_STATE=$T/state VHDVISOR_RUN=$T/run
+# Namespace names are global: derive them from the PID of this test.
+NBP=nb$$
+H=${NBP}h
+_nb_ns=()
+
+mkns() {
+	ip netns add "$1"
+	_nb_ns+=("$1")
+	at_exit "ip netns del $1"
+	ip netns exec "$1" ip link set lo up
+}
+
+vvh() { ip netns exec "$H" "$@"; }
+vv() { ip netns exec "$H" "$VHDVISOR" "$@"; }
+
+# Kills the dnsmasq processes this test started (by their pidfiles), for
+# cleanup after a failure; net rm does it otherwise.
+_nb_kill_dnsmasq() {
+	local f
+	for f in "$VHDVISOR_RUN"/net/*/dnsmasq.pid; do
+		[[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+mkns "$H"
+at_exit _nb_kill_dnsmasq
+
+_nb_veth=0
+client() {
+	local ns=$1 br=$2 addr=${3:-} peer
+	_nb_veth=$((_nb_veth + 1))
+	peer=vvt$$x$_nb_veth
+	mkns "$ns"
+	vvh ip link add "$peer" type veth peer name eth0 netns "$ns"
+	vvh ip link set "$peer" master "$br" up
+	ip netns exec "$ns" ip link set eth0 up
+	[[ -z $addr ]] || ip netns exec "$ns" ip addr add "$addr" dev eth0
+}
+
+# pings NS ADDR: one or two echo replies within 2 s (exit 0) or none.
+pings() {
+	ip netns exec "$1" ping -c 2 -i 0.2 -W 1 -q "$2" >/dev/null 2>&1
+}
+
+# No vv bridge or tap, no vhdvisor_ table in $H; no dnsmasq of this test.
+assert_clean() {
+	local left
+	left=$(vvh ip -o link show | awk -F': ' '{print $2}' | grep -E '^vv(br|tap)' || true)
+	[[ -z $left ]] || fail "links left behind: $left"
+	left=$(vvh nft list tables | grep vhdvisor_ || true)
+	[[ -z $left ]] || fail "nftables tables left behind: $left"
+	local p
+	for p in $(pgrep -f -- "--pid-file=$VHDVISOR_RUN/" || true); do
+		alive "$p" || continue
+		fail "dnsmasq left running: $(tr '\0' ' ' </proc/"$p"/cmdline)"
+	done
+}
+
+# alive PID: the process runs (a zombie does not count: daemons we start
+# are orphans, and not every init here reaps them at once).
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z && $st != X ]]
+}
+
+# build_attach: compiles nb_attach.c against the libraries under test into
+# $T/nb_attach.
+build_attach() {
+	need_cmd gcc
+	gcc -I"$VV_ROOT" -D_GNU_SOURCE -o "$T/nb_attach" \
+		"$VV_ROOT/tests/integration/netback/nb_attach.c" \
+		"$VV_BUILD/lib/libnetback.a" "$VV_BUILD/lib/libcommon.a" -lmnl -ljson-c
+}
