@@ -22,6 +22,7 @@ struct nbd_io {
 	uint64_t cookie;
 	uint16_t type;
 	uint32_t bytes;               /* counted against the in-flight budget */
+	struct nbd_io *next;          /* conn->replies */
 	struct iovec iov;
 	uint8_t data[];               /* READ/WRITE payload */
 };
@@ -132,16 +133,48 @@ static void nbd_io_put(struct nbd_io *io)
 	free(io);
 }
 
-/* Worker thread: the engine finished @req; reply and let go. */
+/* Worker thread: the engine finished @req; queue it for the sender. */
 static void nbd_io_done(struct ioq_req *req)
 {
 	struct nbd_io *io = container_of(req, struct nbd_io, req);
+	struct nbd_conn *c = io->conn;
 
-	if (io->type == NBD_CMD_READ && !req->result)
-		nbd_reply_read(io->conn, io);
-	else
-		nbd_reply_status(io->conn, io->cookie, req->result);
-	nbd_io_put(io);
+	io->next = NULL;
+	pthread_mutex_lock(&c->lock);
+	*c->replies_tail = io;
+	c->replies_tail = &io->next;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The connection's sender thread: replies to finished requests. */
+static void *nbd_sender(void *arg)
+{
+	struct nbd_conn *c = arg;
+	struct nbd_io *io, *next;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->replies && !c->stopping)
+			pthread_cond_wait(&c->cond, &c->lock);
+		io = c->replies;
+		if (!io)
+			break;
+		c->replies = NULL;
+		c->replies_tail = &c->replies;
+		pthread_mutex_unlock(&c->lock);
+		for (; io; io = next) {
+			next = io->next;
+			if (io->type == NBD_CMD_READ && !io->req.result)
+				nbd_reply_read(c, io);
+			else
+				nbd_reply_status(c, io->cookie, io->req.result);
+			nbd_io_put(io);
+		}
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
 }
 
 /* Waits for room in the client's in-flight budget, then counts @bytes. */
@@ -376,7 +409,10 @@ void nbd_transmission(struct nbd_conn *c)
 {
 	uint8_t buf[NBD_REQUEST_LEN];
 	struct nbd_request r;
+	pthread_t sender;
 
+	if (pthread_create(&sender, NULL, nbd_sender, c))
+		return;
 	while (!c->dead) {
 		if (nbd_recv_full(c, buf, sizeof(buf)))
 			break;
@@ -387,4 +423,9 @@ void nbd_transmission(struct nbd_conn *c)
 			break;
 	}
 	nbd_inflight_drain(c);
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(sender, NULL);
 }

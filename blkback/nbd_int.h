@@ -26,6 +26,11 @@ struct nbd_export {
 	struct bimg *img;
 };
 
+struct nbd_io;
+
+/* One client. Its thread reads requests and submits them; engine workers
+ * queue finished requests on ->replies; its sender thread sends them, so
+ * that a client that stops reading holds no engine worker. */
 struct nbd_conn {
 	struct nbd_server *srv;
 	int fd;
@@ -40,10 +45,13 @@ struct nbd_conn {
 	pthread_mutex_t send_lock;      /* whole replies are sent under it */
 	bool dead;                      /* a send failed; stop reading */
 
-	pthread_mutex_t lock;           /* in-flight accounting */
+	pthread_mutex_t lock;           /* in-flight accounting, reply queue */
 	pthread_cond_t cond;
 	unsigned inflight;
 	uint64_t inflight_bytes;
+	struct nbd_io *replies;         /* finished, to be sent, in order */
+	struct nbd_io **replies_tail;
+	bool stopping;                  /* the sender ends once ->replies is empty */
 };
 
 struct nbd_server {

@@ -223,6 +223,7 @@ static void nbd_accept(struct nbd_server *s, int lfd)
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	c->replies_tail = &c->replies;
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	s->conns = c;

@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 NBDMAGIC = 0x4E42444D41474943
 IHAVEOPT = 0x49484156454F5054
@@ -126,6 +127,13 @@ def main():
         r = option(s, 2)   # NBD_OPT_ABORT
         expect(r[-1][0] == 1, "ABORT not acknowledged")
         expect(closed(s), "server kept the connection after ABORT")
+    elif case == "no-read":
+        # many large reads whose replies we never read: workers must not
+        # stay stuck sending to us (the shell test checks others are served)
+        size, _ = go(s, name)
+        for i in range(64):
+            request(s, 0, 0, size, cookie=i)
+        time.sleep(float(os.environ.get("NO_READ_SECS", "15")))
     elif case == "huge-option":
         s.sendall(struct.pack(">QII", IHAVEOPT, 7, 0xFFFFFFF0) + b"x" * 100)
         expect(closed(s), "server kept a 4 GiB option")

@@ -25,6 +25,16 @@ for c in export-name garbage bad-option-len huge-option past-end structured-erro
 	kill -0 "$SERVE_PID" || fail "server died on case $c"
 done
 qio -f raw -c 'read -P 0x33 0 1M' "$U"  # unchanged by the malformed clients
+note "a client that never reads its replies does not starve the others"
+NO_READ_SECS=8 $EVIL "$S" rw.img no-read &
+noread=$!
+sleep 1
+start=$(date +%s)
+timeout 5 qemu-io -f raw -c 'read -P 0x33 0 1M' "$U" >/dev/null ||
+	fail "another client was not served within 5 s while one did not read"
+echo "other client served after $(($(date +%s) - start)) s"
+wait $noread || true
+kill -0 "$SERVE_PID" || fail "server died on the non-reading client"
 wait $long || fail "the long-lived client failed: $(cat "$T/longlived")"
 if grep -q 'verification failed' "$T/longlived"; then fail "long-lived client read bad data"; fi
 serve_stop
