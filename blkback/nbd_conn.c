@@ -59,7 +59,7 @@ int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt)
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			c->dead = true;
+			__atomic_store_n(&c->dead, true, __ATOMIC_RELAXED);
 			shutdown(c->fd, SHUT_RDWR);
 			break;
 		}
@@ -413,7 +413,7 @@ void nbd_transmission(struct nbd_conn *c)
 
 	if (pthread_create(&sender, NULL, nbd_sender, c))
 		return;
-	while (!c->dead) {
+	while (!__atomic_load_n(&c->dead, __ATOMIC_RELAXED)) {
 		if (nbd_recv_full(c, buf, sizeof(buf)))
 			break;
 		nbd_request_decode(buf, &r);

@@ -43,7 +43,7 @@ struct nbd_conn {
 	bool no_zeroes;
 
 	pthread_mutex_t send_lock;      /* whole replies are sent under it */
-	bool dead;                      /* a send failed; stop reading */
+	bool dead;                      /* a send failed; stop reading (atomic) */
 
 	pthread_mutex_t lock;           /* in-flight accounting, reply queue */
 	pthread_cond_t cond;

@@ -203,12 +203,16 @@ static void nbd_accept(struct nbd_server *s, int lfd)
 	pthread_attr_t attr;
 	pthread_t th;
 	int fd, one = 1;
+	unsigned n;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (s->nconns >= NBD_MAX_CONNS) {   /* read unlocked: a hint is enough */
-		log_warn("too many clients (%u); refusing one", s->nconns);
+	pthread_mutex_lock(&s->lock);
+	n = s->nconns;
+	pthread_mutex_unlock(&s->lock);
+	if (n >= NBD_MAX_CONNS) {
+		log_warn("too many clients (%u); refusing one", n);
 		close(fd);
 		return;
 	}
