@@ -89,33 +89,55 @@ int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, u
 		}
 		v->bitmaps[blk] = bm;
 	}
-	memcpy(out + s0 / 8, v->bitmaps[blk] + s0 / 8, s1 / 8 - s0 / 8 + 1);
+	memcpy(out, v->bitmaps[blk] + s0 / 8, s1 / 8 - s0 / 8 + 1);
 out:
 	pthread_mutex_unlock(lock);
 	return ret;
 }
 
+/* Bitmap bytes examined at a time: the bits of BM_WINDOW * 8 sectors. */
+#define BM_WINDOW 512u
+
+/* The end (block byte offset, at most @end) of the run of sectors starting
+ * at @in_off whose bits equal that of @in_off's sector, and that bit, for
+ * allocated differencing block @blk. Looks at one bitmap window at most. */
+static int bit_run(struct vhd *v, uint32_t blk, uint64_t boff, uint64_t in_off, uint64_t end,
+		   uint64_t *run_end, bool *set)
+{
+	uint8_t bm[BM_WINDOW];
+	uint32_t s0 = (uint32_t)(in_off / VHD_SECTOR_SIZE), base = s0 & ~7u;
+	uint64_t wend = ((uint64_t)base + BM_WINDOW * 8) * VHD_SECTOR_SIZE, e;
+	int ret;
+
+	if (end > wend)
+		end = wend;
+	ret = vhd_bitmap_read(v, blk, boff, s0, (uint32_t)((end - 1) / VHD_SECTOR_SIZE), bm);
+	if (ret)
+		return ret;
+	*set = vhd_bit_test(bm, s0 - base);
+	e = (uint64_t)(s0 + 1) * VHD_SECTOR_SIZE;
+	while (e < end && vhd_bit_test(bm, (uint32_t)(e / VHD_SECTOR_SIZE) - base) == *set)
+		e += VHD_SECTOR_SIZE;
+	*run_end = e < end ? e : end;
+	return 0;
+}
+
 /* Queues the part of allocated differencing block @blk at byte @in_off
- * (@n bytes) sector by sector as the bitmap says. */
+ * (@n bytes) run by run as the bitmap says. */
 static int read_diff_block(struct vhd *v, struct run *r, uint32_t blk, uint64_t boff,
 			   uint8_t *buf, uint64_t in_off, size_t n, uint64_t voff)
 {
-	uint8_t *bm = malloc(v->bitmap_size);
-	int ret;
+	uint64_t end = in_off + n, e;
+	int ret = 0;
+	bool set;
 
-	if (!bm)
-		return vhd_err(-ENOMEM, "out of memory for a bitmap");
-	ret = vhd_bitmap_read(v, blk, boff, (uint32_t)(in_off / VHD_SECTOR_SIZE),
-			      (uint32_t)((in_off + n - 1) / VHD_SECTOR_SIZE), bm);
-	while (!ret && n) {
-		uint32_t s = (uint32_t)(in_off / VHD_SECTOR_SIZE);
-		bool set = vhd_bit_test(bm, s);
-		uint64_t end = (uint64_t)(s + 1) * VHD_SECTOR_SIZE;
+	while (!ret && in_off < end) {
 		size_t piece;
 
-		while (end < in_off + n && vhd_bit_test(bm, (uint32_t)(end / VHD_SECTOR_SIZE)) == set)
-			end += VHD_SECTOR_SIZE;
-		piece = (size_t)((end < in_off + n ? end : in_off + n) - in_off);
+		ret = bit_run(v, blk, boff, in_off, end, &e, &set);
+		if (ret)
+			break;
+		piece = (size_t)(e - in_off);
 		if (set)
 			ret = run_add(v, r, SRC_FILE, buf, piece, boff + v->bitmap_size + in_off);
 		else
@@ -123,9 +145,7 @@ static int read_diff_block(struct vhd *v, struct run *r, uint32_t blk, uint64_t 
 		buf += piece;
 		in_off += piece;
 		voff += piece;
-		n -= piece;
 	}
-	free(bm);
 	return ret;
 }
 
@@ -172,12 +192,31 @@ static int check_range(struct vhd *v, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* The first layer from @v down that may hold [off, off+len): layers of the
+ * same chain where that range lies in one unallocated block are skipped
+ * without going through their backings (a deep chain costs a BAT lookup
+ * per layer, not a call chain). */
+static struct vhd *first_holder(struct vhd *v, uint64_t off, size_t len)
+{
+	while (v->footer.type == VHD_TYPE_DIFF && v->parent && v->parent->vhd &&
+	       off + len <= v->parent->size) {
+		uint64_t blk = off >> v->block_shift;
+
+		if ((off + len - 1) >> v->block_shift != blk ||
+		    vhd_bat_get(v, (uint32_t)blk) != VHD_BAT_UNUSED)
+			break;
+		v = v->parent->vhd;
+	}
+	return v;
+}
+
 int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off)
 {
 	int ret = check_range(v, off, len);
 
-	if (ret)
+	if (ret || !len)
 		return ret;
+	v = first_holder(v, off, len);
 	if (v->footer.type == VHD_TYPE_FIXED)
 		return vhd_pread_full(v->fd, buf, len, off);
 	return vhd_read_range(v, buf, len, off);
@@ -222,7 +261,6 @@ static int piece_status(struct vhd *v, uint64_t off, uint64_t len, uint64_t *pnu
 	uint64_t n = v->block_size - in_off < len ? v->block_size - in_off : len;
 	uint32_t entry = vhd_bat_get(v, blk);
 	uint64_t boff, end;
-	uint8_t *bm;
 	bool set;
 	int ret;
 
@@ -240,21 +278,10 @@ static int piece_status(struct vhd *v, uint64_t off, uint64_t len, uint64_t *pnu
 		*depth = 1;
 		return 0;
 	}
-	bm = malloc(v->bitmap_size);
-	if (!bm)
-		return vhd_err(-ENOMEM, "out of memory for a bitmap");
-	ret = vhd_bitmap_read(v, blk, boff, (uint32_t)(in_off / VHD_SECTOR_SIZE),
-			      (uint32_t)((in_off + n - 1) / VHD_SECTOR_SIZE), bm);
-	if (ret) {
-		free(bm);
+	ret = bit_run(v, blk, boff, in_off, in_off + n, &end, &set);
+	if (ret)
 		return ret;
-	}
-	set = vhd_bit_test(bm, (uint32_t)(in_off / VHD_SECTOR_SIZE));
-	end = (in_off / VHD_SECTOR_SIZE + 1) * VHD_SECTOR_SIZE;
-	while (end < in_off + n && vhd_bit_test(bm, (uint32_t)(end / VHD_SECTOR_SIZE)) == set)
-		end += VHD_SECTOR_SIZE;
-	free(bm);
-	n = (end < in_off + n ? end : in_off + n) - in_off;
+	n = end - in_off;
 	if (set) {
 		*pnum = n;
 		*depth = 1;

@@ -261,10 +261,10 @@ int vhd_footer_write(struct vhd *v, uint64_t off);
 /* Reads from this layer only: @len bytes at @off within the virtual size,
  * falling through to the parent (or zeros) where this layer holds nothing. */
 int vhd_read_range(struct vhd *v, uint8_t *buf, size_t len, uint64_t off);
-/* Copies the bits of sectors [@s0, @s1] of allocated block @blk's sector
- * bitmap (at file offset @bm_off) into the same byte positions of @out (a
- * bitmap_size buffer; other bytes are left alone), loading and caching the
- * bitmap. Differencing disks only. */
+/* Copies the bitmap bytes holding the bits of sectors [@s0, @s1] of
+ * allocated block @blk (bitmap at file offset @bm_off) to @out: byte s0/8
+ * lands in out[0], so sector s is bit s - (s0 & ~7) of @out. Loads and
+ * caches the bitmap. Differencing disks only. */
 int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, uint32_t s1,
 		    uint8_t *out);
 
