@@ -187,6 +187,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 	char tmp[PATH_MAX];
 	const char *slash;
 	uint64_t size = o->size;
+	unsigned max;
 	int fd = -1, ret;
 
 	if (type != VHD_TYPE_FIXED && type != VHD_TYPE_DYNAMIC && type != VHD_TYPE_DIFF)
@@ -208,6 +209,14 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 			goto out;
 		}
 		size = p->b->size;
+		max = o->parent_opts && o->parent_opts->max_depth ? o->parent_opts->max_depth :
+								    VHD_DEFAULT_MAX_DEPTH;
+		if (p->b->depth >= max) {
+			ret = vhd_err(-ELOOP,
+				      "'%s' has %u layers: a child would make the chain deeper than %u layers",
+				      o->parent, p->b->depth, max);
+			goto out;
+		}
 	}
 	ret = check_opts(o, type, size);
 	if (ret)

@@ -225,7 +225,8 @@ struct vhd_create_opts {
  * timestamp, its file name (Parent Unicode Name) and two locators: W2ru
  * (".\base.vhd", relative to the child's directory) and W2ku (the absolute
  * path), both UTF-16LE with backslash separators. The parent is opened read-only
- * (shared lock) with @parent_opts, or defaults when NULL. */
+ * (shared lock) with @parent_opts, or defaults when NULL; a parent chain
+ * already as deep as its max_depth (default 64) is refused (-ELOOP). */
 int vhd_create(const char *path, const struct vhd_create_opts *opts);
 
 /* Helpers exposed for tools and tests. */

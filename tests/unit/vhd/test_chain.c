@@ -225,12 +225,22 @@ Test(chain, depth_limit)
 	struct vhd_open_opts o = { .max_depth = 3 };
 	struct vhd *v = NULL;
 
+	struct vhd_open_opts deep = { .max_depth = 100 };
+	struct vhd_create_opts co = { .type = VHD_TYPE_DIFF, .parent_opts = &deep };
+
 	vt_create(vt_path("l0.vhd"), VHD_TYPE_DYNAMIC, 1 << 20, NULL);
-	for (int i = 1; i <= 64; i++) {
+	for (int i = 1; i <= 63; i++) {
 		snprintf(prev, sizeof(prev), "l%d.vhd", i - 1);
 		snprintf(name, sizeof(name), "l%d.vhd", i);
 		vt_create(vt_path(name), VHD_TYPE_DIFF, 0, vt_path(prev));
 	}
+	/* a 65th layer is refused by default, allowed when asked for */
+	co.parent = vt_path("l63.vhd");
+	cr_assert_eq(vhd_create(vt_path("l64.vhd"), &(struct vhd_create_opts){
+				     .type = VHD_TYPE_DIFF, .parent = co.parent }), -ELOOP);
+	cr_assert(strstr(vhd_last_error(), "deeper than 64 layers"), "%s", vhd_last_error());
+	cr_assert_eq(access(vt_path("l64.vhd"), F_OK), -1);
+	cr_assert_eq(vhd_create(vt_path("l64.vhd"), &co), 0, "%s", vhd_last_error());
 	/* 64 layers open by default, 65 do not */
 	v = vt_open(vt_path("l63.vhd"), 0);
 	cr_assert_eq(v->depth, 64u);
