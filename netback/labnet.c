@@ -32,12 +32,26 @@ static int nl_fail(struct labnet_ctx *ctx, int err, const char *what)
 	return fail(ctx, err, "%s: %s", what, strerror(-err));
 }
 
+const char *labnet_default_state_dir(void)
+{
+	const char *s = getenv("VHDVISOR_STATE");
+
+	return s && *s ? s : "/var/lib/vhdvisor";
+}
+
+const char *labnet_default_run_dir(void)
+{
+	const char *s = getenv("VHDVISOR_RUN");
+
+	return s && *s ? s : "/run/vhdvisor";
+}
+
 void labnet_ctx_init(struct labnet_ctx *ctx, const char *state_dir,
 		     const char *run_dir)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->state_dir = state_dir;
-	ctx->run_dir = run_dir;
+	ctx->state_dir = state_dir ? state_dir : labnet_default_state_dir();
+	ctx->run_dir = run_dir ? run_dir : labnet_default_run_dir();
 	subnet_parse(LABNET_DEFAULT_POOL, true, &ctx->pool);
 }
 

@@ -68,7 +68,13 @@ struct labnet_status {
 	bool firewall;      /* our nftables table for it exists */
 };
 
-/* Fills @ctx with the directories (kept by reference) and the default pool. */
+/* The default directories: $VHDVISOR_STATE or /var/lib/vhdvisor, and
+ * $VHDVISOR_RUN or /run/vhdvisor (ARCHITECTURE.md, "Places on disk"). */
+const char *labnet_default_state_dir(void);
+const char *labnet_default_run_dir(void);
+
+/* Fills @ctx with the directories (kept by reference; NULL: the defaults
+ * above) and the default pool. */
 void labnet_ctx_init(struct labnet_ctx *ctx, const char *state_dir,
 		     const char *run_dir);
 

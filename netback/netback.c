@@ -108,7 +108,8 @@ int netback_nic_attach(const char *state_dir, const struct nb_nic_spec *spec,
 		goto err_free;
 	}
 	if (spec->kind == NB_NIC_NET) {
-		ret = labnet_load(state_dir, spec->name, &net);
+		ret = labnet_load(state_dir ? state_dir : labnet_default_state_dir(),
+				  spec->name, &net);
 		if (ret == -ENOENT) {
 			nb_fail(err, errlen, ret, "no network named '%s'", spec->name);
 			goto err_free;

@@ -5,7 +5,7 @@
  *	struct nb_nic_spec spec = { .kind = NB_NIC_NET, .name = "lab1" };
  *	struct nb_port *port;
  *	err = netback_nic_attach(state_dir, &spec, vm_name, nic_index, &port);
- *	... -netdev tap,id=nI,fd=<nb_port_fd(port)>,vnet_hdr=on[,vhost=on]
+ *	... -netdev tap,id=nI,fd=<nb_port_fd(port)>[,vhost=on]
  *	    -device virtio-net-pci,netdev=nI,mac=<nb_port_mac_str(port)>
  *	... when the VM has stopped: nb_port_destroy(port);
  *
@@ -44,7 +44,8 @@ struct nb_port;
  * described by @spec, up, and enslaved to the network's bridge for
  * NB_NIC_NET. The guest MAC is @spec->mac, or mac_generate(@vm_name,
  * @index): stable for a VM name, different for another name (so two clones
- * of one template differ). @state_dir holds the network records.
+ * of one template differ). @state_dir holds the network records (NULL:
+ * $VHDVISOR_STATE or /var/lib/vhdvisor).
  *
  * Returns 0 and *out, or -errno with a message for the user in @err
  * (@errlen bytes, may be 0): -ENOENT no such network, -ENODEV the network's

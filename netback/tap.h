@@ -2,7 +2,8 @@
  *
  * A tap is opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte
  * virtio-net header (struct virtio_net_hdr_mrg_rxbuf) and checksum/TSO
- * offloads, which is what QEMU's `-netdev tap,fd=N,vnet_hdr=on` and
+ * offloads, which is what QEMU's `-netdev tap,fd=N` (it probes the header
+ * from the descriptor; vnet_hdr= is refused together with fd=) and
  * vhost-net expect. Taps are not persistent: the device disappears when its
  * last file descriptor is closed. */
 #ifndef VV_NETBACK_TAP_H

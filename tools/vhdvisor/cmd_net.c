@@ -80,12 +80,9 @@ static int net_parse(int argc, char **argv, struct net_args *a)
 
 static void ctx_setup(struct labnet_ctx *ctx, const struct net_args *a)
 {
-	const char *state = a->state ? a->state : getenv("VHDVISOR_STATE");
-	const char *run = getenv("VHDVISOR_RUN");
 	const char *pool = getenv("VHDVISOR_NET_POOL");
 
-	labnet_ctx_init(ctx, state && *state ? state : "/var/lib/vhdvisor",
-			run && *run ? run : "/run/vhdvisor");
+	labnet_ctx_init(ctx, a->state, NULL);
 	if (pool && *pool && subnet_parse(pool, true, &ctx->pool))
 		log_warn("ignoring VHDVISOR_NET_POOL=%s: not a CIDR subnet", pool);
 }

@@ -132,3 +132,69 @@ tcp_xfer() {
 	wait $lpid || true
 	assert_eq "$(sha "$file.recv")" "$(sha "$file")" "sha256 of $(stat -c %s "$file") bytes $from -> $to"
 }
+
+# vm_setup: guest material (scripts/guest/build.sh) and an initramfs with
+# guest_init as /init in $T/initrd.img; sets KERNEL. Skips when QEMU or the
+# guest material is missing. VM_PATH says how VMs are started: "run" when
+# `vhdvisor run` takes --nic, else "qemu": QEMU started by nb_attach with
+# the tap descriptor from netback_nic_attach (what hv's engine does).
+vm_setup() {
+	local g
+	need_cmd qemu-system-x86_64 cpio gzip
+	g=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>"$T/guest.err") ||
+		skip "guest material unavailable: $(tail -1 "$T/guest.err")"
+	[[ -r $g/vmlinux && -d $g/rootfs ]] || skip "guest material incomplete in $g"
+	KERNEL=$g/vmlinux
+	mkdir "$T/groot"
+	cp -a "$g/rootfs/." "$T/groot/"
+	install -m 0755 "$VV_ROOT/tests/integration/netback/guest_init" "$T/groot/init"
+	(cd "$T/groot" && find . | cpio -o -H newc --quiet | gzip -1 >"$T/initrd.img")
+	if "$VHDVISOR" run --help 2>/dev/null | grep -q -- '--nic'; then
+		VM_PATH=run
+	else
+		VM_PATH=qemu
+		build_attach
+	fi
+	note "VMs start through: $VM_PATH"
+}
+
+# start_vm NAME NET "GUEST ARGS" [MAC]: boots a TCG guest with one NIC on
+# lab network NET in $H, console in $T/NAME.log; the host-side MAC line of
+# nb_attach (qemu path) in $T/NAME.out.
+start_vm() {
+	local name=$1 net=$2 args=$3 mac=${4:-}
+	if [[ $VM_PATH == run ]]; then
+		ip netns exec "$H" "$VHDVISOR" run --name "$name" --accel tcg \
+			--kernel "$KERNEL" --initrd "$T/initrd.img" \
+			--append "quiet $args" --console "file:$T/$name.log" \
+			--nic "net=$net${mac:+,mac=$mac}" >"$T/$name.out" 2>&1 &
+	else
+		ip netns exec "$H" "$T/nb_attach" "$VHDVISOR_STATE" net "$net" "$name" 0 $mac -- \
+			qemu-system-x86_64 -nodefaults -no-user-config -machine q35 -accel tcg \
+			-m 256M -display none -kernel "$KERNEL" -initrd "$T/initrd.img" \
+			-append "console=ttyS0 quiet $args" -serial "file:$T/$name.log" \
+			-netdev "tap,id=n0,fd={fd}" -device "virtio-net-pci,netdev=n0,mac={mac}" \
+			>"$T/$name.out" 2>&1 &
+	fi
+	eval "VMPID_${name//-/_}=$!"
+	at_exit "kill $! 2>/dev/null"
+}
+
+# wait_vms SECONDS NAME...: until every guest printed NB-END (and exited)
+# or NB-HOLD (then it is stopped here, as a VM is stopped).
+wait_vms() {
+	local limit=$1 n
+	shift
+	SECONDS=0
+	for n; do
+		until grep -aqE 'NB-END|NB-HOLD' "$T/$n.log" 2>/dev/null; do
+			((SECONDS < limit)) || { tail -5 "$T/$n.log" "$T/$n.out" 2>/dev/null; fail "VM $n did not finish in ${limit}s"; }
+			sleep 1
+		done
+	done
+	for n; do
+		grep -aq NB-HOLD "$T/$n.log" && eval "kill \$VMPID_${n//-/_}"
+		eval "wait \$VMPID_${n//-/_}" || true
+	done
+}
+vmval() { sed -n "s/^$2=//p" "$T/$1.log" | tr -d '\r' | tail -1; } # vmval VM KEY

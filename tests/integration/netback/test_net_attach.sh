@@ -15,6 +15,7 @@ port() {
 	shift
 	ip netns exec "$H" "$A" "$VHDVISOR_STATE" "$@" >"$T/$name.out" 2>&1 &
 	eval "PID_$name=$!"
+	at_exit "kill $! 2>/dev/null"
 	for i in $(seq 100); do
 		[[ -s $T/$name.out ]] && break
 		sleep 0.1
