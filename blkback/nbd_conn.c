@@ -216,51 +216,81 @@ static uint32_t nbd_alloc_state(int st, int layer)
 	return s;
 }
 
-/* NBD_CMD_BLOCK_STATUS, answered on the reading thread (metadata only). */
-static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
+/* One BLOCK_STATUS chunk (without its header's DONE flag yet) for
+ * context @m: extents from @r->offset, merged while their values match. On
+ * failure before any extent, returns -errno. */
+static int nbd_status_chunk(struct nbd_conn *c, const struct nbd_request *r, unsigned m,
+			    uint8_t *buf, uint32_t *len)
 {
 	unsigned max = (r->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_MAX_EXTENTS;
-	uint8_t *buf = malloc(NBD_CHUNK_HDR_LEN + 4 + 8 * NBD_MAX_EXTENTS);
 	uint64_t off = r->offset, end = r->offset + r->length;
+	uint8_t *ext = buf + NBD_CHUNK_HDR_LEN + 4;
 	unsigned n = 0;
-	struct iovec iov;
-	uint8_t *ext;
 
-	if (!buf) {
-		nbd_reply_status(c, r->cookie, -ENOMEM);
-		return;
-	}
-	ext = buf + NBD_CHUNK_HDR_LEN + 4;
 	while (off < end) {
 		uint64_t pnum;
 		int layer, st = bimg_block_status(c->exp->img, off, end - off, &pnum, &layer);
-		uint32_t state;
+		uint32_t v;
 
 		if (st < 0) {
 			if (n)
 				break;          /* report what we know */
-			free(buf);
-			nbd_reply_status(c, r->cookie, st);
-			return;
+			return st;
 		}
-		state = nbd_alloc_state(st, layer);
-		if (n && nbd_get32(ext + 8 * (n - 1) + 4) == state) {
+		v = m == NBD_META_BASE_ALLOC ? nbd_alloc_state(st, layer) : (uint32_t)layer;
+		if (n && nbd_get32(ext + 8 * (n - 1) + 4) == v) {
 			nbd_put32(ext + 8 * (n - 1), nbd_get32(ext + 8 * (n - 1)) + (uint32_t)pnum);
 		} else {
 			if (n == max)
 				break;
 			nbd_put32(ext + 8 * n, (uint32_t)pnum);
-			nbd_put32(ext + 8 * n + 4, state);
+			nbd_put32(ext + 8 * n + 4, v);
 			n++;
 		}
 		off += pnum;
 	}
-	nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, r->cookie,
-			     4 + 8 * n, buf);
-	nbd_put32(buf + NBD_CHUNK_HDR_LEN, NBD_META_BASE_ALLOC_ID);
-	iov.iov_base = buf;
-	iov.iov_len = NBD_CHUNK_HDR_LEN + 4 + 8 * n;
-	nbd_send_iov(c, &iov, 1);
+	nbd_put32(buf + NBD_CHUNK_HDR_LEN, m + 1);
+	*len = NBD_CHUNK_HDR_LEN + 4 + 8 * n;
+	return 0;
+}
+
+/* NBD_CMD_BLOCK_STATUS, answered on the reading thread (metadata only):
+ * one chunk per context the client set, the last one flagged DONE. */
+static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
+{
+	const size_t cap = NBD_CHUNK_HDR_LEN + 4 + 8 * NBD_MAX_EXTENTS;
+	struct iovec iov[NBD_META_COUNT];
+	uint8_t *buf = malloc(cap * NBD_META_COUNT);
+	unsigned k = 0, last = 0;
+	int rc = 0;
+
+	if (!buf) {
+		nbd_reply_status(c, r->cookie, -ENOMEM);
+		return;
+	}
+	for (unsigned m = 0; m < NBD_META_COUNT; m++)
+		if (c->meta & (1u << m))
+			last = m;
+	for (unsigned m = 0; m < NBD_META_COUNT && !rc; m++) {
+		uint8_t *b = buf + cap * k;
+		uint32_t len;
+
+		if (!(c->meta & (1u << m)))
+			continue;
+		rc = nbd_status_chunk(c, r, m, b, &len);
+		if (rc)
+			break;
+		nbd_chunk_hdr_encode(m == last ? NBD_REPLY_FLAG_DONE : 0,
+				     NBD_REPLY_TYPE_BLOCK_STATUS, r->cookie,
+				     len - NBD_CHUNK_HDR_LEN, b);
+		iov[k].iov_base = b;
+		iov[k].iov_len = len;
+		k++;
+	}
+	if (rc)
+		nbd_reply_status(c, r->cookie, rc);
+	else
+		nbd_send_iov(c, iov, (int)k);
 	free(buf);
 }
 
@@ -280,7 +310,7 @@ static int nbd_request_check(const struct nbd_conn *c, const struct nbd_request 
 	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) && r->length > NBD_MAX_IO)
 		return -EINVAL;
 	if (r->type == NBD_CMD_BLOCK_STATUS &&
-	    (!c->structured || !c->base_alloc || !r->length))
+	    (!c->structured || !c->meta || !r->length))
 		return -EINVAL;
 	return 0;
 }

@@ -9,8 +9,6 @@
 #include "blkback/bimg.h"
 #include "blkback/nbd_proto.h"
 
-#define BASE_ALLOC "base:allocation"
-
 /* An option's header and data, as received. */
 struct nbd_opt {
 	uint32_t option;
@@ -147,22 +145,45 @@ static int opt_info_go(struct nbd_conn *c, const struct nbd_opt *o)
 	return 0;
 }
 
-static int meta_reply(struct nbd_conn *c, uint32_t option)
-{
-	uint8_t buf[4 + sizeof(BASE_ALLOC) - 1];
+const char *const nbd_meta_names[NBD_META_COUNT] = {
+	[NBD_META_BASE_ALLOC] = "base:allocation",
+	[NBD_META_ALLOC_DEPTH] = "qemu:allocation-depth",
+};
 
-	nbd_put32(buf, NBD_META_BASE_ALLOC_ID);
-	memcpy(buf + 4, BASE_ALLOC, sizeof(BASE_ALLOC) - 1);
-	return opt_reply(c, option, NBD_REP_META_CONTEXT, buf, sizeof(buf));
+static int meta_reply(struct nbd_conn *c, uint32_t option, unsigned m)
+{
+	size_t n = strlen(nbd_meta_names[m]);
+	uint8_t buf[64];
+
+	nbd_put32(buf, m + 1);
+	memcpy(buf + 4, nbd_meta_names[m], n);
+	return opt_reply(c, option, NBD_REP_META_CONTEXT, buf, (uint32_t)(4 + n));
+}
+
+/* Which of our contexts query @q (@len bytes) selects: an exact name, or
+ * for LIST a namespace ("base:", "qemu:"). A bit mask. */
+static unsigned meta_match(const char *q, uint32_t len, bool list)
+{
+	unsigned mask = 0;
+
+	for (unsigned m = 0; m < NBD_META_COUNT; m++) {
+		const char *name = nbd_meta_names[m];
+		size_t ns = (size_t)(strchr(name, ':') - name) + 1;
+
+		if ((len == strlen(name) && !memcmp(q, name, len)) ||
+		    (list && len == ns && !memcmp(q, name, ns)))
+			mask |= 1u << m;
+	}
+	return mask;
 }
 
 /* NBD_OPT_LIST/SET_META_CONTEXT: u32 export name length, name, u32 query
- * count, queries (u32 length, string). We know one context. */
+ * count, queries (u32 length, string). */
 static int opt_meta(struct nbd_conn *c, const struct nbd_opt *o)
 {
 	bool set = o->option == NBD_OPT_SET_META_CONTEXT;
 	uint32_t nlen, nq, pos;
-	bool found = false;
+	unsigned found = 0;
 	int rc;
 
 	if (set && !c->structured)
@@ -176,17 +197,13 @@ static int opt_meta(struct nbd_conn *c, const struct nbd_opt *o)
 	pos = 8 + nlen;
 	for (uint32_t i = 0; i < nq; i++) {
 		uint32_t qlen;
-		const char *q;
 
 		if (o->len - pos < 4)
 			return opt_reply(c, o->option, NBD_REP_ERR_INVALID, NULL, 0);
 		qlen = nbd_get32(o->data + pos);
 		if (qlen > o->len - pos - 4)
 			return opt_reply(c, o->option, NBD_REP_ERR_INVALID, NULL, 0);
-		q = (const char *)o->data + pos + 4;
-		if ((qlen == sizeof(BASE_ALLOC) - 1 && !memcmp(q, BASE_ALLOC, qlen)) ||
-		    (!set && qlen == 5 && !memcmp(q, "base:", 5)))
-			found = true;
+		found |= meta_match((const char *)o->data + pos + 4, qlen, !set);
 		pos += 4 + qlen;
 	}
 	if (pos != o->len)
@@ -194,11 +211,13 @@ static int opt_meta(struct nbd_conn *c, const struct nbd_opt *o)
 	if (!nbd_export_find(c->srv, (const char *)o->data + 4, nlen))
 		return opt_reply(c, o->option, NBD_REP_ERR_UNKNOWN, NULL, 0);
 	if (!set && nq == 0)
-		found = true;          /* list everything we have */
+		found = (1u << NBD_META_COUNT) - 1;   /* list everything we have */
 	if (set)
-		c->base_alloc = found;
-	if (found) {
-		rc = meta_reply(c, o->option);
+		c->meta = found;
+	for (unsigned m = 0; m < NBD_META_COUNT; m++) {
+		if (!(found & (1u << m)))
+			continue;
+		rc = meta_reply(c, o->option, m);
 		if (rc)
 			return rc;
 	}

@@ -19,7 +19,13 @@
 #define NBD_MAX_CONNS        512              /* clients at once (a thread each) */
 #define NBD_MAX_INFLIGHT     64               /* requests per client */
 #define NBD_MAX_INFLIGHT_BYTES (128u << 20)
-#define NBD_META_BASE_ALLOC_ID 1u
+/* Metadata contexts we offer; the context id is the index + 1. */
+enum nbd_meta {
+	NBD_META_BASE_ALLOC,         /* "base:allocation": holes and zeros */
+	NBD_META_ALLOC_DEPTH,        /* "qemu:allocation-depth": chain layer */
+	NBD_META_COUNT,
+};
+extern const char *const nbd_meta_names[NBD_META_COUNT];
 
 struct nbd_export {
 	char *name;
@@ -39,7 +45,7 @@ struct nbd_conn {
 	/* negotiated */
 	const struct nbd_export *exp;
 	bool structured;
-	bool base_alloc;
+	unsigned meta;                  /* bit (1 << enum nbd_meta) per context set */
 	bool no_zeroes;
 
 	pthread_mutex_t send_lock;      /* whole replies are sent under it */

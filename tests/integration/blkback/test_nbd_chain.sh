@@ -29,6 +29,11 @@ for i in 1 7 20; do
 		"$(nbd_uri "$S" "kid$i.vhd")"
 done
 qio -f raw -c 'read -P 0x7e 1M 64k' "$(nbd_uri "$S" kid2.vhd)"  # no other child's write
+note "qemu:allocation-depth tells which layer holds each range"
+nbdinfo --map=qemu:allocation-depth "$(nbd_uri "$S" kid7.vhd)" >"$T/depth"
+grep -Eq '^ *0 +1048576 +2 +backing depth 2' "$T/depth" || fail "no parent range: $(cat "$T/depth")"
+grep -Eq '^ *1048576 +65536 +1 +local' "$T/depth" || fail "no local range: $(cat "$T/depth")"
+grep -Eq ' 0 +absent' "$T/depth" || fail "no unallocated range: $(cat "$T/depth")"
 nbdinfo --list "nbd+unix://?socket=$S" >"$T/list" || fail "nbdinfo --list failed"
 assert_eq "$(grep -c '^export=' "$T/list")" 20 "exports listed"
 serve_stop

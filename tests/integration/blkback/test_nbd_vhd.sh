@@ -23,11 +23,11 @@ qemu-img convert -n -f raw -O raw "$T/src" "$U" || fail "qemu-img convert into N
 note "two qemu-io clients write at once"
 qemu-io -f raw -c 'write -P 0x41 64M 8M' -c 'write -P 0x42 100M 512' "$U" >"$T/c1" 2>&1 &
 c1=$!
-qemu-io -f raw -c 'write -P 0x43 80M 8M' -c 'write -z 64M 4k' "$U" >"$T/c2" 2>&1 &
+qemu-io -f raw -c 'write -P 0x43 80M 8M' -c 'write -z 80M 4k' "$U" >"$T/c2" 2>&1 &
 c2=$!
 wait $c1 || fail "client 1: $(cat "$T/c1")"
 wait $c2 || fail "client 2: $(cat "$T/c2")"
-qio -f raw -c 'read -P 0x41 68M 4M' -c 'read -P 0x43 80M 8M' -c 'read -P 0 64M 4k' \
+qio -f raw -c 'read -P 0x41 64M 8M' -c 'read -P 0x43 84M 4M' -c 'read -P 0 80M 4k' \
 	-c 'read -P 0x42 100M 512' -c 'read -P 0 200M 1M' "$U"
 
 note "FUA writes, trim and write zeroes"
