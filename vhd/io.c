@@ -13,8 +13,6 @@
 
 #include "vhd/vhd_int.h"
 
-#define CHUNK_SECTORS 4096u  /* bitmap bits examined per step (2 MiB) */
-
 /* A pending run: where the bytes come from. */
 enum src { SRC_NONE, SRC_FILE, SRC_PARENT, SRC_ZERO };
 

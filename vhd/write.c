@@ -69,6 +69,24 @@ static bool bits_set(uint8_t *bm, uint64_t in_off, uint64_t n)
 	return changed;
 }
 
+/* Writes a new block's bitmap at @boff and @n bytes of data at @doff, in
+ * one pwritev when the data directly follows the bitmap. */
+static int write_bitmap_data(struct vhd *v, const uint8_t *bm, uint64_t boff,
+			     const uint8_t *buf, size_t n, uint64_t doff)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)bm, .iov_len = v->bitmap_size },
+		{ .iov_base = (void *)buf, .iov_len = n },
+	};
+	int ret;
+
+	if (doff == boff + v->bitmap_size &&
+	    pwritev(v->fd, iov, 2, (off_t)boff) == (ssize_t)(v->bitmap_size + n))
+		return 0;
+	ret = vhd_pwrite_full(v->fd, bm, v->bitmap_size, boff);
+	return ret ? ret : vhd_pwrite_full(v->fd, buf, n, doff);
+}
+
 /* Allocates block @blk and writes @n bytes at @in_off into it. Caller holds
  * alloc_lock and has seen the entry unused. */
 static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t in_off,
@@ -78,7 +96,6 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 	uint64_t dstart = boff + v->bitmap_size, bend = dstart + v->block_size;
 	uint64_t old_end = v->file_end, zend;
 	uint8_t *bm;
-	struct iovec iov[2];
 	int ret;
 
 	if (boff / VHD_SECTOR_SIZE >= VHD_BAT_UNUSED)
@@ -99,26 +116,12 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 	/* Stale bytes of the old file inside the new block's data area. */
 	zend = old_end < bend ? old_end : bend;
 	if (zend > dstart && in_off > 0)
-		ret = write_zeros_at(v->fd, dstart, (zend < dstart + in_off ? zend : dstart + in_off) - dstart);
+		ret = write_zeros_at(v->fd, dstart,
+				     (zend < dstart + in_off ? zend : dstart + in_off) - dstart);
 	if (!ret && zend > dstart + in_off + n)
 		ret = write_zeros_at(v->fd, dstart + in_off + n, zend - (dstart + in_off + n));
-	if (!ret && in_off == 0) {
-		iov[0].iov_base = bm;
-		iov[0].iov_len = v->bitmap_size;
-		iov[1].iov_base = (void *)buf;
-		iov[1].iov_len = n;
-		ssize_t w = pwritev(v->fd, iov, 2, (off_t)boff);
-
-		if (w != (ssize_t)(v->bitmap_size + n)) {
-			ret = vhd_pwrite_full(v->fd, bm, v->bitmap_size, boff);
-			if (!ret)
-				ret = vhd_pwrite_full(v->fd, buf, n, dstart);
-		}
-	} else if (!ret) {
-		ret = vhd_pwrite_full(v->fd, bm, v->bitmap_size, boff);
-		if (!ret)
-			ret = vhd_pwrite_full(v->fd, buf, n, dstart + in_off);
-	}
+	if (!ret)
+		ret = write_bitmap_data(v, bm, boff, buf, n, dstart + in_off);
 	/* The cached bitmap goes in before the entry is published: once
 	 * other writers see the block, they update this copy. */
 	if (!ret && v->footer.type == VHD_TYPE_DIFF) {
