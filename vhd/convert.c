@@ -23,6 +23,7 @@
 #define CV_QUEUE  4              /* buffers in flight between the threads */
 #define CV_MIB    (1ull << 20)
 #define CV_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CV_KICK   (64ull << 20)  /* start writeback after this many bytes */
 
 /* ---- the source: a VHD chain or a raw file ---- */
 
@@ -130,6 +131,7 @@ struct cv_dst {
 	int fd;                  /* raw target, or -1 */
 	uint64_t size;
 	uint32_t unit;           /* zero-detection granule: the block size */
+	uint64_t unkicked;       /* bytes written since writeback was started */
 };
 
 static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
@@ -175,11 +177,22 @@ static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
 	return vhd_open(d->tmp, &oo, &d->v);
 }
 
+/* Writes, and every CV_KICK bytes starts writeback of the target, so the
+ * final flush does not wait for gigabytes of dirty pages at once. */
 static int cv_dst_write(struct cv_dst *d, const void *buf, size_t len, uint64_t off)
 {
+	int ret;
+
 	if (d->v)
-		return vhd_pwrite(d->v, buf, len, off);
-	return vhd_pwrite_full(d->fd, buf, len, off);
+		ret = vhd_pwrite(d->v, buf, len, off);
+	else
+		ret = vhd_pwrite_full(d->fd, buf, len, off);
+	d->unkicked += len;
+	if (!ret && d->unkicked >= CV_KICK) {
+		sync_file_range(d->v ? d->v->fd : d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		d->unkicked = 0;
+	}
+	return ret;
 }
 
 /* Flushes and renames into place (@ok), or removes the temporary file. */
