@@ -12,8 +12,8 @@ PKGS=(
 	# independent judges and real components used by tests and at run time
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file
-	seabios ovmf dnsmasq-base nftables iproute2 util-linux
-	hyperfine fio
+	seabios ovmf grub-pc-bin grub2-common fdisk dnsmasq-base nftables iproute2 util-linux
+	hyperfine fio iperf3
 )
 
 missing=()
