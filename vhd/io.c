@@ -66,29 +66,61 @@ static int run_add(struct vhd *v, struct run *r, enum src src, uint8_t *buf, siz
 	return ret;
 }
 
+/* True when every sector bit of @bm is set (block sizes of 4 KiB and up;
+ * smaller blocks are simply never shared). */
+static bool bitmap_full(const struct vhd *v, const uint8_t *bm)
+{
+	uint32_t bytes = v->block_size / VHD_SECTOR_SIZE / 8;
+
+	return bytes && !memcmp(bm, v->bm_full, bytes);
+}
+
+void vhd_bitmap_install(struct vhd *v, uint32_t blk, uint8_t *bm)
+{
+	uint8_t *old = v->bitmaps[blk];
+
+	if (bm != v->bm_full && bitmap_full(v, bm)) {
+		free(bm);
+		if (old == bm)
+			old = NULL;
+		bm = v->bm_full;
+	}
+	if (old && old != bm && old != v->bm_full)
+		free(old);
+	v->bitmaps[blk] = bm;
+}
+
+int vhd_bitmap_cached(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t **out)
+{
+	uint8_t *bm;
+	int ret;
+
+	if (!v->bitmaps[blk]) {
+		bm = malloc(v->bitmap_size);
+		if (!bm)
+			return vhd_err(-ENOMEM, "out of memory for a bitmap");
+		ret = vhd_pread_full(v->fd, bm, v->bitmap_size, bm_off);
+		if (ret) {
+			free(bm);
+			return ret;
+		}
+		vhd_bitmap_install(v, blk, bm);
+	}
+	*out = v->bitmaps[blk];
+	return 0;
+}
+
 int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, uint32_t s1,
 		    uint8_t *out)
 {
 	pthread_mutex_t *lock = &v->bm_lock[blk % VHD_BM_STRIPES];
-	int ret = 0;
+	uint8_t *bm;
+	int ret;
 
 	pthread_mutex_lock(lock);
-	if (!v->bitmaps[blk]) {
-		uint8_t *bm = malloc(v->bitmap_size);
-
-		if (!bm) {
-			ret = vhd_err(-ENOMEM, "out of memory for a bitmap");
-			goto out;
-		}
-		ret = vhd_pread_full(v->fd, bm, v->bitmap_size, bm_off);
-		if (ret) {
-			free(bm);
-			goto out;
-		}
-		v->bitmaps[blk] = bm;
-	}
-	memcpy(out, v->bitmaps[blk] + s0 / 8, s1 / 8 - s0 / 8 + 1);
-out:
+	ret = vhd_bitmap_cached(v, blk, bm_off, &bm);
+	if (!ret)
+		memcpy(out, bm + s0 / 8, s1 / 8 - s0 / 8 + 1);
 	pthread_mutex_unlock(lock);
 	return ret;
 }

@@ -137,8 +137,10 @@ static int vhd_open_dynamic(struct vhd *v, uint64_t file_size)
 		return ret;
 	if (v->footer.type == VHD_TYPE_DIFF) {
 		v->bitmaps = calloc(v->bat_entries ? v->bat_entries : 1, sizeof(*v->bitmaps));
-		if (!v->bitmaps)
+		v->bm_full = malloc(v->bitmap_size);
+		if (!v->bitmaps || !v->bm_full)
 			return vhd_err(-ENOMEM, "out of memory");
+		memset(v->bm_full, 0xff, v->bitmap_size);
 	}
 	return 0;
 }
@@ -262,9 +264,11 @@ void vhd_close(struct vhd *v)
 		v->parent->ops->release(v->parent);
 	if (v->bitmaps) {
 		for (uint32_t i = 0; i < v->bat_entries; i++)
-			free(v->bitmaps[i]);
+			if (v->bitmaps[i] != v->bm_full)
+				free(v->bitmaps[i]);
 		free(v->bitmaps);
 	}
+	free(v->bm_full);
 	if (v->fd >= 0)
 		close(v->fd);
 	pthread_mutex_destroy(&v->alloc_lock);

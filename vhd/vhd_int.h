@@ -222,10 +222,12 @@ struct vhd {
 	uint64_t file_end;           /* current file size (under alloc_lock) */
 	pthread_mutex_t alloc_lock;  /* block allocation, footer rewrite */
 	pthread_mutex_t rmw_lock;    /* read-modify-write of partial sectors */
-	/* differencing: cached sector bitmaps (NULL = not loaded); each
-	 * block's cache entry and on-disk bitmap are guarded by
+	/* differencing: cached sector bitmaps (NULL = not loaded; bm_full,
+	 * shared, when every sector is set, so fully written blocks cost no
+	 * copy); each block's cache entry and on-disk bitmap are guarded by
 	 * bm_lock[block % VHD_BM_STRIPES]. */
 	uint8_t **bitmaps;
+	uint8_t *bm_full;
 	pthread_mutex_t bm_lock[VHD_BM_STRIPES];
 
 	struct vhd_backing *parent;  /* differencing, unless VHD_OPEN_NO_PARENT */
@@ -267,6 +269,16 @@ int vhd_read_range(struct vhd *v, uint8_t *buf, size_t len, uint64_t off);
  * caches the bitmap. Differencing disks only. */
 int vhd_bitmap_read(struct vhd *v, uint32_t blk, uint64_t bm_off, uint32_t s0, uint32_t s1,
 		    uint8_t *out);
+
+/* The cached sector bitmap of allocated differencing block @blk (bitmap at
+ * file offset @bm_off), loaded on first use. Caller holds the block's
+ * bm_lock and must not write to it when it is v->bm_full. */
+int vhd_bitmap_cached(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t **out);
+/* Makes @bm (malloc'd, bitmap_size bytes; may be the current entry) the
+ * cached bitmap of @blk, or v->bm_full instead (freeing @bm) when every
+ * sector is set; frees the entry it replaces. Caller holds the block's
+ * bm_lock. */
+void vhd_bitmap_install(struct vhd *v, uint32_t blk, uint8_t *bm);
 
 /* Bit @i (sector i of a block) of a sector bitmap: MSB of byte 0 first. */
 static inline bool vhd_bit_test(const uint8_t *bm, uint32_t i)

@@ -126,8 +126,7 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 	 * other writers see the block, they update this copy. */
 	if (!ret && v->footer.type == VHD_TYPE_DIFF) {
 		pthread_mutex_lock(&v->bm_lock[blk % VHD_BM_STRIPES]);
-		free(v->bitmaps[blk]);
-		v->bitmaps[blk] = bm;
+		vhd_bitmap_install(v, blk, bm);
 		bm = NULL;
 		pthread_mutex_unlock(&v->bm_lock[blk % VHD_BM_STRIPES]);
 	}
@@ -147,21 +146,8 @@ static int bitmap_update(struct vhd *v, uint32_t blk, uint64_t boff, uint64_t in
 	int ret = 0;
 
 	pthread_mutex_lock(lock);
-	if (!v->bitmaps[blk]) {
-		bm = malloc(v->bitmap_size);
-		if (!bm) {
-			ret = vhd_err(-ENOMEM, "out of memory for a bitmap");
-			goto out;
-		}
-		ret = vhd_pread_full(v->fd, bm, v->bitmap_size, boff);
-		if (ret) {
-			free(bm);
-			goto out;
-		}
-		v->bitmaps[blk] = bm;
-	}
-	bm = v->bitmaps[blk];
-	if (bits_set(bm, in_off, n)) {
+	ret = vhd_bitmap_cached(v, blk, boff, &bm);
+	if (!ret && bm != v->bm_full && bits_set(bm, in_off, n)) {
 		/* The bitmap sectors holding bits of sectors [s0, s1]. */
 		uint64_t s0 = in_off / VHD_SECTOR_SIZE, s1 = (in_off + n) / VHD_SECTOR_SIZE - 1;
 
@@ -170,8 +156,9 @@ static int bitmap_update(struct vhd *v, uint32_t blk, uint64_t boff, uint64_t in
 		if (last > v->bitmap_size)
 			last = v->bitmap_size;
 		ret = vhd_pwrite_full(v->fd, bm + first, last - first, boff + first);
+		if (!ret)
+			vhd_bitmap_install(v, blk, bm);
 	}
-out:
 	pthread_mutex_unlock(lock);
 	return ret;
 }

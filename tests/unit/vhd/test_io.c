@@ -551,3 +551,43 @@ Test(io, qemu_interop)
 	free(buf);
 	free(file);
 }
+
+Test(io, differencing_full_bitmaps_are_shared)
+{
+	const char *p = vt_path("base.vhd"), *c = vt_path("c.vhd");
+	uint8_t *buf = malloc(2 << 20), bm[512];
+	struct vhd *v;
+
+	vt_create(p, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+	vt_create(c, VHD_TYPE_DIFF, 0, p);
+	v = vt_open(c, VHD_OPEN_RDWR);
+	/* block 0 in four pieces, block 1 at once, block 2 partly */
+	for (int i = 0; i < 4; i++) {
+		vt_fill(buf, 512 << 10, (uint64_t)i * (512 << 10), 4);
+		cr_assert_eq(vhd_pwrite(v, buf, 512 << 10, (uint64_t)i * (512 << 10)), 0);
+		cr_assert_eq(v->bitmaps[0] == v->bm_full, i == 3, "piece %d", i);
+	}
+	vt_fill(buf, 2 << 20, 2 << 20, 4);
+	cr_assert_eq(vhd_pwrite(v, buf, 2 << 20, 2 << 20), 0);
+	cr_assert(v->bitmaps[1] == v->bm_full);
+	cr_assert_eq(vhd_pwrite(v, buf, 4096, 4 << 20), 0);
+	cr_assert(v->bitmaps[2] != v->bm_full);
+	cr_assert_eq(vhd_pwrite(v, buf, 4096, 4 << 20), 0, "rewrite of a full block");
+	vhd_close(v);
+
+	disk_bitmap(c, 0, bm, sizeof(bm));
+	for (int i = 0; i < 512; i++)
+		cr_assert_eq(bm[i], 0xff);
+	v = vt_open(c, 0);
+	cr_assert_eq(vhd_pread(v, buf, 2 << 20, 0), 0);
+	for (int i = 0; i < 2 << 20; i++)
+		cr_assert_eq(buf[i], vt_byte(i, 4), "byte %d", i);
+	cr_assert(v->bitmaps[0] == v->bm_full, "loaded full bitmaps are shared");
+	cr_assert_eq(vhd_pread(v, buf, 8192, 4 << 20), 0);
+	for (int i = 0; i < 4096; i++)
+		cr_assert_eq(buf[i], vt_byte(i + (2 << 20), 4), "byte %d", i);
+	for (int i = 4096; i < 8192; i++)
+		cr_assert_eq(buf[i], 0, "byte %d", i);
+	vhd_close(v);
+	free(buf);
+}
