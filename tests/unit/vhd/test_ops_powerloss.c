@@ -1,0 +1,445 @@
+/* tests/unit/vhd/test_ops_powerloss.c: power loss at any moment.
+ *
+ * This binary interposes pwrite64, pwritev64, ftruncate64 and fsync (the
+ * library's only ways of changing files; the executable's definitions win
+ * over libc's) and records every change made to the files under test. A
+ * simulated power loss at op N keeps, per file, everything before that
+ * file's last fsync before N, plus a random subset of its later changes:
+ * what a disk may hold after losing its cache. Each such state is rebuilt
+ * from a snapshot of the files taken before the workload and judged: it is
+ * clean or `check --repair` makes it clean without guessing, then every
+ * write flushed before the loss reads back, every other sector reads its
+ * old or its new content, and an interrupted commit leaves a chain that
+ * reads the same (re-running the commit finishes it). States that did not
+ * read before the repair are counted and logged, not failed (see pl_probe).
+ * VHDVISOR_LONG=1 examines ten times more states.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "vhd/vhd.h"
+#include "vhd/vhd_ops.h"
+
+#define PL_FILES 2
+
+enum pl_kind { PL_WRITE, PL_TRUNC, PL_SYNC };
+
+struct pl_op {
+	enum pl_kind kind;
+	int file;               /* index into pl_ino */
+	uint64_t off;           /* write offset, or truncate length */
+	size_t len;
+	uint8_t *data;
+};
+
+static struct pl_op *pl_ops;
+static size_t pl_n, pl_cap;
+static ino_t pl_ino[PL_FILES];
+static dev_t pl_dev[PL_FILES];
+static int pl_nfiles;
+static bool pl_on;
+
+static int pl_file_of(int fd)
+{
+	struct stat st;
+
+	if (!pl_on || fstat(fd, &st))
+		return -1;
+	for (int i = 0; i < pl_nfiles; i++)
+		if (st.st_ino == pl_ino[i] && st.st_dev == pl_dev[i])
+			return i;
+	return -1;
+}
+
+static void pl_record(enum pl_kind kind, int file, uint64_t off, const void *buf, size_t len)
+{
+	struct pl_op *op;
+
+	if (pl_n == pl_cap) {
+		pl_cap = pl_cap ? 2 * pl_cap : 1024;
+		pl_ops = realloc(pl_ops, pl_cap * sizeof(*pl_ops));
+		cr_assert(pl_ops);
+	}
+	op = &pl_ops[pl_n++];
+	*op = (struct pl_op){ kind, file, off, len, NULL };
+	if (len) {
+		op->data = malloc(len);
+		cr_assert(op->data);
+		memcpy(op->data, buf, len);
+	}
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	ssize_t r = syscall(SYS_pwrite64, fd, buf, n, off);
+	int f = r > 0 ? pl_file_of(fd) : -1;
+
+	if (f >= 0)
+		pl_record(PL_WRITE, f, (uint64_t)off, buf, (size_t)r);
+	return r;
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	ssize_t done = 0;
+
+	for (int i = 0; i < cnt; i++) {
+		ssize_t r = pwrite64(fd, iov[i].iov_base, iov[i].iov_len, off + done);
+
+		if (r < 0)
+			return done ? done : r;
+		done += r;
+		if ((size_t)r < iov[i].iov_len)
+			break;
+	}
+	return done;
+}
+
+int ftruncate64(int fd, off64_t len)
+{
+	int r = (int)syscall(SYS_ftruncate, fd, len);
+	int f = r ? -1 : pl_file_of(fd);
+
+	if (f >= 0)
+		pl_record(PL_TRUNC, f, (uint64_t)len, NULL, 0);
+	return r;
+}
+
+int fsync(int fd)
+{
+	int r = (int)syscall(SYS_fsync, fd);
+	int f = r ? -1 : pl_file_of(fd);
+
+	if (f >= 0)
+		pl_record(PL_SYNC, f, 0, NULL, 0);
+	return r;
+}
+
+/* ---- helpers ---- */
+
+static char pl_dir[256];
+
+static void pl_path(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+
+	cr_assert(n > 0 && (size_t)n < cap, "path too long");
+}
+
+static void pl_copy(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	static uint8_t buf[1 << 16];
+	ssize_t n;
+	off_t off = 0;
+
+	cr_assert(in >= 0 && out >= 0, "copy %s -> %s", from, to);
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		bool zero = !buf[0] && !memcmp(buf, buf + 1, (size_t)n - 1);
+
+		if (!zero)  /* keep the copy sparse */
+			cr_assert(syscall(SYS_pwrite64, out, buf, n, off) == n);
+		off += n;
+	}
+	cr_assert(!syscall(SYS_ftruncate, out, off));
+	close(in);
+	close(out);
+}
+
+static void pl_track(const char *path)
+{
+	struct stat st;
+
+	cr_assert(!stat(path, &st));
+	pl_ino[pl_nfiles] = st.st_ino;
+	pl_dev[pl_nfiles] = st.st_dev;
+	pl_nfiles++;
+}
+
+static uint64_t pl_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Rebuilds in @dir the files @names as they may be after a power loss just
+ * before op @upto: the snapshot in pl_dir/snap, then per file every op up
+ * to its last fsync before @upto, and a random subset of the later ones. */
+static void pl_state(const char *dir, const char *const *names, size_t upto, uint64_t *seed)
+{
+	size_t last_sync[PL_FILES] = { 0 };
+	int fds[PL_FILES];
+	char from[1024], to[1024];
+
+	for (size_t i = 0; i < upto; i++)
+		if (pl_ops[i].kind == PL_SYNC)
+			last_sync[pl_ops[i].file] = i + 1;
+	for (int f = 0; f < pl_nfiles; f++) {
+		snprintf(from, sizeof(from), "%s/snap/%s", pl_dir, names[f]);
+		pl_path(to, sizeof(to), dir, names[f]);
+		pl_copy(from, to);
+		fds[f] = open(to, O_WRONLY);
+		cr_assert(fds[f] >= 0);
+	}
+	for (size_t i = 0; i < upto; i++) {
+		const struct pl_op *op = &pl_ops[i];
+
+		if (op->kind == PL_SYNC)
+			continue;
+		if (i >= last_sync[op->file] && pl_rand(seed) % 2)
+			continue;     /* lost with the cache */
+		if (op->kind == PL_WRITE)
+			cr_assert(syscall(SYS_pwrite64, fds[op->file], op->data, op->len, op->off) ==
+				  (ssize_t)op->len);
+		else
+			cr_assert(!syscall(SYS_ftruncate, fds[op->file], op->off));
+	}
+	for (int f = 0; f < pl_nfiles; f++)
+		close(fds[f]);
+}
+
+static unsigned pl_states(void)
+{
+	return getenv("VHDVISOR_LONG") ? 3000 : 300;
+}
+
+static void pl_setup(void)
+{
+	char snap[1024];
+	const char *base = access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm";
+
+	snprintf(pl_dir, sizeof(pl_dir), "%s/vvpl.XXXXXX", base);
+	cr_assert(mkdtemp(pl_dir));
+	snprintf(snap, sizeof(snap), "%s/snap", pl_dir);
+	cr_assert(!mkdir(snap, 0755));
+	pl_n = 0;
+	pl_nfiles = 0;
+	pl_on = false;
+}
+
+static void pl_teardown(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pl_dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", pl_dir);
+}
+
+static void pl_report(void *opaque, const struct vhd_check_problem *p)
+{
+	if (!p->warning && !p->repaired)
+		cr_log_error("%s: %s at %llu: %s", (const char *)opaque, p->name,
+			     (unsigned long long)p->offset, p->detail);
+}
+
+static unsigned pl_repaired, pl_unreadable;
+
+/* Counts states whose image (or chain) does not open and read whole before
+ * any repair: the library's block allocation orders its writes for kill -9
+ * but does not flush before publishing a BAT entry, so after a power loss
+ * an entry may point past the end of the file until check --repair. */
+static void pl_probe(const char *path, size_t size)
+{
+	struct vhd_open_opts ro = { .flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS };
+	uint8_t *buf = malloc(size);
+	struct vhd *v;
+
+	cr_assert(buf);
+	if (vhd_open(path, &ro, &v)) {
+		pl_unreadable++;
+	} else {
+		if (vhd_pread(v, buf, size, 0))
+			pl_unreadable++;
+		vhd_close(v);
+	}
+	free(buf);
+}
+
+/* The image must check clean, or become clean by `check --repair` (a lost
+ * trailing footer whose copy at 0 survived is such a case). */
+static void pl_check_clean(const char *path)
+{
+	struct vhd_check_result res;
+	int rc = vhd_check(path, VHD_CHECK_NO_PARENT, NULL, NULL, &res);
+
+	cr_assert_eq(rc, 0, "check of %s: %s", path, vhd_last_error());
+	if (!res.errors)
+		return;
+	rc = vhd_check(path, VHD_CHECK_NO_PARENT | VHD_CHECK_REPAIR, pl_report, (void *)path,
+		       &res);
+	cr_assert_eq(rc, 0, "repair of %s: %s", path, vhd_last_error());
+	cr_assert_eq(res.errors, 0, "%s has %u unrepairable errors after a power loss", path,
+		     res.errors);
+	pl_repaired++;
+}
+
+/* ---- writes into a dynamic disk ---- */
+
+#define DW_SIZE   (8u << 20)
+#define DW_WRITES 32
+
+struct dw_write {
+	uint64_t off;
+	size_t len;
+	uint8_t byte;
+	size_t flushed_at;      /* op count after the flush covering it; 0 = none */
+};
+
+TestSuite(powerloss, .init = pl_setup, .fini = pl_teardown, .timeout = 600);
+
+Test(powerloss, dynamic_writes)
+{
+	static const char *const names[] = { "d.vhd" };
+	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = DW_SIZE,
+				      .block_size = 512u << 10 };
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_RDWR };
+	struct dw_write w[DW_WRITES];
+	char path[1024], snap[1024], sdir[1024], spath[1024];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	static uint8_t buf[256 << 10];
+	struct vhd *v;
+	size_t pending = 0;
+
+	pl_path(path, sizeof(path), pl_dir, names[0]);
+	cr_assert(!vhd_create(path, &co), "%s", vhd_last_error());
+	snprintf(snap, sizeof(snap), "%s/snap/%s", pl_dir, names[0]);
+	pl_copy(path, snap);
+	pl_track(path);
+	cr_assert(!vhd_open(path, &oo, &v), "%s", vhd_last_error());
+	pl_on = true;
+	/* Disjoint regions, so each sector has one old and one new value. */
+	for (int i = 0; i < DW_WRITES; i++) {
+		w[i].off = (uint64_t)i * (DW_SIZE / DW_WRITES) + (pl_rand(&seed) % 64) * 512 +
+			   pl_rand(&seed) % 3 * 100;
+		w[i].len = 512 + (size_t)(pl_rand(&seed) % (100 << 10));
+		w[i].byte = (uint8_t)(i + 1);
+		w[i].flushed_at = 0;
+		memset(buf, w[i].byte, w[i].len);
+		cr_assert(!vhd_pwrite(v, buf, w[i].len, w[i].off), "%s", vhd_last_error());
+		if (pl_rand(&seed) % 4 == 0 || i == DW_WRITES - 1) {
+			cr_assert(!vhd_flush(v));
+			for (size_t k = pending; k <= (size_t)i; k++)
+				w[k].flushed_at = pl_n;
+			pending = (size_t)i + 1;
+		}
+	}
+	pl_on = false;
+	vhd_close(v);
+	cr_assert(pl_n > 0);
+
+	snprintf(sdir, sizeof(sdir), "%s/state", pl_dir);
+	cr_assert(!mkdir(sdir, 0755));
+	pl_path(spath, sizeof(spath), sdir, names[0]);
+	for (unsigned s = 0; s < pl_states(); s++) {
+		size_t upto = (size_t)(pl_rand(&seed) % (pl_n + 1));
+		struct vhd_open_opts ro = { .flags = VHD_OPEN_NOLOCK };
+		struct vhd *sv;
+
+		pl_state(sdir, names, upto, &seed);
+		pl_probe(spath, DW_SIZE);
+		pl_check_clean(spath);
+		cr_assert(!vhd_open(spath, &ro, &sv), "state %u (op %zu of %zu): %s", s, upto,
+			  pl_n, vhd_last_error());
+		for (int i = 0; i < DW_WRITES; i++) {
+			bool durable = w[i].flushed_at && w[i].flushed_at <= upto;
+
+			cr_assert(!vhd_pread(sv, buf, w[i].len, w[i].off), "%s", vhd_last_error());
+			for (size_t b = 0; b < w[i].len; b++) {
+				if (buf[b] == w[i].byte)
+					continue;
+				cr_assert(!durable, "state %u (op %zu): flushed write %d lost at +%zu",
+					  s, upto, i, b);
+				cr_assert_eq(buf[b], 0, "state %u: write %d region holds %#x", s, i,
+					     buf[b]);
+			}
+		}
+		vhd_close(sv);
+	}
+	cr_log_info("dynamic_writes: %u states, %zu ops; %u needed check --repair, "
+		    "%u did not read before it", pl_states(), pl_n, pl_repaired, pl_unreadable);
+}
+
+/* ---- commit of a child into its parent ---- */
+
+Test(powerloss, commit)
+{
+	static const char *const names[] = { "base.vhd", "child.vhd" };
+	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = 8u << 20,
+				      .block_size = 512u << 10 };
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_RDWR };
+	char base[1024], child[1024], snap[1024], sdir[1024], schild[1024], sbase[1024];
+	uint64_t seed = 0x1234567887654321ull;
+	static uint8_t want[8 << 20], got[8 << 20];
+	struct vhd *v;
+
+	pl_path(base, sizeof(base), pl_dir, names[0]);
+	pl_path(child, sizeof(child), pl_dir, names[1]);
+	cr_assert(!vhd_create(base, &co), "%s", vhd_last_error());
+	cr_assert(!vhd_open(base, &oo, &v));
+	memset(want, 0x11, 3 << 20);
+	cr_assert(!vhd_pwrite(v, want, 3 << 20, 0));
+	vhd_close(v);
+	co = (struct vhd_create_opts){ .type = VHD_TYPE_DIFF, .parent = base };
+	cr_assert(!vhd_create(child, &co), "%s", vhd_last_error());
+	cr_assert(!vhd_open(child, &oo, &v));
+	for (int i = 0; i < 12; i++) {
+		uint64_t off = pl_rand(&seed) % ((8 << 20) - (300 << 10));
+		size_t len = 512 + (size_t)(pl_rand(&seed) % (300 << 10));
+
+		memset(got, 0x40 + i, len);
+		cr_assert(!vhd_pwrite(v, got, len, off));
+	}
+	cr_assert(!vhd_pread(v, want, sizeof(want), 0));
+	vhd_close(v);
+	for (int f = 0; f < 2; f++) {
+		snprintf(snap, sizeof(snap), "%s/snap/%s", pl_dir, names[f]);
+		pl_copy(f ? child : base, snap);
+		pl_track(f ? child : base);
+	}
+	pl_on = true;
+	cr_assert(!vhd_commit(child, 0, NULL, NULL), "%s", vhd_last_error());
+	pl_on = false;
+
+	snprintf(sdir, sizeof(sdir), "%s/state", pl_dir);
+	cr_assert(!mkdir(sdir, 0755));
+	pl_path(schild, sizeof(schild), sdir, names[1]);
+	pl_path(sbase, sizeof(sbase), sdir, names[0]);
+	for (unsigned s = 0; s < pl_states(); s++) {
+		size_t upto = (size_t)(pl_rand(&seed) % (pl_n + 1));
+		struct vhd_open_opts ro = { .flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS };
+		struct vhd *sv;
+
+		pl_state(sdir, names, upto, &seed);
+		pl_probe(schild, sizeof(got));
+		pl_check_clean(sbase);
+		pl_check_clean(schild);
+		cr_assert(!vhd_open(schild, &ro, &sv), "state %u (op %zu of %zu): %s", s, upto,
+			  pl_n, vhd_last_error());
+		cr_assert(!vhd_pread(sv, got, sizeof(got), 0), "state %u (op %zu of %zu): %s", s,
+			  upto, pl_n, vhd_last_error());
+		vhd_close(sv);
+		cr_assert(!memcmp(got, want, sizeof(got)),
+			  "state %u (op %zu of %zu): the chain reads other data", s, upto, pl_n);
+		if (s % 20 == 0) {   /* and re-running the commit finishes the job */
+			cr_assert(!vhd_commit(schild, 0, NULL, NULL), "%s", vhd_last_error());
+			cr_assert(!vhd_open(sbase, &ro, &sv));
+			cr_assert(!vhd_pread(sv, got, sizeof(got), 0));
+			vhd_close(sv);
+			cr_assert(!memcmp(got, want, sizeof(got)), "state %u: re-run commit", s);
+		}
+	}
+	cr_log_info("commit: %u states, %zu ops; %u images needed check --repair, "
+		    "%u chains did not read before it", pl_states(), pl_n, pl_repaired,
+		    pl_unreadable);
+}
