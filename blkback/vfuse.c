@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <fuse3/fuse.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <semaphore.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +27,11 @@ struct vfuse {
 	struct ioq *q;
 	unsigned workers;
 	struct timespec mtime;
+	struct fuse *f;
+	struct fuse_args args;
+	bool mounted;
+	pthread_rwlock_t stop_lock;   /* read: a request runs; write: stopping */
+	bool stopped;                 /* under stop_lock */
 };
 
 /* One request waited for by a FUSE thread. */
@@ -45,9 +52,15 @@ static void vfuse_req_done(struct ioq_req *req)
 	sem_post(&w->done);
 }
 
-/* Runs @req on the engine and waits for it (any FUSE thread). */
+/* Runs @req on the engine and waits for it (any FUSE thread). After
+ * vfuse_stop() requests fail with -EIO. */
 static int vfuse_submit(struct vfuse *vf, struct vfuse_wait *w)
 {
+	pthread_rwlock_rdlock(&vf->stop_lock);
+	if (vf->stopped || !vf->q) {
+		pthread_rwlock_unlock(&vf->stop_lock);
+		return -EIO;
+	}
 	w->req.img = vf->img;
 	w->req.done = vfuse_req_done;
 	sem_init(&w->done, 0, 0);
@@ -55,6 +68,7 @@ static int vfuse_submit(struct vfuse *vf, struct vfuse_wait *w)
 	while (sem_wait(&w->done) < 0 && errno == EINTR)
 		;
 	sem_destroy(&w->done);
+	pthread_rwlock_unlock(&vf->stop_lock);
 	return w->req.result;
 }
 
@@ -80,7 +94,7 @@ static void *vfuse_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return vf;
 }
 
-static void vfuse_destroy(void *priv)
+static void vfuse_op_destroy(void *priv)
 {
 	struct vfuse *vf = priv;
 
@@ -242,7 +256,7 @@ static int vfuse_getxattr(const char *path, const char *name, char *value, size_
 
 static const struct fuse_operations vfuse_ops = {
 	.init = vfuse_init,
-	.destroy = vfuse_destroy,
+	.destroy = vfuse_op_destroy,
 	.getattr = vfuse_getattr,
 	.readdir = vfuse_readdir,
 	.open = vfuse_open,
@@ -255,54 +269,92 @@ static const struct fuse_operations vfuse_ops = {
 	.getxattr = vfuse_getxattr,
 };
 
-int vfuse_run(struct bimg *img, const char *dir, const struct vfuse_opts *o)
+int vfuse_create(struct bimg *img, const char *dir, const struct vfuse_opts *o,
+		 struct vfuse **out)
 {
-	struct vfuse vf = { .img = img, .workers = o->workers };
+	struct vfuse *vf = calloc(1, sizeof(*vf));
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *cfg = NULL;
-	struct fuse *f;
 	int rc = -ENOMEM;
 
-	clock_gettime(CLOCK_REALTIME, &vf.mtime);
-	if (fuse_opt_add_arg(&args, "vhd") ||
-	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, bimg_writable(img) ? "fsname=vhd,subtype=vhd"
-						      : "fsname=vhd,subtype=vhd,ro"))
-		goto out_args;
-	f = fuse_new(&args, &vfuse_ops, sizeof(vfuse_ops), &vf);
-	if (!f) {
+	*out = NULL;
+	if (!vf)
+		return -ENOMEM;
+	vf->img = img;
+	vf->workers = o->workers;
+	vf->args = args;
+	pthread_rwlock_init(&vf->stop_lock, NULL);
+	clock_gettime(CLOCK_REALTIME, &vf->mtime);
+	if (fuse_opt_add_arg(&vf->args, "vhd") || fuse_opt_add_arg(&vf->args, "-o") ||
+	    fuse_opt_add_arg(&vf->args, bimg_writable(img) ? "fsname=vhd,subtype=vhd"
+							  : "fsname=vhd,subtype=vhd,ro"))
+		goto err;
+	vf->f = fuse_new(&vf->args, &vfuse_ops, sizeof(vfuse_ops), vf);
+	if (!vf->f) {
 		rc = -EINVAL;
-		goto out_args;
+		goto err;
 	}
-	if (fuse_mount(f, dir)) {
-		rc = -EIO;
+	if (fuse_mount(vf->f, dir)) {
 		log_err("%s: cannot mount", dir);
-		goto out_destroy;
-	}
-	if (fuse_daemonize(o->foreground) || fuse_set_signal_handlers(fuse_get_session(f))) {
 		rc = -EIO;
-		goto out_unmount;
+		goto err;
 	}
-	cfg = fuse_loop_cfg_create();
+	vf->mounted = true;
+	if (fuse_daemonize(o->foreground)) {
+		rc = -EIO;
+		goto err;
+	}
+	*out = vf;
+	return 0;
+
+err:
+	vfuse_destroy(vf);
+	return rc;
+}
+
+int vfuse_run(struct vfuse *vf)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int rc, frc;
+
 	if (!cfg)
-		goto out_signals;
+		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, 16);
-	rc = fuse_loop_mt(f, cfg) ? -EIO : 0;
+	rc = fuse_loop_mt(vf->f, cfg) ? -EIO : 0;
 	fuse_loop_cfg_destroy(cfg);
-out_signals:
-	fuse_remove_signal_handlers(fuse_get_session(f));
-out_unmount:
-	fuse_unmount(f);
-out_destroy:
-	fuse_destroy(f);   /* calls destroy: stops the engine */
-	if (bimg_writable(img)) {
-		int frc = bimg_flush(img);
+	pthread_rwlock_wrlock(&vf->stop_lock);
+	vf->stopped = true;
+	pthread_rwlock_unlock(&vf->stop_lock);
+	frc = bimg_flush(vf->img);
+	return rc ? rc : frc;
+}
 
-		if (!rc)
-			rc = frc;
+int vfuse_stop(struct vfuse *vf)
+{
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&vf->stop_lock);
+	if (!vf->stopped) {
+		vf->stopped = true;
+		rc = bimg_flush(vf->img);
+		fuse_exit(vf->f);
+		fuse_unmount(vf->f);
+		vf->mounted = false;
 	}
-out_args:
-	fuse_opt_free_args(&args);
+	pthread_rwlock_unlock(&vf->stop_lock);
 	return rc;
+}
+
+void vfuse_destroy(struct vfuse *vf)
+{
+	if (!vf)
+		return;
+	if (vf->f) {
+		if (vf->mounted)
+			fuse_unmount(vf->f);
+		fuse_destroy(vf->f);   /* calls destroy: stops the engine */
+	}
+	fuse_opt_free_args(&vf->args);
+	pthread_rwlock_destroy(&vf->stop_lock);
+	free(vf);
 }

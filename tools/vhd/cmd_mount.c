@@ -1,10 +1,13 @@
 /* tools/vhd/cmd_mount.c: `vhd mount`: the raw view of an image via FUSE. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blkback/bimg.h"
 #include "blkback/vfuse.h"
@@ -17,6 +20,24 @@ static const char mount_usage[] =
 	"Shows the image (with its whole chain) as DIR/disk. Detach with\n"
 	"'vhd umount DIR' (flushes) or fusermount3 -u DIR.\n";
 
+/* Takes SIGTERM/SIGINT/SIGHUP: flush, detach, exit. libfuse's own loop
+ * only ends when the kernel ends the connection, which a copy of the mount
+ * in another mount namespace can delay for a long time. */
+static void *mount_sig_thread(void *arg)
+{
+	struct vfuse *vf = arg;
+	sigset_t sigs;
+	int sig;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if (sigwait(&sigs, &sig))
+		return NULL;
+	_exit(vfuse_stop(vf) ? CLI_FAIL : CLI_OK);
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -25,6 +46,9 @@ int cmd_mount(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vfuse_opts o = { 0 };
+	struct vfuse *vf;
+	pthread_t th;
+	sigset_t sigs;
 	char dir[PATH_MAX];
 	bool ro = false;
 	struct bimg *img;
@@ -60,7 +84,19 @@ int cmd_mount(int argc, char **argv)
 			log_err("%s: cannot open: %s", argv[optind], strerror(-rc));
 		return CLI_FAIL;
 	}
-	rc = vfuse_run(img, dir, &o);
+	/* Blocked in every thread; mount_sig_thread takes them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	rc = vfuse_create(img, dir, &o, &vf);    /* may fork: threads after it */
+	if (!rc) {
+		rc = pthread_create(&th, NULL, mount_sig_thread, vf) ? -EAGAIN : 0;
+		if (!rc)
+			rc = vfuse_run(vf);
+		vfuse_destroy(vf);
+	}
 	if (rc)
 		log_err("%s: %s", dir, strerror(-rc));
 	if (bimg_close(img) && !rc)

@@ -15,6 +15,7 @@
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
 
+#define UMOUNT_GRACE_MS 2000
 #define UMOUNT_WAIT_MS 30000
 
 /* Flushes DIR/disk and returns the pid serving it (0 if unknown). */
@@ -69,10 +70,14 @@ int cmd_umount(int argc, char **argv)
 		log_err("%s: cannot unmount", argv[1]);
 		return CLI_FAIL;
 	}
-	/* The server flushes and closes the image after the unmount. */
+	/* The server flushes and closes the image once the kernel ends the
+	 * connection; a copy of the mount in another mount namespace delays
+	 * that, so after a grace period SIGTERM makes it flush and exit. */
 	for (int ms = 0; pid > 0 && ms < UMOUNT_WAIT_MS; ms += 10) {
 		if (kill(pid, 0) < 0 && errno == ESRCH)
 			return CLI_OK;
+		if (ms == UMOUNT_GRACE_MS)
+			kill(pid, SIGTERM);
 		nanosleep(&ts, NULL);
 	}
 	if (pid > 0) {

@@ -45,3 +45,17 @@ fusermount3 -u "$M"
 for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$pid" 2>/dev/null && fail "server $pid still running after fusermount3 -u"
 cmp -n 1M -i 0:41943040 "$T/blob" "$T/disk.img" || fail "write lost after fusermount3 -u"
+
+note "--foreground: SIGTERM flushes, detaches and exits 0"
+"$VHD" mount --foreground "$T/disk.img" "$M" 2>"$T/fg.err" &
+fg=$!
+for ((i = 0; i < 100; i++)); do [[ -e $M/disk ]] && break; sleep 0.05; done
+[[ -e $M/disk ]] || fail "foreground mount did not come up: $(cat "$T/fg.err")"
+head -c 1M /dev/urandom >"$T/blob2"
+dd if="$T/blob2" of="$M/disk" bs=1M seek=50 conv=notrunc status=none
+kill -TERM $fg
+rc=0
+wait $fg || rc=$?
+assert_eq "$rc" 0 "exit status of a foreground mount after SIGTERM"
+if mountpoint -q "$M"; then fail "still mounted after SIGTERM"; fi
+cmp -n 1M -i 0:52428800 "$T/blob2" "$T/disk.img" || fail "write lost after SIGTERM"
