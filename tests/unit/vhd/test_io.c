@@ -591,3 +591,53 @@ Test(io, differencing_full_bitmaps_are_shared)
 	vhd_close(v);
 	free(buf);
 }
+
+Test(io, differencing_big_blocks_span_bitmap_windows)
+{
+	const char *p = vt_path("base.raw"), *c = vt_path("c.vhd");
+	struct vhd_create_opts o = { .type = VHD_TYPE_DIFF, .parent = p,
+				     .block_size = 256u << 20 };
+	uint64_t size = 300ull << 20, n;
+	uint8_t *buf = malloc(8 << 20);
+	struct vhd *v;
+	int fd, d;
+
+	/* a raw parent: every byte is parent data */
+	fd = open(p, O_CREAT | O_WRONLY, 0644);
+	for (uint64_t off = 0; off < size; off += 8 << 20) {
+		vt_fill(buf, 8 << 20, off, 6);
+		cr_assert_eq(pwrite(fd, buf, 8 << 20, off), 8 << 20);
+	}
+	close(fd);
+	cr_assert_eq(vhd_create(c, &o), 0, "%s", vhd_last_error());
+	v = vt_open(c, VHD_OPEN_RDWR);
+	cr_assert_eq(v->bitmap_size, 64u << 10);
+	/* child sectors on both sides of the 2 MiB bitmap windows */
+	memset(buf, 0xc1, 4096);
+	cr_assert_eq(vhd_pwrite(v, buf, 1024, (2 << 20) - 512), 0);
+	cr_assert_eq(vhd_pwrite(v, buf, 512, (6 << 20) + 512), 0);
+	cr_assert_eq(vhd_pwrite(v, buf, 512, (256 << 20) + 512), 0);
+	vhd_close(v);
+	v = vt_open(c, 0);
+	cr_assert_eq(vhd_pread(v, buf, 8 << 20, 0), 0);
+	for (uint64_t i = 0; i < (8 << 20); i++) {
+		bool mine = (i >= (2 << 20) - 512 && i < (2 << 20) + 512) ||
+			    (i >= (6 << 20) + 512 && i < (6 << 20) + 1024);
+
+		cr_assert_eq(buf[i], mine ? 0xc1 : vt_byte(i, 6), "byte %llu",
+			     (unsigned long long)i);
+	}
+	cr_assert_eq(vhd_block_status(v, 0, 8 << 20, &n, &d), 0);
+	cr_assert(d == 2 && n == (2 << 20) - 512);
+	cr_assert_eq(vhd_block_status(v, (2 << 20) - 512, 8 << 20, &n, &d), 0);
+	cr_assert(d == 1 && n == 1024, "across a window: %llu", (unsigned long long)n);
+	cr_assert_eq(vhd_block_status(v, (2 << 20) + 512, 8 << 20, &n, &d), 0);
+	cr_assert(d == 2 && n == (4 << 20), "a parent run across windows: %llu",
+		  (unsigned long long)n);
+	cr_assert_eq(vhd_pread(v, buf, 4096, 256 << 20), 0);
+	cr_assert_eq(buf[511], vt_byte((256 << 20) + 511, 6));
+	cr_assert_eq(buf[512], 0xc1);
+	cr_assert_eq(buf[1024], vt_byte((256 << 20) + 1024, 6));
+	vhd_close(v);
+	free(buf);
+}
