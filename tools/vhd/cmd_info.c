@@ -17,7 +17,7 @@ static const char info_usage[] =
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
-	"exit status is 1.";
+	"exit status is 1; 2 when FILE itself cannot be opened.";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
@@ -192,9 +192,9 @@ int cmd_info(int argc, char **argv)
 		/* Describe the image itself even when its chain is broken. */
 		snprintf(chain_err, sizeof(chain_err), "%s", vhd_last_error());
 		oo.flags = VHD_OPEN_NO_PARENT;
-		if (vhd_open(path, &oo, &v)) {
-			log_err("%s: cannot open: %s", path,
-				*chain_err ? chain_err : vhd_last_error());
+		rc = vhd_open(path, &oo, &v);
+		if (rc) {
+			vt_fail(path, rc, "cannot open");
 			return CLI_USAGE;
 		}
 		if (!*chain_err)
