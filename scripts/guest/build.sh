@@ -19,7 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${VHDVISOR_CACHE:-/var/cache/vhdvisor}
 OUT=$CACHE/guest
-MODULES=(virtio_pci virtio_blk virtio_net virtio_console ext4 pvpanic_pci)
+MODULES=(virtio_pci virtio_blk virtio_net virtio_console ext4 pvpanic_pci button evdev)
 
 log() { echo "guest: $*" >&2; }
 
@@ -27,6 +27,9 @@ log() { echo "guest: $*" >&2; }
 # of init (package versions are resolved only when building; --refresh
 # rebuilds against the archive's current ones).
 stamp=$(cat "$0" "$HERE/init" | sha256sum | cut -c1-16)
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.guest.lock"
+flock 9   # one builder at a time; the others then find the stamp
 if [[ ${1:-} != --refresh && -f $OUT/.stamp && $(cat "$OUT/.stamp") == "$stamp" ]]; then
 	[[ ${1:-} == --print ]] && echo "$OUT"
 	exit 0
