@@ -264,3 +264,73 @@ Test(foreign, random_corruption_never_crashes)
 	free(img);
 	free(buf);
 }
+
+/* A differencing disk with tiny blocks (@bs bytes) over a raw parent, found
+ * by its Parent Unicode Name only; blocks 1 and 5 are allocated with only
+ * their first sector set in the bitmap. */
+static void tiny_blocks(uint32_t bs)
+{
+	const char *p = vt_path("p.raw"), *c = vt_path("tiny.vhd");
+	uint32_t nblk = (64u << 10) / bs, *bat = malloc(nblk * 4);
+	uint8_t *data = malloc(64 << 10), bm[512] = { 0x80 }, *sec = malloc(bs), w7a[1000];
+	uint64_t end = 1536 + ((nblk * 4 + 511) & ~511u);
+	struct vhd_footer f;
+	struct vhd_header h;
+	size_t len;
+	int fd;
+
+	vt_fill(data, 64 << 10, 0, 12);
+	fd = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	pw(fd, data, 64 << 10, 0);
+	close(fd);
+
+	cr_assert_eq(vhd_footer_init(&f, VHD_TYPE_DIFF, 64 << 10), 0);
+	vhd_header_init(&h, nblk, bs, 1536);
+	cr_assert_eq(vhd_utf8_to_utf16("p.raw", h.parent_name, 512, true, &len), 0);
+	memset(sec, 0xe5, bs);
+	fd = open(c, O_CREAT | O_TRUNC | O_RDWR, 0644);
+	for (uint32_t i = 0; i < nblk; i++)
+		bat[i] = VHD_BAT_UNUSED;
+	for (uint32_t i = 1; i < nblk; i += 4) {
+		bat[i] = (uint32_t)(end / 512);
+		pw(fd, bm, 512, end);
+		pw(fd, sec, bs, end + 512);
+		end += 512 + bs;
+	}
+	finish(fd, &f, &h, bat, end);
+	close(fd);
+
+	struct vhd *v = vt_open(c, 0);
+	cr_assert_eq(vhd_pread(v, data, 64 << 10, 0), 0, "%s", vhd_last_error());
+	for (uint32_t i = 0; i < (64u << 10); i++) {
+		bool mine = (i / bs) % 4 == 1 && i % bs < 512;
+
+		cr_assert_eq(data[i], mine ? 0xe5 : vt_byte(i, 12), "bs %u byte %u", bs, i);
+	}
+	vhd_close(v);
+	/* and writes land right */
+	v = vt_open(c, VHD_OPEN_RDWR);
+	memset(w7a, 0x7a, sizeof(w7a));
+	cr_assert_eq(vhd_pwrite(v, w7a, 1000, 3 * bs - 300), 0, "%s", vhd_last_error());
+	cr_assert_eq(vhd_pread(v, data, 64 << 10, 0), 0);
+	for (uint32_t i = 0; i < (64u << 10); i++) {
+		bool mine = (i / bs) % 4 == 1 && i % bs < 512;
+		uint8_t w = mine ? 0xe5 : vt_byte(i, 12);
+
+		if (i >= 3 * bs - 300 && i < 3 * bs + 700)
+			w = 0x7a;
+		cr_assert_eq(data[i], w, "bs %u byte %u after write", bs, i);
+	}
+	vhd_close(v);
+	unlink(c);
+	unlink(p);
+	free(bat);
+	free(data);
+	free(sec);
+}
+
+Test(foreign, tiny_blocks_any_power_of_two)
+{
+	tiny_blocks(512);
+	tiny_blocks(4096);
+}
