@@ -1,9 +1,13 @@
 #!/bin/bash
 # serial
 # After the other tests (serial tests run last): nothing of ours is left on
-# the host: no vv bridge or tap in the host's namespace, no vhdvisor_
-# nftables table, no dnsmasq started by a test, no namespace of a netback
-# test.
+# the host: no vv bridge or tap and no vhdvisor_ nftables table in the
+# host's namespace (tests work only inside their own namespaces), no
+# dnsmasq of a finished test, no namespace of a finished netback test.
+# Other test runs may be going on at the same time (several engineers share
+# this machine), so dnsmasq and namespaces count only when the test that
+# made them is gone: its $T folder (dnsmasq's pidfile path) or its PID
+# (the namespace names nb<PID>...) no longer exist.
 source "$VV_ROOT/tests/integration/lib.sh"
 [[ $(id -u) == 0 ]] || skip "needs root to see nftables"
 need_cmd ip nft
@@ -15,10 +19,15 @@ left=$(nft list tables | grep vhdvisor_ || true)
 for p in $(pgrep -x dnsmasq || true); do
 	st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
 	[[ $st == Z ]] && continue
-	if tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--pid-file=/tmp/vvtest\.'; then
-		fail "dnsmasq of a test still runs: $(tr '\0' ' ' <"/proc/$p/cmdline")"
-	fi
+	pidfile=$(tr '\0' '\n' <"/proc/$p/cmdline" | sed -n 's/^--pid-file=//p')
+	[[ $pidfile == /tmp/vvtest.* ]] || continue
+	tdir=${pidfile#/tmp/}
+	tdir=/tmp/${tdir%%/*}
+	[[ -d $tdir ]] || fail "dnsmasq $p of a finished test still runs ($pidfile)"
 done
-left=$(ip netns list | awk '{print $1}' | grep -E '^nb[0-9]+[a-z]' || true)
-[[ -z $left ]] || fail "namespaces of netback tests left: $left"
+for ns in $(ip netns list | awk '{print $1}' | grep -E '^nb[0-9]+[a-z]' || true); do
+	pid=${ns#nb}
+	pid=${pid%%[a-z]*}
+	[[ -d /proc/$pid ]] || fail "namespace $ns of a finished netback test is left"
+done
 echo "clean"
