@@ -414,6 +414,10 @@ static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
 		nbd_block_status(c, r);
 		return 0;
 	}
+	if (!r->length && r->type != NBD_CMD_FLUSH) {
+		nbd_reply_status(c, r->cookie, 0);    /* nothing to do */
+		return 0;
+	}
 	if (r->type == NBD_CMD_READ)
 		payload = r->length;
 	io = nbd_io_new(c, r, payload);

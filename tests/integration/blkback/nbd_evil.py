@@ -149,6 +149,9 @@ def main():
         request(s, 0, 0, 512)   # still in step after that payload
         expect(simple_reply(s) == 0, "read after a refused write failed")
         recvn(s, 512)
+        for typ in (0, 1, 4, 6):   # zero-length read, write, trim, write zeroes
+            request(s, typ, 0, 0)
+            expect(simple_reply(s) == 0, "zero-length command %d failed" % typ)
         request(s, 7, 0, 4096)  # block status without negotiation
         expect(simple_reply(s) == 22, "block status without a context not EINVAL")
         request(s, 42, 0, 0)
