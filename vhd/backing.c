@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhd/vhd_int.h"
@@ -155,6 +156,7 @@ int vhd_backing_open(const char *path, const struct vhd_open_opts *opts,
 {
 	static const struct vhd_open_opts defaults;
 	struct vhd *v = NULL;
+	struct stat st;
 	off_t end;
 	int fd, ret;
 
@@ -164,6 +166,10 @@ int vhd_backing_open(const char *path, const struct vhd_open_opts *opts,
 	fd = open(path, (opts->flags & VHD_OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return vhd_err(-errno, "%s: cannot open: %s", path, strerror(errno));
+	if (!fstat(fd, &st) && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return vhd_err(-EISDIR, "%s: is a directory, not a disk image", path);
+	}
 	end = lseek(fd, 0, SEEK_END);
 	if (end < 0) {
 		ret = vhd_err(-errno, "%s: seek: %s", path, strerror(errno));

@@ -182,6 +182,10 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 		ret = vhd_err(-errno, "%s: stat: %s", path, strerror(errno));
 		goto err;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = vhd_err(-EISDIR, "%s: is a directory, not a VHD", path);
+		goto err;
+	}
 	v->dev = st.st_dev;
 	v->ino = st.st_ino;
 	for (l = opts->chain; l; l = l->child) {

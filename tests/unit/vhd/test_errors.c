@@ -79,6 +79,7 @@ Test(errors, not_a_vhd)
 	write_file(vt_path("tiny"), text, 100);
 	expect_open_error(vt_path("tiny"), 0, -EINVAL, "too short");
 	expect_open_error(vt_path("missing"), 0, -ENOENT, "cannot open");
+	expect_open_error(vt_dir, 0, -EISDIR, "is a directory");
 }
 
 Test(errors, bad_checksums_and_fields)
