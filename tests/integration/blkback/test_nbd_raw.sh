@@ -86,3 +86,16 @@ if nbdinfo --size "$(nbd_uri "$S" disk.img)" >/dev/null 2>&1; then
 	fail "export still reachable under its file name"
 fi
 serve_stop
+
+note "a block device (loop) is served as a raw image"
+if dev=$(losetup -f --show "$T/disk.img" 2>/dev/null); then
+	at_exit "losetup -d $dev"
+	serve_start "$S" --read-only "$dev"
+	name=$(basename "$dev")
+	assert_eq "$(nbdinfo --size "$(nbd_uri "$S" "$name")")" 67108864 "size of $dev"
+	qio -f raw -r -c 'read -P 0x3c 5M 1M' "$(nbd_uri "$S" "$name")"
+	serve_stop
+	losetup -d "$dev"
+else
+	note "no loop device here; block device part not run"
+fi
