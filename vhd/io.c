@@ -252,11 +252,29 @@ int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off)
 	return vhd_read_range(v, buf, len, off);
 }
 
+/* Total bytes of @iov, or UINT64_MAX when it overflows. */
+uint64_t vhd_iov_len(const struct iovec *iov, int cnt)
+{
+	uint64_t len = 0;
+
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > UINT64_MAX - len)
+			return UINT64_MAX;
+		len += iov[i].iov_len;
+	}
+	return len;
+}
+
 int vhd_preadv(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off)
 {
-	for (int i = 0; i < cnt; i++) {
-		int ret = vhd_pread(v, iov[i].iov_base, iov[i].iov_len, off);
+	int ret = check_range(v, off, vhd_iov_len(iov, cnt));
 
+	if (ret)
+		return ret;
+	if (v->footer.type == VHD_TYPE_FIXED)
+		return vhd_prwv_full(v->fd, iov, cnt, off, false);
+	for (int i = 0; i < cnt; i++) {
+		ret = vhd_pread(v, iov[i].iov_base, iov[i].iov_len, off);
 		if (ret)
 			return ret;
 		off += iov[i].iov_len;

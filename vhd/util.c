@@ -1,7 +1,9 @@
 /* vhd/util.c: whole-buffer file I/O and small formatting helpers. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "vhd/vhd_int.h"
@@ -47,6 +49,47 @@ int vhd_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+int vhd_prwv_full(int fd, const struct iovec *iov, int cnt, uint64_t off, bool write)
+{
+	struct iovec *v;
+	int ret = 0, i = 0;
+
+	if (cnt <= 0)
+		return 0;
+	v = malloc(sizeof(*v) * (size_t)cnt);
+	if (!v)
+		return vhd_err(-ENOMEM, "out of memory");
+	memcpy(v, iov, sizeof(*v) * (size_t)cnt);
+	while (i < cnt) {
+		ssize_t n = write ? pwritev(fd, v + i, cnt - i, (off_t)off) :
+				    preadv(fd, v + i, cnt - i, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = vhd_err(-errno, "%s at offset %llu: %s", write ? "write" : "read",
+				      (unsigned long long)off, strerror(errno));
+			break;
+		}
+		if (n == 0 && !write) {
+			ret = vhd_err(-EIO, "unexpected end of file at offset %llu",
+				      (unsigned long long)off);
+			break;
+		}
+		off += (uint64_t)n;
+		while (i < cnt && (size_t)n >= v[i].iov_len) {
+			n -= (ssize_t)v[i].iov_len;
+			i++;
+		}
+		if (i < cnt) {
+			v[i].iov_base = (uint8_t *)v[i].iov_base + n;
+			v[i].iov_len -= (size_t)n;
+		}
+	}
+	free(v);
+	return ret;
 }
 
 const char *vhd_type_name(enum vhd_type t)

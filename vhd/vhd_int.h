@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "vhd/vhd.h"
 
@@ -280,6 +281,9 @@ int vhd_bitmap_cached(struct vhd *v, uint32_t blk, uint64_t bm_off, uint8_t **ou
  * bm_lock. */
 void vhd_bitmap_install(struct vhd *v, uint32_t blk, uint8_t *bm);
 
+/* Total length of an I/O vector (UINT64_MAX on overflow). */
+uint64_t vhd_iov_len(const struct iovec *iov, int cnt);
+
 /* Bit @i (sector i of a block) of a sector bitmap: MSB of byte 0 first. */
 static inline bool vhd_bit_test(const uint8_t *bm, uint32_t i)
 {
@@ -340,5 +344,7 @@ static inline void vhd_put_be64(uint8_t *p, uint64_t v)
  * past the end of the file is -EIO. 0 or -errno (message set). */
 int vhd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int vhd_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* The same for a vector (@write: pwritev, else preadv); @iov is not changed. */
+int vhd_prwv_full(int fd, const struct iovec *iov, int cnt, uint64_t off, bool write);
 
 #endif

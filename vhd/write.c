@@ -261,14 +261,46 @@ int vhd_pwrite(struct vhd *v, const void *data, size_t len, uint64_t off)
 
 int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off)
 {
-	for (int i = 0; i < cnt; i++) {
-		int ret = vhd_pwrite(v, iov[i].iov_base, iov[i].iov_len, off);
+	uint64_t len = vhd_iov_len(iov, cnt);
+	bool aligned = true;
+	uint8_t *bounce, *p;
+	int ret;
 
-		if (ret)
-			return ret;
-		off += iov[i].iov_len;
+	if (v->read_only)
+		return vhd_err(-EROFS, "%s: image is open read-only", v->path);
+	if (off > v->size || len > v->size - off)
+		return vhd_err(-EINVAL, "%s: range %llu+%llu is past the end of the disk (%llu bytes)",
+			       v->path, (unsigned long long)off, (unsigned long long)len,
+			       (unsigned long long)v->size);
+	if (v->footer.type == VHD_TYPE_FIXED) {
+		__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+		return vhd_prwv_full(v->fd, iov, cnt, off, true);
 	}
-	return 0;
+	for (int i = 0; i < cnt; i++)
+		aligned = aligned && iov[i].iov_len % VHD_SECTOR_SIZE == 0;
+	if (aligned || cnt == 1) {
+		for (int i = 0; i < cnt; i++) {
+			ret = vhd_pwrite(v, iov[i].iov_base, iov[i].iov_len, off);
+			if (ret)
+				return ret;
+			off += iov[i].iov_len;
+		}
+		return 0;
+	}
+	/* Pieces that split sectors: one write of a gathered copy instead of
+	 * a read-modify-write per piece. */
+	bounce = malloc(len ? len : 1);
+	if (!bounce)
+		return vhd_err(-ENOMEM, "out of memory for a %llu-byte write",
+			       (unsigned long long)len);
+	p = bounce;
+	for (int i = 0; i < cnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	ret = vhd_pwrite(v, bounce, len, off);
+	free(bounce);
+	return ret;
 }
 
 int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)

@@ -641,3 +641,45 @@ Test(io, differencing_big_blocks_span_bitmap_windows)
 	vhd_close(v);
 	free(buf);
 }
+
+/* Vectored I/O: odd-sized pieces, fixed and dynamic, compared with plain
+ * reads. */
+static void vectored(enum vhd_type type)
+{
+	const char *p = vt_path(type == VHD_TYPE_FIXED ? "vf.vhd" : "vd.vhd");
+	static uint8_t a[700], b[3000], c[1], d[5000];
+	struct iovec iov[4] = { { a, sizeof(a) }, { b, sizeof(b) }, { c, sizeof(c) },
+				{ d, sizeof(d) } };
+	uint8_t *flat = malloc(8701), *back = malloc(8701);
+	struct vhd *v;
+
+	vt_create(p, type, 4 << 20, NULL);
+	v = vt_open(p, VHD_OPEN_RDWR);
+	vt_fill(a, sizeof(a), 0, 21);
+	vt_fill(b, sizeof(b), 700, 21);
+	vt_fill(c, sizeof(c), 3700, 21);
+	vt_fill(d, sizeof(d), 3701, 21);
+	vt_fill(flat, 8701, 0, 21);
+	cr_assert_eq(vhd_pwritev(v, iov, 4, (2 << 20) - 4000), 0, "%s", vhd_last_error());
+	cr_assert_eq(vhd_pread(v, back, 8701, (2 << 20) - 4000), 0);
+	cr_assert_eq(memcmp(back, flat, 8701), 0);
+	memset(a, 0, sizeof(a));
+	memset(d, 0, sizeof(d));
+	cr_assert_eq(vhd_preadv(v, iov, 4, (2 << 20) - 4000), 0);
+	cr_assert_eq(memcmp(a, flat, sizeof(a)), 0);
+	cr_assert_eq(memcmp(d, flat + 3701, sizeof(d)), 0);
+	cr_assert_eq(vhd_preadv(v, iov, 4, (4 << 20) - 8700), -EINVAL, "past the end");
+	vhd_close(v);
+	free(flat);
+	free(back);
+}
+
+Test(io, vectored_fixed)
+{
+	vectored(VHD_TYPE_FIXED);
+}
+
+Test(io, vectored_dynamic)
+{
+	vectored(VHD_TYPE_DYNAMIC);
+}
