@@ -30,82 +30,85 @@ static int vhd_alloc(const char *path, struct vhd **out)
 	return 0;
 }
 
-/* Reads the footer: the trailing one (512 bytes, or 511 as old Virtual PC
- * wrote), else the copy at offset 0 of a dynamic/differencing disk, which
- * forces read-only. A bad copy at 0 beside a good trailing footer is only
- * a warning. */
+/* Reads the last 512 bytes of the file into @buf, or the last 511 (old
+ * Virtual PC footers) when only those start with the cookie; sets *off to
+ * where the footer starts. */
+static int read_trailing(struct vhd *v, uint64_t file_size, uint8_t *buf, uint64_t *off)
+{
+	uint8_t b511[VHD_FOOTER_SIZE] = { 0 };
+	int ret;
+
+	memset(buf, 0, VHD_FOOTER_SIZE);
+	*off = file_size >= VHD_FOOTER_SIZE ? file_size - VHD_FOOTER_SIZE : 0;
+	if (file_size >= VHD_FOOTER_SIZE) {
+		ret = vhd_pread_full(v->fd, buf, VHD_FOOTER_SIZE, *off);
+		if (ret || !memcmp(buf, "conectix", 8))
+			return ret;
+	}
+	ret = vhd_pread_full(v->fd, b511, VHD_FOOTER_SIZE - 1, file_size - (VHD_FOOTER_SIZE - 1));
+	if (!ret && !memcmp(b511, "conectix", 8)) {
+		memcpy(buf, b511, VHD_FOOTER_SIZE);
+		*off = file_size - (VHD_FOOTER_SIZE - 1);
+	}
+	return ret;
+}
+
+/* Reads the footer: the trailing one, else the copy at offset 0 of a
+ * dynamic/differencing disk, which forces read-only. A bad copy at 0 beside
+ * a good trailing footer is only a warning. */
 static int vhd_read_footers(struct vhd *v, uint64_t file_size)
 {
-	uint8_t buf[VHD_FOOTER_SIZE];
+	uint8_t tail[VHD_FOOTER_SIZE], head[VHD_FOOTER_SIZE] = { 0 };
 	struct vhd_footer copy;
+	bool cookie_tail, cookie_head = false;
+	char msg[512] = "";
 	uint64_t off;
-	int ret, ret0;
+	int ret, ret0 = -EINVAL;
 
 	if (file_size == 0)
 		return vhd_err(-EINVAL, "%s: file is empty (0 bytes), not a VHD", v->path);
 	if (file_size < VHD_FOOTER_SIZE - 1)
 		return vhd_err(-EINVAL, "%s: file is only %llu bytes, too short for a VHD footer",
 			       v->path, (unsigned long long)file_size);
-	off = file_size >= VHD_FOOTER_SIZE ? file_size - VHD_FOOTER_SIZE : 0;
-	memset(buf, 0, sizeof(buf));
-	if (file_size >= VHD_FOOTER_SIZE) {
-		ret = vhd_pread_full(v->fd, buf, sizeof(buf), off);
-		if (ret)
-			return ret;
-	}
-	if (memcmp(buf, "conectix", 8)) {
-		/* Old Virtual PC wrote 511-byte footers. */
-		uint8_t b511[VHD_FOOTER_SIZE] = { 0 };
-
-		ret = vhd_pread_full(v->fd, b511, VHD_FOOTER_SIZE - 1,
-				     file_size - (VHD_FOOTER_SIZE - 1));
-		if (ret)
-			return ret;
-		if (!memcmp(b511, "conectix", 8)) {
-			memcpy(buf, b511, sizeof(buf));
-			off = file_size - (VHD_FOOTER_SIZE - 1);
-		}
-	}
-	ret = vhd_footer_parse(buf, off, &v->footer);
+	ret = read_trailing(v, file_size, tail, &off);
+	if (ret)
+		return ret;
+	cookie_tail = !memcmp(tail, "conectix", 8);
+	ret = vhd_footer_parse(tail, off, &v->footer);
 	if (!ret && v->footer.type == VHD_TYPE_FIXED)
 		return 0;
-
-	/* The copy at offset 0 (dynamic and differencing disks). */
-	if (file_size < 2 * VHD_FOOTER_SIZE) {
-		if (ret == -EINVAL && memcmp(buf, "conectix", 8))
-			return vhd_err(-EINVAL, "%s: not a VHD file (no footer cookie 'conectix')",
-				       v->path);
-		return ret;
-	}
-	if (ret) {
-		char msg[512];
-
+	if (ret)
 		snprintf(msg, sizeof(msg), "%s", vhd_last_error());
-		ret0 = vhd_pread_full(v->fd, buf, sizeof(buf), 0);
+
+	/* The copy at offset 0 (dynamic and differencing disks only). */
+	if (file_size >= 2 * VHD_FOOTER_SIZE) {
+		ret0 = vhd_pread_full(v->fd, head, sizeof(head), 0);
+		cookie_head = !memcmp(head, "conectix", 8);
 		if (!ret0)
-			ret0 = vhd_footer_parse(buf, 0, &copy);
-		if (ret0 || copy.type == VHD_TYPE_FIXED) {
-			if (!memcmp(msg, "no VHD footer cookie", 20) && memcmp(buf, "conectix", 8))
-				return vhd_err(-EINVAL,
-					       "%s: not a VHD file (no footer cookie 'conectix' at the end or at offset 0)",
-					       v->path);
-			return vhd_err(ret, "%s: %s", v->path, msg);
+			ret0 = vhd_footer_parse(head, 0, &copy);
+	}
+	if (!ret) {
+		if (ret0 || memcmp(copy.uuid, v->footer.uuid, 16) || copy.type != v->footer.type) {
+			v->footer_copy_damaged = true;
+			vhd_log(VHD_LOG_WARN,
+				"%s: footer copy at offset 0 is damaged or differs; using the trailing footer",
+				v->path);
 		}
+		return 0;
+	}
+	if (!ret0 && copy.type != VHD_TYPE_FIXED) {
 		v->footer = copy;
 		v->footer_damaged = true;
-		vhd_log(VHD_LOG_WARN, "%s: trailing footer damaged (%s); using the copy at offset 0, read-only",
+		vhd_log(VHD_LOG_WARN,
+			"%s: trailing footer damaged (%s); using the copy at offset 0, read-only",
 			v->path, msg);
 		return 0;
 	}
-	ret0 = vhd_pread_full(v->fd, buf, sizeof(buf), 0);
-	if (!ret0)
-		ret0 = vhd_footer_parse(buf, 0, &copy);
-	if (ret0 || memcmp(copy.uuid, v->footer.uuid, 16) || copy.type != v->footer.type) {
-		v->footer_copy_damaged = true;
-		vhd_log(VHD_LOG_WARN, "%s: footer copy at offset 0 is damaged or differs; using the trailing footer",
-			v->path);
-	}
-	return 0;
+	if (!cookie_tail && !cookie_head)
+		return vhd_err(-EINVAL,
+			       "%s: not a VHD file (no footer cookie 'conectix' at the end or at offset 0)",
+			       v->path);
+	return vhd_err(ret, "%s: %s", v->path, msg);
 }
 
 static int vhd_open_dynamic(struct vhd *v, uint64_t file_size)
