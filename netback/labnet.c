@@ -84,7 +84,8 @@ static int choose_subnet(struct labnet_ctx *ctx, struct nl *nl,
 	}
 	for (n = 0; n < n_nets; n++)
 		taken[n] = nets[n].subnet;
-	memcpy(taken + n, routes, n_routes * sizeof(*routes));
+	if (n_routes)
+		memcpy(taken + n, routes, n_routes * sizeof(*routes));
 	n += n_routes;
 	free(routes);
 
