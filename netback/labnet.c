@@ -298,7 +298,32 @@ out:
 	return err;
 }
 
-int labnet_remove(struct labnet_ctx *ctx, const char *name)
+/* -EBUSY when VM taps are ports of @net's bridge (none: 0). */
+static int check_unused(struct labnet_ctx *ctx, struct nl *nl,
+			const struct labnet *net)
+{
+	char ports[8][IF_NAMESIZE], list[8 * (IF_NAMESIZE + 1)] = "";
+	int idx = nl_link_index(nl, net->bridge), n, taps = 0;
+
+	if (idx < 0)
+		return 0;
+	n = nl_link_ports(nl, idx, ports, 8);
+	if (n < 0)
+		return nl_fail(ctx, n, "listing the bridge's ports");
+	for (int i = 0; i < n && i < 8; i++) {
+		if (strncmp(ports[i], "vvtap", 5))
+			continue;
+		taps++;
+		strcat(list, list[0] ? " " : "");
+		strcat(list, ports[i]);
+	}
+	if (!taps)
+		return 0;
+	return fail(ctx, -EBUSY, "%d VM NIC%s attached (%s): stop the VM%s first, or use --force",
+		    taps, taps > 1 ? "s" : "", list, taps > 1 ? "s" : "");
+}
+
+int labnet_remove(struct labnet_ctx *ctx, const char *name, bool force)
 {
 	struct labnet net;
 	struct nl *nl = NULL;
@@ -318,6 +343,16 @@ int labnet_remove(struct labnet_ctx *ctx, const char *name)
 			fail(ctx, err, "reading network '%s': %s", name, strerror(-err));
 		goto out;
 	}
+	err = nl_open(&nl);
+	if (err) {
+		nl_fail(ctx, err, "opening rtnetlink");
+		goto out;
+	}
+	if (!force) {
+		err = check_unused(ctx, nl, &net);
+		if (err)
+			goto out;
+	}
 	labnet_run_dir(ctx, name, dir, sizeof(dir));
 	err = dnsm_stop(dir);
 	if (err) {
@@ -327,11 +362,6 @@ int labnet_remove(struct labnet_ctx *ctx, const char *name)
 	err = fw_remove(&net, msg, sizeof(msg));
 	if (err) {
 		fail(ctx, err, "removing nftables rules: %s", msg);
-		goto out;
-	}
-	err = nl_open(&nl);
-	if (err) {
-		nl_fail(ctx, err, "opening rtnetlink");
 		goto out;
 	}
 	idx = nl_link_index(nl, net.bridge);

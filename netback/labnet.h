@@ -127,8 +127,10 @@ int labnet_create(struct labnet_ctx *ctx, const struct labnet_opts *opts,
 
 /* Removes network @name: stops dnsmasq, deletes the nftables rules, the
  * bridge (and so detaches its ports) and the record. Parts already gone are
- * not errors. Returns 0, -ENOENT or -errno (the record stays on failure). */
-int labnet_remove(struct labnet_ctx *ctx, const char *name);
+ * not errors. Without @force, refuses with -EBUSY while VM taps (vvtap*)
+ * are ports of the bridge. Returns 0, -ENOENT, -EBUSY or -errno (the
+ * record stays on failure). */
+int labnet_remove(struct labnet_ctx *ctx, const char *name, bool force);
 
 /* Brings a network back to its record: recreates a missing bridge and
  * nftables rules, restarts dnsmasq if it died (this is how dnsmasq is

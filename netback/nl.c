@@ -152,6 +152,49 @@ int nl_link_get(struct nl *nl, const char *ifname, struct nl_link_info *out)
 	return out->index > 0 ? 0 : -ENODEV;
 }
 
+struct port_walk {
+	int master;
+	char (*names)[IF_NAMESIZE];
+	size_t max, count;
+};
+
+static int port_attr_cb(const struct nlattr *attr, void *data)
+{
+	const char **name = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
+		*name = mnl_attr_get_str(attr);
+	return MNL_CB_OK;
+}
+
+static int port_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct port_walk *w = data;
+	struct nl_link_info info = { 0 };
+	const char *name = "";
+
+	if (link_cb(nlh, &info) != MNL_CB_OK || info.master != w->master)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), port_attr_cb, &name);
+	if (w->count < w->max)
+		snprintf(w->names[w->count], IF_NAMESIZE, "%s", name);
+	w->count++;
+	return MNL_CB_OK;
+}
+
+int nl_link_ports(struct nl *nl, int master, char (*names)[IF_NAMESIZE],
+		  size_t max)
+{
+	struct port_walk w = { .master = master, .names = names, .max = max };
+	struct nlmsghdr *nlh;
+	int err;
+
+	link_msg(nl, RTM_GETLINK, NLM_F_DUMP, &nlh);
+	err = nl_talk(nl, nlh, port_cb, &w);
+	return err ? err : (int)w.count;
+}
+
 int nl_link_index(struct nl *nl, const char *ifname)
 {
 	struct nl_link_info info;

@@ -37,6 +37,11 @@ struct nl_link_info {
 /* Reads what netback cares about of @ifname. 0, -ENODEV or -errno. */
 int nl_link_get(struct nl *nl, const char *ifname, struct nl_link_info *out);
 
+/* Counts the links enslaved to @master and copies up to @max of their names
+ * into @names. Returns the count (>= 0) or -errno. */
+int nl_link_ports(struct nl *nl, int master, char (*names)[IF_NAMESIZE],
+		  size_t max);
+
 /* Creates a bridge @ifname (STP off, so ports forward at once) with the
  * fixed address @mac (NULL: the kernel's choice). The bridge is left down.
  * Returns 0, -EEXIST when the name is taken, or -errno. */

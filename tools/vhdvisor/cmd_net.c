@@ -4,7 +4,7 @@
  *   vhdvisor net list [--json]
  *   vhdvisor net show NAME [--json]
  *   vhdvisor net up NAME
- *   vhdvisor net rm NAME
+ *   vhdvisor net rm NAME [--force]
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
  * The run directory is $VHDVISOR_RUN (default /run/vhdvisor); the pool of
@@ -26,7 +26,7 @@
 struct net_args {
 	const char *state;
 	const char *subnet;
-	bool dhcp, nat, json;
+	bool dhcp, nat, json, force;
 	int first;      /* index of the first positional argument */
 };
 
@@ -37,7 +37,7 @@ static void net_usage(FILE *f)
 		"       vhdvisor net list [--json]\n"
 		"       vhdvisor net show NAME [--json]\n"
 		"       vhdvisor net up NAME\n"
-		"       vhdvisor net rm NAME\n"
+		"       vhdvisor net rm NAME [--force]\n"
 		"\n"
 		"Isolated lab networks: one bridge each, optional DHCP/DNS (dnsmasq)\n"
 		"and NAT to the default-route interface (nftables).\n"
@@ -47,6 +47,7 @@ static void net_usage(FILE *f)
 		"  --dhcp          serve DHCP and DNS on the network\n"
 		"  --nat           masquerade the network out of the uplink\n"
 		"  --json          one JSON document\n"
+		"  --force         rm even while VM NICs are attached (they lose the network)\n"
 		"'net up' recreates a missing bridge or rules and restarts a dead dnsmasq.\n");
 }
 
@@ -59,6 +60,7 @@ static int net_parse(int argc, char **argv, struct net_args *a)
 		{ "dhcp", no_argument, NULL, 'd' },
 		{ "nat", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
 		{ 0 },
 	};
 	int c;
@@ -71,6 +73,7 @@ static int net_parse(int argc, char **argv, struct net_args *a)
 		case 'd': a->dhcp = true; break;
 		case 'a': a->nat = true; break;
 		case 'j': a->json = true; break;
+		case 'f': a->force = true; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -260,7 +263,7 @@ static int net_rm(int argc, char **argv, struct net_args *a)
 	if (!(name = one_name(argc, argv, a)))
 		return CLI_USAGE;
 	ctx_setup(&ctx, a);
-	if (labnet_remove(&ctx, name)) {
+	if (labnet_remove(&ctx, name, a->force)) {
 		log_err("net rm %s: %s", name, ctx.err);
 		return CLI_FAIL;
 	}

@@ -50,6 +50,8 @@ tap2=$TAP mac2=$MAC
 [[ $tap2 != "$tap1" ]] || fail "both VMs got $tap1"
 [[ $mac2 != "$mac1" ]] || fail "a clone (another name) got the same MAC $mac1"
 assert_eq "$(vvh bridge link show master vvbr-lab1 | grep -c vvtap)" "2" "ports on vvbr-lab1"
+expect_exit 1 vv net rm lab1
+assert_stderr "2 VM NICs attached \($tap1 $tap2|$tap2 $tap1\): stop the VMs first, or use --force"
 
 note "closing the port removes the tap"
 unport p1

@@ -12,6 +12,7 @@
 #include "netback/fw.h"
 #include "netback/labnet.h"
 #include "netback/nl.h"
+#include "netback/tap.h"
 
 static struct nl *nl;
 static char state[64];
@@ -76,9 +77,9 @@ Test(labnet_ns, create_remove)
 	labnet_status(&ctx, &net, &st);
 	cr_assert(st.bridge && st.bridge_up && st.firewall);
 	cr_assert_eq(st.dnsmasq_pid, 0);
-	cr_assert_eq(labnet_remove(&ctx, "lab1"), 0, "%s", ctx.err);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), 0, "%s", ctx.err);
 	assert_nothing_of("lab1");
-	cr_assert_eq(labnet_remove(&ctx, "lab1"), -ENOENT);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), -ENOENT);
 	cr_assert(strstr(ctx.err, "no network named 'lab1'"), "%s", ctx.err);
 }
 
@@ -88,7 +89,7 @@ Test(labnet_ns, duplicate_and_bad_names)
 	cr_assert_eq(create("lab1", NULL, false, false), -EEXIST);
 	cr_assert(strstr(ctx.err, "already exists"), "%s", ctx.err);
 	cr_assert_eq(create("Bad_Name", NULL, false, false), -EINVAL);
-	cr_assert_eq(labnet_remove(&ctx, "lab1"), 0);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), 0);
 }
 
 Test(labnet_ns, subnet_overlaps)
@@ -105,7 +106,7 @@ Test(labnet_ns, subnet_overlaps)
 	cr_assert(strstr(ctx.err, "no free /24"), "%s", ctx.err);
 	assert_nothing_of("lab2");
 	assert_nothing_of("lab3");
-	cr_assert_eq(labnet_remove(&ctx, "lab1"), 0);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), 0);
 }
 
 Test(labnet_ns, pool_exhausted)
@@ -115,10 +116,10 @@ Test(labnet_ns, pool_exhausted)
 	cr_assert_eq(create("b", NULL, false, false), 0, "%s", ctx.err);
 	cr_assert_eq(create("c", NULL, false, false), -ENOSPC);
 	assert_nothing_of("c");
-	cr_assert_eq(labnet_remove(&ctx, "a"), 0);
+	cr_assert_eq(labnet_remove(&ctx, "a", false), 0);
 	cr_assert_eq(create("c", NULL, false, false), 0, "%s", ctx.err);
-	cr_assert_eq(labnet_remove(&ctx, "b"), 0);
-	cr_assert_eq(labnet_remove(&ctx, "c"), 0);
+	cr_assert_eq(labnet_remove(&ctx, "b", false), 0);
+	cr_assert_eq(labnet_remove(&ctx, "c", false), 0);
 }
 
 Test(labnet_ns, nat_needs_a_default_route)
@@ -171,5 +172,26 @@ Test(labnet_ns, up_repairs)
 	cr_assert_eq(labnet_up(&ctx, "lab1"), 0, "%s", ctx.err);
 	labnet_status(&ctx, &net, &st);
 	cr_assert(st.bridge && st.bridge_up && st.firewall);
-	cr_assert_eq(labnet_remove(&ctx, "lab1"), 0);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), 0);
+}
+
+Test(labnet_ns, rm_refuses_while_taps_are_attached)
+{
+	struct labnet net;
+	char name[IF_NAMESIZE];
+	int fd;
+
+	cr_assert_eq(create("lab1", NULL, false, false), 0, "%s", ctx.err);
+	cr_assert_eq(labnet_load(state, "lab1", &net), 0);
+	fd = tap_open(TAP_NAME_TEMPLATE, name);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(nl_link_set_master(nl, nl_link_index(nl, name),
+					nl_link_index(nl, net.bridge)), 0);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", false), -EBUSY);
+	cr_assert(strstr(ctx.err, name) && strstr(ctx.err, "--force"), "%s", ctx.err);
+	cr_assert_gt(nl_link_index(nl, net.bridge), 0, "the bridge went anyway");
+	cr_assert_eq(labnet_load(state, "lab1", &net), 0);
+	cr_assert_eq(labnet_remove(&ctx, "lab1", true), 0, "%s", ctx.err);
+	assert_nothing_of("lab1");
+	close(fd);
 }
