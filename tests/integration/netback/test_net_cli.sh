@@ -81,6 +81,16 @@ assert_eq "$(jq -r .status.bridge_up "$T/stdout")" "true" "bridge back after up"
 pid2=$(jq -r .status.dnsmasq_pid "$T/stdout")
 [[ $pid2 -gt 0 && $pid2 != "$pid" ]] || fail "dnsmasq not restarted by up"
 
+note "four creates at once get four different subnets (the state lock)"
+pids=()
+for i in 1 2 3 4; do
+	vv net create par$i >"$T/par$i" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent create failed: $(cat "$T"/par*)"; done
+assert_eq "$(cat "$T"/par[1-4] | awk '{print $3}' | sort -u | wc -l)" "4" "distinct subnets of concurrent creates"
+for i in 1 2 3 4; do expect_exit 0 vv net rm par$i; done
+
 note "rm removes bridge, rules, dnsmasq and record"
 for n in lab1 lab-two lab3; do expect_exit 0 vv net rm "$n"; done
 alive "$pid2" && fail "dnsmasq $pid2 still runs after rm"
