@@ -30,7 +30,7 @@
 #include "netback/mac.h"
 #include "netback/subnet.h"
 
-#define LABNET_NAME_MAX 32
+#define LABNET_NAME_MAX 31
 #define LABNET_DEFAULT_POOL "10.213.0.0/16"
 #define LABNET_DEFAULT_PREFIX 24
 

@@ -33,6 +33,55 @@ nb_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
+static bool ifname_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '/' || s[i] == ':' || s[i] <= ' ' || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int netback_nic_parse(const char *arg, struct nb_nic_spec *spec,
+		      char namebuf[NB_NIC_NAME_MAX + 1], char *err, size_t errlen)
+{
+	const char *p = arg, *comma;
+	size_t len;
+
+	memset(spec, 0, sizeof(*spec));
+	if (!strncmp(p, "net=", 4)) {
+		spec->kind = NB_NIC_NET;
+		p += 4;
+	} else if (!strncmp(p, "tap=", 4)) {
+		spec->kind = NB_NIC_TAP;
+		p += 4;
+	} else {
+		return nb_fail(err, errlen, -EINVAL,
+			       "--nic %s: expected net=NAME[,mac=MAC] or tap=IFNAME[,mac=MAC]", arg);
+	}
+	comma = strchr(p, ',');
+	len = comma ? (size_t)(comma - p) : strlen(p);
+	if (len > NB_NIC_NAME_MAX)
+		return nb_fail(err, errlen, -EINVAL, "--nic %s: name too long", arg);
+	memcpy(namebuf, p, len);
+	namebuf[len] = '\0';
+	if (spec->kind == NB_NIC_NET ? !labnet_name_valid(namebuf) : !ifname_valid(namebuf))
+		return nb_fail(err, errlen, -EINVAL, "--nic %s: bad %s name '%s'", arg,
+			       spec->kind == NB_NIC_NET ? "network" : "tap", namebuf);
+	spec->name = namebuf;
+	if (!comma)
+		return 0;
+	if (strncmp(comma + 1, "mac=", 4) || mac_parse(comma + 5, spec->mac))
+		return nb_fail(err, errlen, -EINVAL,
+			       "--nic %s: after the name only mac=xx:xx:xx:xx:xx:xx (unicast) may follow",
+			       arg);
+	spec->has_mac = true;
+	return 0;
+}
+
 static int tap_fail(char *err, size_t errlen, int code, const char *name)
 {
 	switch (code) {

@@ -40,6 +40,15 @@ struct nb_nic_spec {
 
 struct nb_port;
 
+/* Longest network or tap name a NIC can name (fits hv's struct vm_nic). */
+#define NB_NIC_NAME_MAX 31
+
+/* Parses a `--nic` argument: "net=NAME[,mac=MAC]" (a lab network) or
+ * "tap=IFNAME[,mac=MAC]" (an existing tap). Fills @spec, whose name then
+ * points into @namebuf. Returns 0, or -EINVAL with the reason in @err. */
+int netback_nic_parse(const char *arg, struct nb_nic_spec *spec,
+		      char namebuf[NB_NIC_NAME_MAX + 1], char *err, size_t errlen);
+
 /* Opens the tap of one NIC of VM @vm_name (its @index-th NIC, from 0) as
  * described by @spec, up, and enslaved to the network's bridge for
  * NB_NIC_NET. The guest MAC is @spec->mac, or mac_generate(@vm_name,
