@@ -18,6 +18,7 @@
  * and never touch the bitmap again.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -311,6 +312,15 @@ int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 		return vhd_err(-EINVAL, "%s: range %llu+%llu is past the end of the disk (%llu bytes)",
 			       v->path, (unsigned long long)off, (unsigned long long)len,
 			       (unsigned long long)v->size);
+	if (v->footer.type == VHD_TYPE_FIXED && len) {
+		int mode = flags & VHD_ZERO_MAY_UNMAP ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE :
+							FALLOC_FL_ZERO_RANGE;
+
+		__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+		if (!fallocate(v->fd, mode, (off_t)off, (off_t)len))
+			return 0;
+		/* not supported here: write zeros below */
+	}
 	while (len) {
 		uint64_t n = len < sizeof(vhd_zero_buf) ? len : sizeof(vhd_zero_buf);
 		bool write = true;

@@ -683,3 +683,31 @@ Test(io, vectored_dynamic)
 {
 	vectored(VHD_TYPE_DYNAMIC);
 }
+
+Test(io, write_zeroes_fixed)
+{
+	const char *p = vt_path("f.vhd");
+	uint8_t *buf = malloc(1 << 20);
+	struct vhd *v;
+
+	vt_create(p, VHD_TYPE_FIXED, 4 << 20, NULL);
+	v = vt_open(p, VHD_OPEN_RDWR);
+	memset(buf, 0xaa, 1 << 20);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(vhd_pwrite(v, buf, 1 << 20, (uint64_t)i << 20), 0);
+	cr_assert_eq(vhd_write_zeroes(v, 1000, 5000, 0), 0);
+	cr_assert_eq(vhd_write_zeroes(v, 2 << 20, 1 << 20, VHD_ZERO_MAY_UNMAP), 0);
+	cr_assert_eq(vhd_write_zeroes(v, (4 << 20) - 10, 11, 0), -EINVAL);
+	vhd_close(v);
+	v = vt_open(p, 0);
+	cr_assert_eq(vhd_pread(v, buf, 8192, 0), 0);
+	for (int i = 0; i < 8192; i++)
+		cr_assert_eq(buf[i], i >= 1000 && i < 6000 ? 0 : 0xaa, "byte %d", i);
+	cr_assert_eq(vhd_pread(v, buf, 1 << 20, 2 << 20), 0);
+	for (int i = 0; i < 1 << 20; i++)
+		cr_assert_eq(buf[i], 0, "byte %d", i);
+	cr_assert_eq(vhd_pread(v, buf, 1, 3 << 20), 0);
+	cr_assert_eq(buf[0], 0xaa);
+	vhd_close(v);
+	free(buf);
+}
