@@ -155,8 +155,8 @@ int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
  * but not necessarily a power loss. */
 int vhd_flush(struct vhd *v);
 
-#define VHD_ZERO_MAY_UNMAP 0x1u  /* whole unneeded blocks may be deallocated
-				    * (accepted; blocks are currently kept) */
+#define VHD_ZERO_MAY_UNMAP 0x1u  /* space may be released: fixed disks punch a
+				    * hole; VHD blocks are currently kept */
 /* Makes [off, off+len) read as zeros. Unallocated blocks of a dynamic disk
  * stay unallocated; in a differencing disk zeros are written over parent
  * data. */
