@@ -88,12 +88,8 @@ static int cm_empty_child(struct vhd *c, const char *parent_path)
 		if (ret)
 			return ret;
 	}
-	if (c->bitmaps) {
-		for (uint32_t i = 0; i < c->bat_entries; i++) {
-			free(c->bitmaps[i]);
-			c->bitmaps[i] = NULL;
-		}
-	}
+	for (uint32_t i = 0; i < c->bat_entries; i++)
+		ops_bitmap_forget(c, i);
 	return ops_truncate(c, ops_meta_end(c));
 }
 

@@ -63,10 +63,7 @@ static int cp_drop(struct vhd *v, struct vhd_compact_stats *st, vhd_progress_fn 
 			ret = cp_useless(v, i, boff, data, pdata, bm);
 		if (ret == 1) {
 			v->bat[i] = VHD_BAT_UNUSED;
-			if (v->bitmaps) {
-				free(v->bitmaps[i]);
-				v->bitmaps[i] = NULL;
-			}
+			ops_bitmap_forget(v, i);
 			st->dropped++;
 			ret = 0;
 		}

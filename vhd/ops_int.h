@@ -29,6 +29,10 @@ int ops_meta_commit(struct vhd *v);
  * after it and fsyncs. @end must lie past every used region. */
 int ops_truncate(struct vhd *v, uint64_t end);
 
+/* Drops the cached sector bitmap of block @blk (differencing disks), e.g.
+ * after the block was unallocated. */
+void ops_bitmap_forget(struct vhd *v, uint32_t blk);
+
 /* fsync with a message. */
 int ops_sync(struct vhd *v);
 

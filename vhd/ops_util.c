@@ -35,6 +35,15 @@ uint64_t ops_block_bytes(const struct vhd *v)
 	return (uint64_t)v->bitmap_size + v->block_size;
 }
 
+void ops_bitmap_forget(struct vhd *v, uint32_t blk)
+{
+	if (!v->bitmaps)
+		return;
+	if (v->bitmaps[blk] != v->bm_full)
+		free(v->bitmaps[blk]);
+	v->bitmaps[blk] = NULL;
+}
+
 int ops_sync(struct vhd *v)
 {
 	if (fsync(v->fd))
