@@ -8,12 +8,12 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libcriterion-dev zlib1g-dev libfuse3-dev libsqlite3-dev sqlite3
 	libext2fs-dev liburing-dev libjson-c-dev libmnl-dev libdevmapper-dev
-	libvhdi-dev libssl-dev
+	libvhdi-dev libssl-dev libarchive-dev
 	# independent judges and real components used by tests and at run time
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file
-	seabios ovmf grub-pc-bin grub2-common fdisk dnsmasq-base nftables iproute2 util-linux
-	hyperfine fio iperf3
+	seabios ovmf grub-pc-bin fdisk dnsmasq-base nftables iproute2 util-linux
+	hyperfine fio iperf3 jq python3 bc
 )
 
 missing=()
