@@ -1,0 +1,55 @@
+#!/bin/bash
+# Booting tiny.vhd (images/recipes/tiny): the kernel read out of the
+# image's own ext4 partition through grub.cfg (like pygrub), the disk's own
+# GRUB2 under SeaBIOS (firmware boot), a linked clone (differencing child)
+# whose guest writes stay in the clone.
+# serial
+# timeout: 1200
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/hv/lib_hv.sh"
+"$VHD" serve --help >/dev/null 2>&1 || skip "vhd serve is not built"
+
+tiny=$(tiny_vhd)
+cd "$T"
+cp "$tiny" tiny.vhd
+tiny_sha=$(sha tiny.vhd)
+
+run_disk() { # run_disk CONSOLE ARGS...: sets RC
+	local con=$1
+	shift
+	RC=0
+	"$VHDVISOR" run --name "$VM" --console "file:$con" "$@" >"$T/run.out" 2>"$T/run.err" ||
+		RC=$?
+}
+
+note "image boot (kernel and initrd from grub.cfg inside the VHD)"
+run_disk img.log --disk tiny.vhd --boot image --append "vv.run=cpus"
+[[ $RC == 0 ]] || { cat run.err; tail img.log; fail "image boot exit $RC"; }
+grep -q '^VHDVISOR-GUEST-UP' img.log || fail "image boot: no userspace marker"
+grep -q '^VV-CPUS=1' img.log || fail "image boot: the appended vv.run did not reach the guest"
+assert_clean
+
+note "auto picks image boot for a disk with grub.cfg"
+run_disk auto.log --disk tiny.vhd,ro
+assert_eq "$RC" 0 "auto boot exit"
+grep -q '^VHDVISOR-GUEST-UP' auto.log || fail "auto boot: no userspace marker"
+assert_eq "$(sha tiny.vhd)" "$tiny_sha" "template after read-only boots"
+assert_clean
+
+note "firmware boot (SeaBIOS -> the disk's GRUB2)"
+run_disk fw.log --disk tiny.vhd,snapshot --boot firmware
+[[ $RC == 0 ]] || { cat run.err; tail fw.log; fail "firmware boot exit $RC"; }
+grep -q 'Booting .vhdvisor tiny' fw.log || fail "firmware boot: GRUB's menu entry never ran"
+grep -qa 'VHDVISOR-GUEST-UP' fw.log || fail "firmware boot: no userspace marker"
+assert_clean
+
+note "linked clone of tiny.vhd boots; its writes stay in the clone"
+"$VHD" create --parent tiny.vhd clone.vhd >/dev/null
+run_disk clone.log --disk clone.vhd --boot image --append "vv.run=write:vda:61440:64:CLONE"
+assert_eq "$RC" 0 "clone boot exit"
+grep -q '^VV-WRITE-OK' clone.log || fail "the clone's guest could not write"
+assert_eq "$(sha tiny.vhd)" "$tiny_sha" "template after the clone ran"
+assert_eq "$("$VHD" read clone.vhd 60M 64K | sha256sum | cut -d' ' -f1)" \
+	"$(yes CLONE | head -c 65536 | sha256sum | cut -d' ' -f1)" "clone's data"
+"$VHD" check clone.vhd >/dev/null || fail "vhd check clone.vhd"
+assert_clean
