@@ -8,6 +8,7 @@ Exit 0 when the server answered as the NBD protocol says (for the cases
 that expect an answer) or simply survived; 1 with a message otherwise.
 """
 import os
+import random
 import socket
 import struct
 import sys
@@ -134,6 +135,48 @@ def main():
         for i in range(64):
             request(s, 0, 0, size, cookie=i)
         time.sleep(float(os.environ.get("NO_READ_SECS", "15")))
+    elif case == "fuzz":
+        # random but framed requests (valid magic, random type, flags,
+        # offsets, lengths; payloads for small writes), read back whatever
+        # comes; then random options before GO on fresh connections
+        rnd = random.Random(int(os.environ.get("FUZZ_SEED", "1")))
+        for conn in range(20):
+            if conn:
+                s.close()
+                s = connect(path)
+            size, _ = go(s, name, structured=conn % 2 == 1)
+            for _ in range(25):
+                typ = rnd.choice([0, 1, 3, 4, 5, 6, 7, 8, 42])
+                off = rnd.choice([0, size - 1, size, 2**63, rnd.randrange(size)])
+                ln = rnd.choice([0, 1, 512, 65536, rnd.randrange(1 << 20)])
+                data = b""
+                if typ == 1:
+                    ln = min(ln, 65536)
+                    data = os.urandom(ln)
+                request(s, typ, off, ln, data, flags=rnd.randrange(64),
+                        cookie=rnd.randrange(2**64))
+            s.settimeout(2)
+            try:
+                while s.recv(1 << 20):
+                    pass
+            except (socket.timeout, ConnectionError):
+                pass
+        for conn in range(20):
+            s.close()
+            s = connect(path)
+            try:   # EXPORT_NAME with a random name or ABORT end it early
+                for _ in range(5):
+                    opt = rnd.choice([1, 2, 3, 6, 7, 8, 9, 10, 11, 99])
+                    data = os.urandom(rnd.choice([0, 3, 8, 40]))
+                    s.sendall(struct.pack(">QII", IHAVEOPT, opt, len(data)) + data)
+            except ConnectionError:
+                continue
+            s.settimeout(1)
+            try:
+                while s.recv(1 << 16):
+                    pass
+            except (socket.timeout, ConnectionError):
+                pass
     elif case == "huge-option":
         s.sendall(struct.pack(">QII", IHAVEOPT, 7, 0xFFFFFFF0) + b"x" * 100)
         expect(closed(s), "server kept a 4 GiB option")

@@ -10,7 +10,8 @@ EVIL="python3 $VV_ROOT/tests/integration/blkback/nbd_evil.py"
 S=$T/sock
 truncate -s 16M "$T/rw.img"
 truncate -s 16M "$T/ro.img"
-serve_start "$S" "$T/rw.img"
+truncate -s 16M "$T/fuzz.img"
+serve_start "$S" "$T/rw.img" "$T/fuzz.img"
 U=$(nbd_uri "$S" rw.img)
 qemu-io -f raw -c 'write -P 0x33 0 1M' "$U" >/dev/null || fail "initial write failed"
 
@@ -18,6 +19,8 @@ qemu-io -f raw -c 'write -P 0x33 0 1M' "$U" >/dev/null || fail "initial write fa
 qemu-io -f raw -c 'sleep 4000' -c 'read -P 0x33 0 1M' "$U" >"$T/longlived" 2>&1 &
 long=$!
 
+note "case fuzz (on its own export: it really writes)"
+$EVIL "$S" fuzz.img fuzz || fail "case fuzz"
 for c in export-name garbage bad-option-len huge-option past-end structured-error truncated \
 	huge-write bad-magic; do
 	note "case $c"
