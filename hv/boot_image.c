@@ -368,6 +368,9 @@ static int try_fs(ext2_filsys fs, const char *run_dir, struct vm_boot *out, char
 			snprintf(out->initrd, sizeof(out->initrd), "%s/initrd", run_dir);
 			r = extract(fs, dir, e->initrd, out->initrd, err, errlen);
 		}
+		/* A config was found: a missing file is its error, not "no config". */
+		if (r == -ENOENT)
+			r = -ENOEXEC;
 		snprintf(out->append, sizeof(out->append), "%s", e->append);
 		out->mode = VM_BOOT_IMAGE;
 		break;
