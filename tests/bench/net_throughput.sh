@@ -72,7 +72,6 @@ printf '%-44s ours %8s ms     by hand %8s ms     ratio %sx\n' \
 
 [[ ${VV_BENCH_NET_VMS:-1} == 1 ]] || exit 0
 vm_setup
-[[ $VM_PATH == qemu ]] || build_attach
 
 # manual_vm NAME TAP ARGS: QEMU on a tap made by hand, attached to nbmbr.
 manual_vm() {

@@ -149,11 +149,11 @@ vm_setup() {
 	cp -a "$g/rootfs/." "$T/groot/"
 	install -m 0755 "$VV_ROOT/tests/integration/netback/guest_init" "$T/groot/init"
 	(cd "$T/groot" && find . | cpio -o -H newc --quiet | gzip -1 >"$T/initrd.img")
+	build_attach
 	if "$VHDVISOR" run --help 2>/dev/null | grep -q -- '--nic'; then
 		VM_PATH=run
 	else
 		VM_PATH=qemu
-		build_attach
 	fi
 	note "VMs start through: $VM_PATH"
 }
