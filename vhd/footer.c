@@ -185,6 +185,10 @@ int vhd_header_parse(const uint8_t buf[VHD_HEADER_SIZE], uint64_t off,
 			       "BAT has %u entries, the virtual size of %llu bytes needs %llu (header at offset %llu)",
 			       h->max_bat_entries, (unsigned long long)size,
 			       (unsigned long long)need, o);
+	if (h->max_bat_entries > VHD_MAX_BAT_ENTRIES)
+		return vhd_err(-EINVAL,
+			       "BAT of %u entries in the dynamic header at offset %llu is too large (limit %u)",
+			       h->max_bat_entries, o, VHD_MAX_BAT_ENTRIES);
 	table_bytes = (uint64_t)h->max_bat_entries * 4;
 	if (h->table_offset % VHD_SECTOR_SIZE)
 		return vhd_err(-EINVAL, "BAT offset %llu is not sector aligned",

@@ -45,6 +45,10 @@
 #define VHD_CREATOR_OS    "Wi2k"       /* what Hyper-V and most tools write */
 #define VHD_CREATOR_VERSION 0x00010000u
 #define VHD_MAX_CHS_SECTORS (65535ull * 16 * 255)
+/* BAT entries we accept (a 64 MiB table: 32 TiB of 2 MiB blocks, far past
+ * the format's 2040 GiB), so that a damaged header cannot make us allocate
+ * and read gigabytes. */
+#define VHD_MAX_BAT_ENTRIES (16u << 20)
 
 /* Parent locator platform codes. */
 #define VHD_PLAT_NONE 0x00000000u

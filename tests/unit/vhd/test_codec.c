@@ -126,10 +126,16 @@ Test(header, round_trip_and_checks)
 	cr_assert(strstr(vhd_last_error(), "past the end of the file"));
 
 	h.table_offset = UINT64_MAX - 511;
-	h.max_bat_entries = UINT32_MAX;
+	h.max_bat_entries = 1000;  /* 4000 bytes: past 2^64 */
 	vhd_header_encode(&h, buf);
 	cr_assert_eq(vhd_header_parse(buf, 512, size, 1 << 20, &g), -EINVAL);
 	cr_assert(strstr(vhd_last_error(), "overflow"), "%s", vhd_last_error());
+
+	h.table_offset = 1536;
+	h.max_bat_entries = UINT32_MAX;
+	vhd_header_encode(&h, buf);
+	cr_assert_eq(vhd_header_parse(buf, 512, size, UINT64_MAX, &g), -EINVAL);
+	cr_assert(strstr(vhd_last_error(), "too large"), "%s", vhd_last_error());
 }
 
 Test(header, locator_space_bytes_or_sectors)
