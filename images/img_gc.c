@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,8 +24,14 @@ static bool referenced(struct cat *c, const char *sql, const char *rel)
 	return rc != SQLITE_DONE;
 }
 
-/* Removes the files of folder @rel_dir that no row names (all of them
- * when @sql is NULL). Returns how many went. */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* Removes the files of folder @rel_dir that no row names (everything,
+ * folders included, when @sql is NULL). Returns how many entries went. */
 static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql)
 {
 	char dir[4300], rel[4400], path[4600];
@@ -42,8 +49,12 @@ static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql)
 		if (sql && referenced(c, sql, rel))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (!unlink(path))
+		if (!sql && de->d_type == DT_DIR) {
+			nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);	/* an unpacked bundle */
 			n++;
+		} else if (!unlink(path)) {
+			n++;
+		}
 	}
 	closedir(d);
 	return n;

@@ -8,6 +8,7 @@
  *   vhdvisor image untag NAME:VERSION
  *   vhdvisor image label IMAGE LABEL [--rm]
  *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]
+ *   vhdvisor image export IMAGE --bundle FILE
  *   vhdvisor image rm IMAGE [--force]
  *   vhdvisor image gc [--json]
  *
@@ -26,6 +27,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "images/bundle.h"
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
@@ -34,7 +36,7 @@
 #include "tools/vhdvisor/cmds.h"
 
 struct image_args {
-	const char *state, *name, *format, *os, *arch, *boot;
+	const char *state, *name, *format, *os, *arch, *boot, *bundle;
 	uint64_t min_mem;
 	bool json, force, rm;
 	int first;
@@ -51,13 +53,16 @@ static void image_usage(FILE *f)
 		"       vhdvisor image untag NAME:VERSION\n"
 		"       vhdvisor image label IMAGE LABEL [--rm]\n"
 		"       vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]\n"
+		"       vhdvisor image export IMAGE --bundle FILE\n"
 		"       vhdvisor image rm IMAGE [--force]\n"
 		"       vhdvisor image gc [--json]\n"
 		"\n"
 		"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.\n"
 		"Import takes VHD (fixed, dynamic, differencing chains: flattened), raw,\n"
-		"and qcow2/vmdk/vdi/vhdx through qemu-img; the id is a SHA-256 of the\n"
-		"guest-visible content. 'rm --force' first flattens the VMs that use it.\n"
+		"qcow2/vmdk/vdi/vhdx through qemu-img, and bundles (tar with a manifest of\n"
+		"hashes, from 'image export --bundle' or 'vm export', verified before\n"
+		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
+		"'rm --force' first flattens the VMs that use it.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -75,6 +80,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "rm", no_argument, NULL, 'r' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ 0 },
 	};
 	int ch;
@@ -99,6 +105,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		case 'j': a->json = true; break;
 		case 'F': a->force = true; break;
 		case 'r': a->rm = true; break;
+		case 'B': a->bundle = optarg; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -160,6 +167,24 @@ void *imgcli_progress_new(const char *what)
 	return &p;
 }
 
+static int import_bundle(struct cat *c, const char *path, const struct image_args *a)
+{
+	struct bundle_result res;
+
+	if (bundle_import(c, path, a->name, &res)) {
+		log_err("%s; nothing imported", img_last_error());
+		return CLI_FAIL;
+	}
+	if (a->json)
+		printf("{ \"id\": \"%s\", \"images_new\": %u, \"images_known\": %u, \"vm\": \"%s\" }\n",
+		       res.first_id, res.images_new, res.images_known, res.vm);
+	else
+		printf("imported bundle: %u new image%s, %u already here%s%s\n", res.images_new,
+		       res.images_new == 1 ? "" : "s", res.images_known,
+		       res.vm[0] ? ", VM " : "", res.vm);
+	return CLI_OK;
+}
+
 static int do_import(struct cat *c, const struct image_args *a, int argc, char **argv)
 {
 	struct img_import_opts o = {
@@ -173,6 +198,8 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
+	if (bundle_probe(argv[a->first]))
+		return import_bundle(c, argv[a->first], a);
 	r = img_import(c, argv[a->first], &o, &res);
 	if (r) {
 		log_err("%s", img_last_error());
@@ -385,6 +412,15 @@ static int do_export(struct cat *c, const struct image_args *a, int argc, char *
 	enum img_export_format fmt = IMG_EXPORT_VHD;
 	char id[CAT_ID_LEN + 1];
 
+	if (a->bundle && argc - a->first == 1) {
+		if (imgcli_resolve(c, argv[a->first], id))
+			return CLI_FAIL;
+		if (bundle_export_image(c, id, a->bundle)) {
+			log_err("%s", img_last_error());
+			return CLI_FAIL;
+		}
+		return CLI_OK;
+	}
 	if (argc - a->first != 2)
 		return CLI_USAGE;
 	if (a->format && img_export_format_parse(a->format, &fmt)) {

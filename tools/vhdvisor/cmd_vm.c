@@ -11,6 +11,7 @@
  *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
  *   vhdvisor vm console NAME
+ *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
  */
@@ -30,6 +31,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "images/bundle.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrec.h"
@@ -41,7 +43,7 @@
 #define VM_MAX_COUNT 10000
 
 struct vm_args {
-	const char *state, *from, *kernel, *initrd, *append, *boot, *accel;
+	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel;
 	unsigned cpus, count;
 	uint64_t mem;
 	bool json, full;
@@ -68,6 +70,8 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm stop NAME\n"
 		"       vhdvisor vm status NAME [--json]\n"
 		"       vhdvisor vm console NAME\n"
+		"       vhdvisor vm export NAME --bundle FILE\n"
+		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
 		"\n"
 		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
 		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
@@ -94,6 +98,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "append", required_argument, NULL, 'A' },
 		{ "boot", required_argument, NULL, 'b' },
 		{ "accel", required_argument, NULL, 'a' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -134,6 +139,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'A': a->append = optarg; break;
 		case 'b': a->boot = optarg; break;
 		case 'a': a->accel = optarg; break;
+		case 'B': a->bundle = optarg; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -383,6 +389,37 @@ static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, i
 		r = vmrec_flatten(c, name, imgcli_progress, imgcli_progress_new("flattening"));
 	}
 	return r ? fail_img() : CLI_OK;
+}
+
+/* ---- bundles ---- */
+
+static int do_export(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	if (argc - a->first != 1 || !a->bundle)
+		return CLI_USAGE;
+	if (bundle_export_vm(c, argv[a->first], a->bundle))
+		return fail_img();
+	return CLI_OK;
+}
+
+static int do_import(struct cat *c, const struct vm_args *a, int argc, char **argv)
+{
+	struct bundle_result res;
+	int n = argc - a->first;
+
+	if (n != 1 && n != 2)
+		return CLI_USAGE;
+	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
+		log_err("%s; nothing imported", img_last_error());
+		return CLI_FAIL;
+	}
+	if (!res.vm[0]) {
+		log_err("%s holds no VM (its images were imported)", argv[a->first]);
+		return CLI_FAIL;
+	}
+	printf("imported VM %s (%u new image%s)\n", res.vm, res.images_new,
+	       res.images_new == 1 ? "" : "s");
+	return CLI_OK;
 }
 
 /* ---- the detached runtime ---- */
@@ -638,6 +675,10 @@ int cmd_vm(int argc, char **argv)
 		r = do_set(c, &a, argc, argv);
 	else if (!strcmp(act, "rm"))
 		r = do_rm(c, &a, argc, argv);
+	else if (!strcmp(act, "export"))
+		r = do_export(c, &a, argc, argv);
+	else if (!strcmp(act, "import"))
+		r = do_import(c, &a, argc, argv);
 	else if (!strcmp(act, "start"))
 		r = do_start(&c, &a, argc, argv);
 	else if (!strcmp(act, "stop"))

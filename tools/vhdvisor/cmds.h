@@ -8,6 +8,7 @@ int cmd_run(int argc, char **argv);
 
 /* image, vm, lab (cmd_image.c, cmd_vm.c, cmd_lab.c) */
 #include <stdint.h>
+int cmd_lab(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 /* Helpers of cmd_image.c that cmd_vm.c and cmd_lab.c share: open the

@@ -37,3 +37,33 @@ image_id() { vv image show "$1" --json | jq -r .id; }
 
 # nfiles DIR: regular files in DIR.
 nfiles() { find "$1" -type f | wc -l; }
+
+# consistent: the catalog and the files agree. Every image's file exists
+# and has its recorded SHA-256; every ready VM's disk exists, and the disk
+# chains of ten of them (random) pass `vhd check`. With "clean" as $1 (after gc): STATE/tmp is empty and the
+# files under images/ and vms/ are exactly those rows name.
+consistent() {
+	local db=$VHDVISOR_STATE/catalog.db f want
+	sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
+	[[ -e $db ]] || return 0   # killed before the catalog existed
+	sqlite3 "$db" 'PRAGMA integrity_check' | grep -qx ok || fail "catalog integrity"
+	while IFS='|' read -r f want; do
+		[[ -f $VHDVISOR_STATE/$f ]] || fail "image file $f missing"
+		assert_eq "$(sha "$VHDVISOR_STATE/$f")" "$want" "sha of $f"
+	done < <(sqlite3 "$db" 'SELECT file, file_sha256 FROM images')
+	while read -r f; do
+		[[ -f $VHDVISOR_STATE/$f ]] || fail "layer $f missing"
+	done < <(sqlite3 "$db" 'SELECT l.file FROM layers l JOIN vms v ON v.top = l.id
+				WHERE v.state = "ready"')
+	while read -r f; do
+		"$VHD" check "$VHDVISOR_STATE/$f" >/dev/null 2>&1 || fail "vhd check $f"
+	done < <(sqlite3 "$db" 'SELECT l.file FROM layers l JOIN vms v ON v.top = l.id
+				WHERE v.state = "ready" ORDER BY random() LIMIT 10')
+	[[ ${1:-} == clean ]] || return 0
+	assert_eq "$(nfiles "$VHDVISOR_STATE/tmp")" 0 "tmp empty after gc"
+	diff <(cd "$VHDVISOR_STATE" && find images vms -type f | sort) \
+		<(sqlite3 "$db" 'SELECT file FROM images UNION ALL SELECT file FROM layers' | sort) ||
+		fail "files and rows differ after gc"
+	assert_eq "$(sqlite3 "$db" "SELECT count(*) FROM vms WHERE state != 'ready'")" 0 \
+		"unfinished VMs after gc"
+}

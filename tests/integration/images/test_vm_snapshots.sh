@@ -73,3 +73,16 @@ vv vm revert v keep
 assert_eq "$(view "$(disk)" "$T/v")" "$now" "snapshots survive reset"
 vv image gc --json | jq -e '.files_removed == 0 and .tmp_removed == 0' >/dev/null ||
 	fail "operations left garbage"
+
+note "image rm --force flattens the VM first (its snapshots go with the image)"
+expect_exit 1 vv image rm tmpl
+assert_stderr "used by VMs: v"
+vv image rm tmpl --force >/dev/null
+assert_eq "$(view "$(disk)" "$T/v")" "$now" "VM after the image is gone"
+assert_eq "$(vv vm show v --json | jq -r '.image, (.snapshots | length)' | tr '\n' ' ')" "null 0 " \
+	"no image, no snapshots"
+assert_eq "$("$VHD" info --json "$(disk)" | jq -r .type)" dynamic "standalone disk"
+expect_exit 1 vv vm reset v
+assert_stderr "no image"
+vv image gc >/dev/null
+consistent clean

@@ -1,0 +1,268 @@
+/* tools/vhdvisor/cmd_lab.c: `vhdvisor lab`: labs of linked clones.
+ *
+ *   vhdvisor lab create LAB --from IMAGE --count N [--net NET] [--cpus N] [--mem SIZE]
+ *   vhdvisor lab start LAB [--kernel K] [--initrd I] [--append ARGS]
+ *   vhdvisor lab stop|reset|rm LAB
+ *   vhdvisor lab list [--json]
+ *
+ * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "images/cat_vm.h"
+#include "images/img_store.h"
+#include "images/lab.h"
+#include "images/vmrun.h"
+#include "tools/common/cli.h"
+#include "tools/vhdvisor/cmds.h"
+
+extern char **environ;
+
+struct lab_args {
+	const char *state, *from, *net, *kernel, *initrd, *append;
+	unsigned count, cpus;
+	uint64_t mem;
+	bool json;
+	int first;
+};
+
+static void lab_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhdvisor lab create LAB --from IMAGE --count N [--net NET]\n"
+		"                           [--cpus N] [--mem SIZE]\n"
+		"       vhdvisor lab start LAB [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
+		"       vhdvisor lab stop LAB\n"
+		"       vhdvisor lab reset LAB\n"
+		"       vhdvisor lab rm LAB\n"
+		"       vhdvisor lab list [--json]\n"
+		"\n"
+		"A lab is N linked clones LAB-1 .. LAB-N of one image, each with its own\n"
+		"identity, optionally on the lab network NET ('vhdvisor net'). 'reset'\n"
+		"puts every VM back to the image in one step (VMs stopped).\n"
+		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n");
+}
+
+static int lab_parse(int argc, char **argv, struct lab_args *a)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 },
+	};
+	uint64_t v;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': a->state = optarg; break;
+		case 'f': a->from = optarg; break;
+		case 'N': a->net = optarg; break;
+		case 'k': a->kernel = optarg; break;
+		case 'i': a->initrd = optarg; break;
+		case 'A': a->append = optarg; break;
+		case 'j': a->json = true; break;
+		case 'n':
+		case 'c':
+			if (u64_parse(optarg, &v) || v == 0 || v > (ch == 'n' ? LAB_MAX_COUNT : 64)) {
+				log_err("bad number '%s'", optarg);
+				return CLI_USAGE;
+			}
+			*(ch == 'n' ? &a->count : &a->cpus) = (unsigned)v;
+			break;
+		case 'm':
+			if (size_parse(optarg, &a->mem) || a->mem < (64u << 20)) {
+				log_err("bad --mem '%s' (at least 64M)", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		default: return CLI_USAGE;
+		}
+	}
+	a->first = optind;
+	return 0;
+}
+
+/* Runs this program's `vm ACTION NAME ...` in a child (argv, no shell). */
+static int run_vm_cmd(const struct lab_args *a, const char *action, const char *vm)
+{
+	const char *argv[16];
+	int n = 0, status;
+	pid_t pid;
+
+	argv[n++] = "vhdvisor";
+	argv[n++] = "vm";
+	argv[n++] = action;
+	argv[n++] = vm;
+	if (a->state) {
+		argv[n++] = "--state";
+		argv[n++] = a->state;
+	}
+	if (a->kernel) {
+		argv[n++] = "--kernel";
+		argv[n++] = a->kernel;
+	}
+	if (a->initrd) {
+		argv[n++] = "--initrd";
+		argv[n++] = a->initrd;
+	}
+	if (a->append) {
+		argv[n++] = "--append";
+		argv[n++] = a->append;
+	}
+	argv[n] = NULL;
+	if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv, environ))
+		return -errno;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+struct each {
+	const struct lab_args *a;
+	bool start;
+	unsigned failed;
+};
+
+static int start_stop(void *opaque, const char *vm)
+{
+	struct each *e = opaque;
+
+	if (e->start == vmrec_running(vm))
+		return 0;	/* already as wanted */
+	if (run_vm_cmd(e->a, e->start ? "start" : "stop", vm))
+		e->failed++;
+	return 0;
+}
+
+static int lab_json(void *opaque, const struct cat_lab *l)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(l->name));
+	json_object_object_add(o, "image", json_object_new_string(l->image));
+	json_object_object_add(o, "count", json_object_new_int((int)l->count));
+	json_object_object_add(o, "net", json_object_new_string(l->net));
+	json_object_object_add(o, "created", json_object_new_int64(l->created));
+	json_object_array_add(opaque, o);
+	return 0;
+}
+
+static int count_running(void *opaque, const char *vm)
+{
+	if (vmrec_running(vm))
+		(*(unsigned *)opaque)++;
+	return 0;
+}
+
+static int do_list(struct cat *c, const struct lab_args *a)
+{
+	json_object *arr = json_object_new_array();
+
+	cat_lab_foreach(c, lab_json, arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *name;
+		unsigned running = 0;
+
+		json_object_object_get_ex(o, "name", &name);
+		lab_foreach_vm(c, json_object_get_string(name), count_running, &running);
+		json_object_object_add(o, "running", json_object_new_int((int)running));
+	}
+	if (a->json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+	} else {
+		printf("%-20s %5s %7s  %-16s %s\n", "LAB", "VMS", "RUNNING", "NET", "IMAGE");
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *o = json_object_array_get_idx(arr, i);
+
+			printf("%-20s %5d %7d  %-16s %.12s\n",
+			       json_object_get_string(json_object_object_get(o, "name")),
+			       json_object_get_int(json_object_object_get(o, "count")),
+			       json_object_get_int(json_object_object_get(o, "running")),
+			       json_object_get_string(json_object_object_get(o, "net")),
+			       json_object_get_string(json_object_object_get(o, "image")));
+		}
+	}
+	json_object_put(arr);
+	return CLI_OK;
+}
+
+int cmd_lab(int argc, char **argv)
+{
+	char id[CAT_ID_LEN + 1];
+	struct lab_args a;
+	const char *act, *lab;
+	struct cat *c;
+	int r = CLI_USAGE;
+
+	if (argc < 2 || cli_wants_help(argc, argv)) {
+		lab_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	act = argv[1];
+	if (lab_parse(argc - 1, argv + 1, &a))
+		return CLI_USAGE;
+	argc--;
+	argv++;
+	lab = argc > a.first ? argv[a.first] : NULL;
+	if (imgcli_open(a.state, &c))
+		return CLI_FAIL;
+	if (!strcmp(act, "list") || !strcmp(act, "ls")) {
+		r = do_list(c, &a);
+	} else if (!lab || argc - a.first != 1) {
+		r = CLI_USAGE;
+	} else if (!strcmp(act, "create")) {
+		if (!a.from || !a.count)
+			r = CLI_USAGE;
+		else if (imgcli_resolve(c, a.from, id))
+			r = CLI_FAIL;
+		else if (lab_create(c, lab, id, a.count, a.cpus, a.mem, a.net))
+			r = CLI_FAIL;
+		else
+			r = printf("created lab %s: %s-1 .. %s-%u\n", lab, lab, lab, a.count) < 0;
+	} else if (!strcmp(act, "start") || !strcmp(act, "stop")) {
+		struct each e = { .a = &a, .start = !strcmp(act, "start") };
+		struct cat_lab l;
+
+		if (cat_lab_get(c, lab, &l)) {
+			log_err("no lab '%s'", lab);
+			r = CLI_FAIL;
+		} else {
+			/* the children open the catalog themselves */
+			r = lab_foreach_vm(c, lab, start_stop, &e) || e.failed ? CLI_FAIL : CLI_OK;
+			if (e.failed)
+				log_err("%u VM%s of lab %s failed to %s", e.failed,
+					e.failed == 1 ? "" : "s", lab, act);
+		}
+	} else if (!strcmp(act, "reset")) {
+		r = lab_reset(c, lab) ? CLI_FAIL : CLI_OK;
+	} else if (!strcmp(act, "rm")) {
+		r = lab_remove(c, lab) ? CLI_FAIL : CLI_OK;
+	}
+	if (r == CLI_FAIL && img_last_error()[0])
+		log_err("%s", img_last_error());
+	cat_close(c);
+	if (r == CLI_USAGE)
+		lab_usage(stderr);
+	return r;
+}
