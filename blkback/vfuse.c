@@ -274,6 +274,7 @@ int vfuse_create(struct bimg *img, const char *dir, const struct vfuse_opts *o,
 {
 	struct vfuse *vf = calloc(1, sizeof(*vf));
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	pthread_rwlockattr_t attr;
 	int rc = -ENOMEM;
 
 	*out = NULL;
@@ -282,7 +283,11 @@ int vfuse_create(struct bimg *img, const char *dir, const struct vfuse_opts *o,
 	vf->img = img;
 	vf->workers = o->workers;
 	vf->args = args;
-	pthread_rwlock_init(&vf->stop_lock, NULL);
+	/* A stream of requests must not starve vfuse_stop(). */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&vf->stop_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	clock_gettime(CLOCK_REALTIME, &vf->mtime);
 	if (fuse_opt_add_arg(&vf->args, "vhd") || fuse_opt_add_arg(&vf->args, "-o") ||
 	    fuse_opt_add_arg(&vf->args, bimg_writable(img) ? "fsname=vhd,subtype=vhd"
