@@ -73,7 +73,8 @@ qemu-io --image-opts -c "read -P 0x11 0 1M" -c "read -P 0x22 1T 3M" \
 	-c "read -P 0x33 $(((2040 << 30) - 65536)) 65536" -c "read -P 0 2M 1M" "$(qopts "$big")" \
 	>"$T/qio.txt"
 grep -q 'Pattern verification failed' "$T/qio.txt" && fail "qemu-io reads other data in the 2040 GiB image"
-vhdiinfo "$big" | grep -q "Media size.*($((2040 << 30)) bytes)" || fail "vhdiinfo on 2040 GiB"
+vhdiinfo "$big" >"$T/vi.txt" || fail "vhdiinfo rejects the 2040 GiB image"
+grep -q "Media size.*($((2040 << 30)) bytes)" "$T/vi.txt" || { cat "$T/vi.txt"; fail "vhdiinfo on 2040 GiB"; }
 assert_eq "$("$VHD" read "$big" $((1 << 40)) 16 | od -An -tx1 | tr -d ' \n')" \
 	"22222222222222222222222222222222" "our read in the 2040 GiB image"
 expect_exit 1 "$VHD" create "$T/toobig.vhd" 2041G
