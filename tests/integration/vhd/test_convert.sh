@@ -64,14 +64,23 @@ assert_eq "$("$VHD" info --json "$T/az.vhd" | jq -r '.type, .virtual_size' | tr 
 	"fixed $((2 * M)) " "azure type and size"
 cmp -s -n $((M + 512)) "$T/az.vhd" "$T/odd.raw" || fail "azure data differs"
 
-note "qcow2 source through qemu-img"
-qemu-img create -q -f qcow2 "$T/s.qcow2" 32M
-qemu-io -f qcow2 -c "write -P 0x42 1M 3M" -c "write -P 0x43 31M 4k" "$T/s.qcow2" >/dev/null
-qemu-img convert -f qcow2 -O raw "$T/s.qcow2" "$T/qc.raw"
-"$VHD" convert "$T/s.qcow2" "$T/qc.vhd"
-vraw "$T/qc.vhd" "$T/back"
-same "$T/back" "$T/qc.raw" "qcow2 -> vhd"
+for fmt in qcow2 vmdk vdi vhdx; do
+	note "$fmt source through qemu-img"
+	qemu-img create -q -f $fmt "$T/s.$fmt" 32M
+	qemu-io -f $fmt -c "write -P 0x42 1M 3M" -c "write -P 0x43 31M 4k" "$T/s.$fmt" >/dev/null
+	qemu-img convert -f $fmt -O raw "$T/s.$fmt" "$T/qc.raw"
+	"$VHD" convert "$T/s.$fmt" "$T/qc-$fmt.vhd"
+	vraw "$T/qc-$fmt.vhd" "$T/back"
+	same "$T/back" "$T/qc.raw" "$fmt -> vhd"
+	"$VHD" convert -O raw "$T/s.$fmt" "$T/qc-$fmt.raw"
+	same "$T/qc-$fmt.raw" "$T/qc.raw" "$fmt -> raw"
+done
 ! compgen -G "$T/*raw-*" >/dev/null || fail "temporary raw file left behind"
+
+note "without qemu-img a foreign source gets a clear message"
+expect_exit 1 env PATH=/nonexistent "$VHD" convert "$T/s.qcow2" "$T/noqemu.vhd"
+assert_stderr "qcow2.*qemu-img"
+[[ ! -e $T/noqemu.vhd ]] || fail "DST written without qemu-img"
 
 note "refusals leave nothing behind"
 cp "$T/d.vhd" "$T/exists.vhd"
