@@ -66,7 +66,7 @@ int fw_apply(const struct labnet *net, char *err, size_t errlen)
 	ip4_format(net->gateway, gw, sizeof(gw));
 
 	/* add + delete + add: replaces an old table in the same transaction. */
-	emit(&s, "add table ip %s\ndelete table ip %s\ntable ip %s {\n", t, t, t);
+	emit(&s, "add table inet %s\ndelete table inet %s\ntable inet %s {\n", t, t, t);
 	emit(&s, "  chain forward {\n"
 		 "    type filter hook forward priority filter; policy accept;\n"
 		 "    iifname \"%s\" oifname \"%s\" accept\n", br, br);
@@ -102,10 +102,10 @@ int fw_apply(const struct labnet *net, char *err, size_t errlen)
 int fw_remove(const struct labnet *net, char *err, size_t errlen)
 {
 	static const char *const argv[] = { "nft", "-f", "-", NULL };
-	char t[64], script[160];
+	char t[64], script[200];
 
 	fw_table_name(net, t, sizeof(t));
-	snprintf(script, sizeof(script), "add table ip %s\ndelete table ip %s\n",
+	snprintf(script, sizeof(script), "add table inet %s\ndelete table inet %s\n",
 		 t, t);
 	return fw_nft(argv, script, err, errlen);
 }
@@ -113,7 +113,7 @@ int fw_remove(const struct labnet *net, char *err, size_t errlen)
 bool fw_present(const struct labnet *net)
 {
 	char t[64];
-	const char *argv[] = { "nft", "list", "table", "ip", t, NULL };
+	const char *argv[] = { "nft", "list", "table", "inet", t, NULL };
 
 	fw_table_name(net, t, sizeof(t));
 	return spawn_run(argv, NULL, NULL, 0) == 0;

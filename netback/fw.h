@@ -1,6 +1,7 @@
 /* netback/fw.h: the nftables rules of a lab network: isolation always,
  * NAT to the uplink with --nat. Each network owns one table,
- * `table ip vhdvisor_KEY` (KEY = the name with '-' as '_'), so that its
+ * `table inet vhdvisor_KEY` (KEY = the name with '-' as '_'; inet, so that
+ * IPv6 is dropped by the same rules as IPv4), so that its
  * rules are added and removed in one atomic nft transaction and cleanup can
  * find exactly ours. Runs nft(8) with an argv vector and the ruleset on
  * its stdin. */
@@ -21,8 +22,8 @@ void fw_table_name(const struct labnet *net, char *buf, size_t len);
  * - forward: bridge <-> same bridge accepted (for br_netfilter hosts);
  *   with NAT, bridge -> uplink from the subnet and replies back accepted;
  *   anything else routed from or to the bridge dropped;
- * - input from the bridge: DHCP, DNS and ping of the gateway, replies;
- *   everything else dropped;
+ * - input from the bridge: DHCP, DNS and ping of the gateway (IPv4),
+ *   replies; everything else, IPv6 included, dropped;
  * - with NAT, masquerade of the subnet out of the uplink.
  * Returns 0, -ENOENT (nft missing) or -EIO with nft's message in @err. */
 int fw_apply(const struct labnet *net, char *err, size_t errlen);

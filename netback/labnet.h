@@ -4,7 +4,7 @@
  * A network's record is STATE/networks/NAME.json (written atomically, so
  * every process sees a whole record or none); its run-time files (dnsmasq
  * pidfile, leases, log) are in RUN/net/NAME/. Host objects are named
- * vvbr-... (bridge) and table ip vhdvisor_KEY (nftables). They live in the
+ * vvbr-... (bridge) and table inet vhdvisor_KEY (nftables). They live in the
  * network namespace of the process that created the network: run every
  * `net` command of one state directory in the same namespace.
  *

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,16 @@ int spawn_run(const char *const argv[], const char *input, char *out,
 		goto out_close;
 	}
 	if (pid == 0) {
+		static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+		sigset_t none;
+
+		/* A caller that blocks or ignores signals (a VMM with a
+		 * signalfd) must not pass that on: dnsmasq has to die on
+		 * SIGTERM. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
 		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 			_exit(126);
 		close_range(3, ~0U, 0);

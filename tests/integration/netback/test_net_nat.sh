@@ -58,7 +58,7 @@ pings $U "$lease_ip" && fail "the uplink can open connections into the lab"
 ip netns exec $U ip route del 10.91.0.0/24
 
 note "control: without our tables the lab reaches the other host network"
-vvh nft delete table ip vhdvisor_wan
+vvh nft delete table inet vhdvisor_wan
 pings ${NBP}c 192.168.214.2 || fail "control: no route to the other network even without rules; the test proves nothing"
 pings ${NBP}c 192.168.213.2 && fail "control: the uplink answered without masquerading"
 expect_exit 0 vv net up wan
