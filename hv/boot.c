@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define LOG_TAG "boot"
+#include "common/log.h"
+
 int boot_kernel_check(const char *path, char *err, size_t errlen)
 {
 	uint8_t hdr[0x210];
@@ -91,6 +94,17 @@ int boot_plan(const struct vm_config *cfg, const char *run_dir, struct vm_boot *
 	}
 	if (r)
 		return r;
+	/* Boot the kernel's ELF through its PVH entry when it has one. */
+	if (out->mode == VM_BOOT_IMAGE) {
+		char elf[PATH_MAX];
+
+		if ((size_t)snprintf(elf, sizeof(elf), "%s/kernel.elf", run_dir) < sizeof(elf) &&
+		    !boot_kernel_unwrap(out->kernel, elf)) {
+			log_info("booting the kernel's uncompressed ELF (PVH entry)");
+			unlink(out->kernel);
+			snprintf(out->kernel, sizeof(out->kernel), "%s", elf);
+		}
+	}
 	/* The user's --append is added after the boot entry's command line. */
 	if (cfg->append[0]) {
 		size_t n = strlen(out->append);

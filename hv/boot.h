@@ -34,6 +34,12 @@ int boot_plan(const struct vm_config *cfg, const char *run_dir, struct vm_boot *
 int boot_image_extract(const struct vm_disk *disk, const char *run_dir,
 		       struct vm_boot *out, char *err, size_t errlen);
 
+/* Writes the uncompressed ELF vmlinux carried by bzImage @bzimage to
+ * @elf_path when its payload is XZ and the ELF has the PVH entry note
+ * (QEMU then boots it without the slow in-guest decompression). Returns 0,
+ * -ENOTSUP when the kernel does not qualify, or -errno. */
+int boot_kernel_unwrap(const char *bzimage, const char *elf_path);
+
 /* True when the disk's first sector ends with the 0x55AA boot signature. */
 int boot_disk_has_boot_sector(const struct vm_disk *disk, bool *yes, char *err,
 			      size_t errlen);
