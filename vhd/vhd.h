@@ -155,11 +155,12 @@ int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
  * but not necessarily a power loss. */
 int vhd_flush(struct vhd *v);
 
-#define VHD_ZERO_MAY_UNMAP 0x1u  /* space may be released: fixed disks punch a
-				    * hole; VHD blocks are currently kept */
+#define VHD_ZERO_MAY_UNMAP 0x1u  /* host space may be released (hole punched) */
 /* Makes [off, off+len) read as zeros. Unallocated blocks of a dynamic disk
  * stay unallocated; in a differencing disk zeros are written over parent
- * data. */
+ * data. Sector-aligned ranges of allocated blocks (and of fixed disks) are
+ * zeroed with fallocate, punching holes with VHD_ZERO_MAY_UNMAP; blocks
+ * stay allocated (the file never grows from a zeroing of them). */
 int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags);
 
 /* Status of the run at @off (at most @len): *pnum its length (> 0), *depth

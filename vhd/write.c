@@ -304,8 +304,32 @@ int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off)
 	return ret;
 }
 
+/* Zeroes sector-aligned [in_off, in_off+n) of allocated block @blk in
+ * place with fallocate (punching a hole when @unmap), setting the bitmap
+ * bits of a differencing disk so the zeros hide the parent. -EOPNOTSUPP
+ * when the file system cannot; the caller then writes zeros. */
+static int zero_in_block(struct vhd *v, uint32_t blk, uint32_t entry, uint64_t in_off,
+			 uint64_t n, bool unmap)
+{
+	int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
+	uint64_t boff;
+	int ret;
+
+	ret = vhd_block_offset(v, blk, entry, &boff);
+	if (ret)
+		return ret;
+	if (fallocate(v->fd, mode, (off_t)(boff + v->bitmap_size + in_off), (off_t)n))
+		return -EOPNOTSUPP;
+	__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+	if (v->footer.type == VHD_TYPE_DIFF)
+		return bitmap_update(v, blk, boff, in_off, (size_t)n);
+	return 0;
+}
+
 int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 {
+	bool unmap = flags & VHD_ZERO_MAY_UNMAP;
+
 	if (v->read_only)
 		return vhd_err(-EROFS, "%s: image is open read-only", v->path);
 	if (off > v->size || len > v->size - off)
@@ -313,8 +337,7 @@ int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 			       v->path, (unsigned long long)off, (unsigned long long)len,
 			       (unsigned long long)v->size);
 	if (v->footer.type == VHD_TYPE_FIXED && len) {
-		int mode = flags & VHD_ZERO_MAY_UNMAP ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE :
-							FALLOC_FL_ZERO_RANGE;
+		int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
 
 		__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
 		if (!fallocate(v->fd, mode, (off_t)off, (off_t)len))
@@ -324,24 +347,40 @@ int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 	while (len) {
 		uint64_t n = len < sizeof(vhd_zero_buf) ? len : sizeof(vhd_zero_buf);
 		bool write = true;
-		int ret, d;
+		int ret = 0, d;
 
-		/* Unallocated parts of a dynamic disk already read as zeros, and
-		 * so do those of a differencing disk where no parent has data. */
-		if (v->footer.type != VHD_TYPE_FIXED &&
-		    vhd_bat_get(v, (uint32_t)(off >> v->block_shift)) == VHD_BAT_UNUSED) {
-			uint64_t left = v->block_size - (off & (v->block_size - 1));
+		if (v->footer.type != VHD_TYPE_FIXED) {
+			uint32_t blk = (uint32_t)(off >> v->block_shift);
+			uint32_t entry = vhd_bat_get(v, blk);
+			uint64_t in_off = off & (v->block_size - 1), left = v->block_size - in_off;
+			uint64_t whole;
 
 			n = left < len ? left : len;
-			write = false;
-			if (v->footer.type == VHD_TYPE_DIFF && v->parent) {
-				ret = v->parent->ops->block_status(v->parent, off, n, &n, &d);
-				if (ret)
-					return ret;
-				write = d != 0;
-				if (write && n > sizeof(vhd_zero_buf))
-					n = sizeof(vhd_zero_buf);
+			whole = n / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
+			if (entry == VHD_BAT_UNUSED) {
+				/* Unallocated parts of a dynamic disk already read as
+				 * zeros, as do those of a differencing disk that no
+				 * parent holds. */
+				write = false;
+				if (v->footer.type == VHD_TYPE_DIFF && v->parent) {
+					ret = v->parent->ops->block_status(v->parent, off, n, &n, &d);
+					write = d != 0;
+				}
+			} else if (off % VHD_SECTOR_SIZE) {
+				/* the partial head sector: written (read-modify-write) */
+				if (n > VHD_SECTOR_SIZE - off % VHD_SECTOR_SIZE)
+					n = VHD_SECTOR_SIZE - off % VHD_SECTOR_SIZE;
+			} else if (whole) {
+				ret = zero_in_block(v, blk, entry, in_off, whole, unmap);
+				n = whole;
+				write = ret == -EOPNOTSUPP;
+				if (write)
+					ret = 0;
 			}
+			if (ret)
+				return ret;
+			if (write && n > sizeof(vhd_zero_buf))
+				n = sizeof(vhd_zero_buf);
 		}
 		if (write) {
 			ret = vhd_pwrite(v, vhd_zero_buf, (size_t)n, off);

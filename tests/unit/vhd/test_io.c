@@ -711,3 +711,46 @@ Test(io, write_zeroes_fixed)
 	vhd_close(v);
 	free(buf);
 }
+
+Test(io, write_zeroes_in_allocated_blocks)
+{
+	const char *p = vt_path("d.vhd"), *c = vt_path("c.vhd");
+	uint8_t *buf = malloc(2 << 20);
+	struct stat st0, st1;
+	struct vhd *v;
+
+	vt_create(p, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+	v = vt_open(p, VHD_OPEN_RDWR);
+	memset(buf, 0x6b, 2 << 20);
+	cr_assert_eq(vhd_pwrite(v, buf, 2 << 20, 2 << 20), 0);
+	cr_assert_eq(vhd_flush(v), 0);
+	cr_assert_eq(fstat(v->fd, &st0), 0);
+	/* unaligned edges, an aligned middle punched out */
+	cr_assert_eq(vhd_write_zeroes(v, (2 << 20) + 100, (1 << 20) + 1000, VHD_ZERO_MAY_UNMAP), 0);
+	cr_assert_eq(vhd_flush(v), 0);
+	cr_assert_eq(fstat(v->fd, &st1), 0);
+	cr_assert_lt(st1.st_blocks, st0.st_blocks, "host space released");
+	cr_assert_eq(vhd_pread(v, buf, 2 << 20, 2 << 20), 0);
+	for (int i = 0; i < 2 << 20; i++)
+		cr_assert_eq(buf[i], i >= 100 && i < (1 << 20) + 1100 ? 0 : 0x6b, "byte %d", i);
+	vhd_close(v);
+
+	/* differencing: zeros hide parent data even where the child block
+	 * held only some sectors */
+	vt_create(c, VHD_TYPE_DIFF, 0, p);
+	v = vt_open(c, VHD_OPEN_RDWR);
+	memset(buf, 0x1f, 512);
+	cr_assert_eq(vhd_pwrite(v, buf, 512, (3 << 20) + 4096), 0);
+	cr_assert_eq(vhd_write_zeroes(v, (3 << 20), 1 << 20, 0), 0);
+	vhd_close(v);
+	v = vt_open(c, 0);
+	cr_assert_eq(vhd_pread(v, buf, 2 << 20, 2 << 20), 0);
+	for (int i = 0; i < 2 << 20; i++) {
+		uint8_t w = (i >= 100 && i < (1 << 20) + 1100) || (i >= (1 << 20) && i < (2 << 20)) ?
+				    0 : 0x6b;
+
+		cr_assert_eq(buf[i], w, "byte %d", i);
+	}
+	vhd_close(v);
+	free(buf);
+}
