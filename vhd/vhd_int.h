@@ -221,8 +221,8 @@ struct vhd {
 	uint32_t bad_bat_entries;    /* entries found invalid at open */
 	uint8_t *bad_map;            /* bit per entry: invalid at open (-EIO on use) */
 	/* Where the next block goes and the trailing footer lives: past every
-	 * used region (metadata, locators, blocks, old end of data). Written
-	 * under alloc_lock; read by I/O to validate entries. */
+	 * used region (metadata, locators, valid blocks, old end of data),
+	 * sector aligned (blocks are not aligned further). Under alloc_lock. */
 	uint64_t data_end;
 	uint64_t file_end;           /* current file size (under alloc_lock) */
 	pthread_mutex_t alloc_lock;  /* block allocation, footer rewrite */
@@ -243,9 +243,10 @@ struct vhd {
 
 /* ---- BAT and blocks (bat.c) ---- */
 
-/* Reads the BAT of @v (header.table_offset, bat_entries) into v->bat, counts
- * entries pointing past the end of the file (v->bad_bat_entries, warned
- * about once) and computes v->data_end. Called by open. */
+/* Reads the BAT of @v (header.table_offset, bat_entries) into v->bat, marks
+ * entries pointing past the end of the file or into metadata (bad_map,
+ * bad_bat_entries, one warning) and computes v->data_end and v->file_end.
+ * Called by open, after the footer and header are decoded. */
 int vhd_bat_load(struct vhd *v, uint64_t file_size);
 /* The entry for block @blk (sector offset or VHD_BAT_UNUSED); any thread. */
 uint32_t vhd_bat_get(const struct vhd *v, uint32_t blk);
