@@ -151,6 +151,8 @@ static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
 	if (!access(path, F_OK))
 		return vhd_err(-EEXIST, "%s exists; not overwriting it", path);
 	d->size = size;
+	if (o->format != VHD_CONVERT_RAW)   /* a VHD holds whole sectors */
+		d->size = (size + VHD_SECTOR_SIZE - 1) & ~(uint64_t)(VHD_SECTOR_SIZE - 1);
 	if (o->format == VHD_CONVERT_FIXED && o->azure)
 		d->size = (size + CV_MIB - 1) & ~(CV_MIB - 1);
 	d->unit = o->block_size ? o->block_size : VHD_DEFAULT_BLOCK_SIZE;
@@ -168,9 +170,8 @@ static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
 	if (co.type == VHD_TYPE_DYNAMIC && d->size > VHD_MAX_DYNAMIC_SIZE)
 		return vhd_err(-EFBIG, "%llu bytes is above the 2040 GiB limit of dynamic VHDs",
 			       (unsigned long long)d->size);
-	if (d->size % VHD_SECTOR_SIZE)
-		return vhd_err(-EINVAL, "size %llu is not a multiple of 512 bytes",
-			       (unsigned long long)d->size);
+	if (!d->size)
+		return vhd_err(-EINVAL, "the source is empty");
 	rc = vhd_create(d->tmp, &co);
 	if (rc)
 		return rc;

@@ -147,9 +147,11 @@ struct vhd_convert_opts {
  * (read through its whole chain: a chain becomes one flat image) or, when
  * it has no VHD footer, a raw image. Ranges the source does not hold (its
  * block status, or holes found with SEEK_DATA/SEEK_HOLE) are not read, and
- * all-zero ranges allocate nothing in a dynamic or raw target. The target
- * is written under a temporary name beside @dst, flushed and renamed into
- * place only when complete; -EEXIST when @dst exists. */
+ * all-zero ranges allocate nothing in a dynamic or raw target. A VHD
+ * target's size is the source's rounded up to a sector (to a MiB with
+ * @azure). The target is written under a temporary name beside @dst,
+ * flushed and renamed into place only when complete; -EEXIST when @dst
+ * exists. */
 int vhd_convert(const char *src, const char *dst, const struct vhd_convert_opts *o);
 
 #endif

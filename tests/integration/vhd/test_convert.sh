@@ -77,6 +77,13 @@ for fmt in qcow2 vmdk vdi vhdx; do
 done
 ! compgen -G "$T/*raw-*" >/dev/null || fail "temporary raw file left behind"
 
+note "a raw source of an odd size becomes a VHD of whole sectors"
+head -c 1000 /dev/urandom >"$T/odd1000.raw"
+"$VHD" convert "$T/odd1000.raw" "$T/odd.vhd"
+assert_eq "$(vsize "$T/odd.vhd")" 1024 "size rounded up to a sector"
+"$VHD" read "$T/odd.vhd" 0 1000 | cmp -s - "$T/odd1000.raw" || fail "odd-size data"
+assert_eq "$("$VHD" read "$T/odd.vhd" 1000 24 | tr -d '\0' | wc -c)" 0 "padding reads zeros"
+
 note "without qemu-img a foreign source gets a clear message"
 expect_exit 1 env PATH=/nonexistent "$VHD" convert "$T/s.qcow2" "$T/noqemu.vhd"
 assert_stderr "qcow2.*qemu-img"

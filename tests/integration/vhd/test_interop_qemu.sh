@@ -1,11 +1,15 @@
 #!/bin/bash
 # Images made by `qemu-img create -f vpc` (fixed and dynamic, with and
 # without force_size) and written by qemu-io read identically through us
-# and pass our check; our writes into them read back through qemu-img.
+# and pass our check (and map as qemu-img maps them); our writes into them
+# read back through qemu-img.
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/vhd/lib_vhd.sh"
 need_cmd qemu-img qemu-io jq
 
+# allocated ranges, neighbours merged (qemu splits where file offsets jump)
+ranges='[.[] | select(.data) | [.start, .length]] | reduce .[] as $r ([];
+	if length > 0 and (.[-1][0] + .[-1][1]) == $r[0] then .[-1][1] += $r[1] else . + [$r] end)'
 for sub in dynamic fixed; do
 	for force in off on; do
 		img=$T/q-$sub-$force.vhd
@@ -19,6 +23,11 @@ for sub in dynamic fixed; do
 		vraw "$img" "$T/got"
 		same "$T/got" "$T/qref" "$sub/$force read through us"
 		expect_exit 0 "$VHD" check "$img"
+		if [[ $sub == dynamic ]]; then   # the same allocated ranges as qemu-img map
+			"$VHD" map --json "$img" | jq -c "$ranges" >"$T/m1"
+			qemu-img map -f vpc --output=json "$img" | jq -c "$ranges" >"$T/m2"
+			same "$T/m1" "$T/m2" "allocation map vs qemu-img map"
+		fi
 		"$VHD" write "$img" $((5 << 20)) --pattern 0x64 --length 777777
 		"$VHD" write "$img" 100 --pattern 0x65 --length 1000
 		vraw "$img" "$T/got"
