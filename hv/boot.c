@@ -102,19 +102,20 @@ int boot_plan(const struct vm_config *cfg, const char *run_dir, struct vm_boot *
 		    !boot_kernel_unwrap(out->kernel, elf)) {
 			log_info("booting the kernel's uncompressed ELF (PVH entry)");
 			unlink(out->kernel);
-			snprintf(out->kernel, sizeof(out->kernel), "%s", elf);
+			memcpy(out->kernel, elf, sizeof(out->kernel));
 		}
 	}
 	/* The user's --append is added after the boot entry's command line. */
 	if (cfg->append[0]) {
-		size_t n = strlen(out->append);
+		size_t n = strlen(out->append), add = strlen(cfg->append);
 
-		if (n + 1 + strlen(cfg->append) >= sizeof(out->append)) {
+		if (n + 1 + add >= sizeof(out->append)) {
 			snprintf(err, errlen, "kernel command line too long");
 			return -EINVAL;
 		}
-		snprintf(out->append + n, sizeof(out->append) - n, "%s%s", n ? " " : "",
-			 cfg->append);
+		if (n)
+			out->append[n++] = ' ';
+		memcpy(out->append + n, cfg->append, add + 1);
 	}
 	return boot_kernel_check(out->kernel, err, errlen);
 }

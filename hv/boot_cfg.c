@@ -111,8 +111,8 @@ static int brace_delta(const struct words *ws)
 
 		if (wl && ws->w[i][wl - 1] == '{')
 			d++;
-		else if (!strcmp(ws->w[i], "}"))
-			d--;
+		else if (wl && strspn(ws->w[i], "}") == wl)
+			d -= (int)wl;
 	}
 	return d;
 }
@@ -129,7 +129,7 @@ int boot_cfg_grub(const char *text, struct boot_entry *out)
 	char def[256] = "0";
 	const char *p;
 	int depth = 0, index = 0, r = -ENOENT;
-	bool in_entry = false, have_first = false, by_index;
+	bool in_entry = false, have_first = false, default_empty = false, by_index;
 
 	if (!ws || !cur || !first) {
 		r = -ENOMEM;
@@ -180,18 +180,19 @@ int boot_cfg_grub(const char *text, struct boot_entry *out)
 			have_first = true;
 		}
 		if (by_index ? atoi(def) == index : !strcmp(def, cur->title)) {
-			if (!cur->kernel[0]) {
-				r = -EINVAL;
+			if (cur->kernel[0]) {
+				*out = *cur;
+				r = 0;
 				goto out;
 			}
-			*out = *cur;
-			r = 0;
-			goto out;
+			default_empty = true;
 		}
 		index++;
 	}
 	/* Like GRUB: a default that names no entry falls back to the first. */
-	if (have_first) {
+	if (have_first && default_empty) {
+		r = -EINVAL;
+	} else if (have_first) {
 		*out = *first;
 		r = 0;
 	}
