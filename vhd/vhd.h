@@ -135,8 +135,10 @@ int vhd_backing_from_vhd(struct vhd *v, struct vhd_backing **out);
 /* Opens a VHD with its whole chain. @opts may be NULL (read-only, default
  * depth, the library opens parents). The parent is looked up relative to
  * the child's directory (W2ru), then absolute (W2ku), then MacX, then by the
- * Parent Unicode Name beside the child; its UUID must match (unless it is a
- * raw file), a timestamp mismatch is only a warning. A damaged trailing
+ * Parent Unicode Name beside the child; the first existing file whose UUID
+ * matches is used (a raw file always matches; when only wrong UUIDs are
+ * found: -EINVAL "parent UUID mismatch"); a timestamp mismatch is only a
+ * warning. A damaged trailing
  * footer with a good copy at offset 0 opens read-only (info.read_only,
  * info.footer_damaged) even when RDWR was asked. */
 int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **out);

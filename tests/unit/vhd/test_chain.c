@@ -357,3 +357,29 @@ Test(chain, timestamp_mismatch_is_a_warning)
 	cr_assert_str_eq(logged, "");
 	vhd_set_log(NULL, NULL);
 }
+
+Test(chain, wrong_uuid_candidate_is_skipped)
+{
+	struct vhd_info info;
+	struct vhd *v = NULL;
+	char cmd[1024];
+
+	cr_assert_eq(mkdir(vt_path("real"), 0755), 0);
+	cr_assert_eq(mkdir(vt_path("other"), 0755), 0);
+	vt_create(vt_path("real/base.vhd"), VHD_TYPE_DYNAMIC, 4 << 20, NULL);
+	put(vt_path("real/base.vhd"), 0x5b, 0, 512);
+	vt_create(vt_path("real/c.vhd"), VHD_TYPE_DIFF, 0, vt_path("real/base.vhd"));
+	/* a copy of the child beside an unrelated image of the same name */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", vt_path("real/c.vhd"), vt_path("other/c.vhd"));
+	cr_assert_eq(system(cmd), 0);
+	vt_create(vt_path("other/base.vhd"), VHD_TYPE_DYNAMIC, 4 << 20, NULL);
+	v = vt_open(vt_path("other/c.vhd"), 0);
+	cr_assert_eq(get(v, 0), 0x5b, "the absolute locator's parent was used");
+	cr_assert_eq(vhd_get_info(v, &info), 0);
+	cr_assert_str_eq(info.parent_path, vt_path("real/base.vhd"));
+	vhd_close(v);
+	v = NULL;
+	cr_assert_eq(unlink(vt_path("real/base.vhd")), 0);
+	cr_assert_eq(vhd_open(vt_path("other/c.vhd"), NULL, &v), -EINVAL);
+	cr_assert(strstr(vhd_last_error(), "parent UUID mismatch"), "%s", vhd_last_error());
+}
