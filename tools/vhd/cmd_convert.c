@@ -75,16 +75,6 @@ static int convert_qemu_img(const char *fmt, const char *src, const char *out)
 	return 0;
 }
 
-static void convert_progress(void *opaque, uint64_t done, uint64_t total)
-{
-	int *last = opaque;
-	int pct = total ? (int)(done * 100 / total) : 100;
-
-	if (pct / 10 != *last / 10)
-		log_info("converted %d%%", pct);
-	*last = pct;
-}
-
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -98,7 +88,7 @@ int cmd_convert(int argc, char **argv)
 	const char *src, *dst, *fmt;
 	char tmp[4096] = "";
 	uint64_t bs;
-	int c, rc, last = -1;
+	int c, rc, last = 0;
 
 	vt_init();
 	optind = 1;
@@ -158,7 +148,7 @@ int cmd_convert(int argc, char **argv)
 		}
 		src = tmp;
 	}
-	o.progress = convert_progress;
+	o.progress = vt_progress;
 	o.opaque = &last;
 	rc = vhd_convert(src, dst, &o);
 	if (*tmp)

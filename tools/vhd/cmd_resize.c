@@ -1,9 +1,7 @@
-/* tools/vhd/cmd_resize.c: `vhd resize` and `vhd compact`. */
+/* tools/vhd/cmd_resize.c: `vhd resize`: change the virtual size. */
 #include <getopt.h>
 #include <stdio.h>
 
-#include "common/log.h"
-#include "common/util.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmd_util.h"
 #include "tools/vhd/cmds.h"
@@ -48,35 +46,5 @@ int cmd_resize(int argc, char **argv)
 	rc = vhd_resize(argv[optind], size, flags);
 	if (rc)
 		return vt_fail(argv[optind], rc, "resize failed");
-	return CLI_OK;
-}
-
-static const char compact_usage[] =
-	"compact FILE\n"
-	"\n"
-	"Drops the blocks of a dynamic disk that hold only zeros, and those of a\n"
-	"differencing disk that hold only what its parent reads anyway, then\n"
-	"closes the gaps and shortens the file. What the disk reads is unchanged.";
-
-int cmd_compact(int argc, char **argv)
-{
-	struct vhd_compact_stats st;
-	char a[32], b[32];
-	int rc;
-
-	vt_init();
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: vhd %s\n", compact_usage);
-		return CLI_OK;
-	}
-	if (argc != 2)
-		return vt_usage(compact_usage);
-	rc = vhd_compact(argv[1], NULL, NULL, &st);
-	if (rc)
-		return vt_fail(argv[1], rc, "compact failed");
-	printf("%s: %u block%s dropped, %u moved; %s -> %s\n", argv[1], st.dropped,
-	       st.dropped == 1 ? "" : "s", st.moved,
-	       size_format(st.old_file_size, a, sizeof(a)),
-	       size_format(st.new_file_size, b, sizeof(b)));
 	return CLI_OK;
 }

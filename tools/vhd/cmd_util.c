@@ -66,6 +66,29 @@ int vt_open(const char *path, int rdwr, struct vhd **out)
 	return rc;
 }
 
+void vt_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	int *last = opaque;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (pct / 10 != *last / 10)
+		log_info("%d%%", pct);
+	*last = pct;
+}
+
+int vt_range_ok(const char *path, struct vhd *v, uint64_t off, uint64_t len)
+{
+	uint64_t size = vhd_size(v);
+
+	if (off > size || len > size - off) {
+		log_err("%s: range %llu+%llu is past the end of the disk (%llu bytes)", path,
+			(unsigned long long)off, (unsigned long long)len,
+			(unsigned long long)size);
+		return -1;
+	}
+	return 0;
+}
+
 void vt_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);

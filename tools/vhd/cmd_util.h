@@ -24,6 +24,15 @@ int vt_size(const char *s, const char *what, uint64_t *out);
 /* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
 int vt_open(const char *path, int rdwr, struct vhd **out);
 
+/* A progress callback for the library's long operations: logs every 10%
+ * at info level. @opaque points to an int holding the last percentage,
+ * initially 0. */
+void vt_progress(void *opaque, uint64_t done, uint64_t total);
+
+/* 0 when [off, off+len) lies within the virtual disk of @v, else logs
+ * "PATH: range ... is past the end of the disk" and returns -1. */
+int vt_range_ok(const char *path, struct vhd *v, uint64_t off, uint64_t len);
+
 /* Writes @s as a JSON string literal (quoted, escaped) to @f. */
 void vt_json_str(FILE *f, const char *s);
 
