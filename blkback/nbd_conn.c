@@ -15,7 +15,7 @@
 
 #define NBD_MAX_EXTENTS 2048
 
-/* One request in flight: the engine request and what the reply needs. */
+/* One request in flight: the engine request and its reply. */
 struct nbd_io {
 	struct ioq_req req;
 	struct nbd_conn *conn;
@@ -23,6 +23,10 @@ struct nbd_io {
 	uint16_t type;
 	uint32_t bytes;               /* counted against the in-flight budget */
 	struct nbd_io *next;          /* conn->replies */
+	uint8_t hdr[NBD_CHUNK_HDR_LEN + 8];
+	struct iovec reply[2];        /* header, READ data */
+	int reply_cnt;
+	size_t sent;                  /* bytes of the reply already sent */
 	struct iovec iov;
 	uint8_t data[];               /* READ/WRITE payload */
 };
@@ -46,78 +50,118 @@ int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len)
 	return 0;
 }
 
-int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt)
+/* Sends @iov (at most 4 parts) from byte *@sent on, advancing it. With
+ * MSG_DONTWAIT in @flags returns -EAGAIN when the socket is full. Only the
+ * holder of the send token calls it. 0, -EAGAIN, or -errno (the
+ * connection is then dead and shut down). */
+static int nbd_sendv(struct nbd_conn *c, const struct iovec *iov, int cnt, size_t *sent,
+		     int flags)
 {
-	int rc = 0;
+	for (;;) {
+		struct iovec v[4];
+		size_t skip = *sent;
+		struct msghdr msg = { .msg_iov = v };
+		ssize_t r;
+		int n = 0;
 
-	pthread_mutex_lock(&c->send_lock);
-	while (cnt && !c->dead) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
-		ssize_t r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-
+		for (int i = 0; i < cnt && n < 4; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			v[n].iov_base = (char *)iov[i].iov_base + skip;
+			v[n++].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+		}
+		if (!n)
+			return 0;
+		if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
+			return -EPIPE;
+		msg.msg_iovlen = (size_t)n;
+		r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | flags);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & MSG_DONTWAIT))
+			return -EAGAIN;
 		if (r < 0) {
-			rc = -errno;
+			int rc = -errno;
+
 			__atomic_store_n(&c->dead, true, __ATOMIC_RELAXED);
 			shutdown(c->fd, SHUT_RDWR);
-			break;
+			return rc;
 		}
-		while (cnt && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		*sent += (size_t)r;
 	}
-	if (c->dead && !rc)
-		rc = -EPIPE;
-	pthread_mutex_unlock(&c->send_lock);
+}
+
+int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt)
+{
+	size_t sent = 0;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->sending)
+		pthread_cond_wait(&c->cond, &c->lock);
+	c->sending = true;
+	pthread_mutex_unlock(&c->lock);
+	rc = nbd_sendv(c, iov, cnt, &sent, 0);
+	pthread_mutex_lock(&c->lock);
+	c->sending = false;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
-/* Replies without payload: a simple reply, or a structured NONE/ERROR
- * chunk with the DONE flag. */
+/* Encodes a reply without payload into @buf: a simple reply, or a
+ * structured NONE/ERROR chunk with the DONE flag. Returns its length. */
+static size_t nbd_status_encode(const struct nbd_conn *c, uint64_t cookie, int err,
+				uint8_t buf[NBD_CHUNK_HDR_LEN + 6])
+{
+	if (!c->structured) {
+		nbd_simple_reply_encode(nbd_errno_encode(err), cookie, buf);
+		return NBD_SIMPLE_REPLY_LEN;
+	}
+	if (!err) {
+		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0, buf);
+		return NBD_CHUNK_HDR_LEN;
+	}
+	nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie, 6, buf);
+	nbd_put32(buf + NBD_CHUNK_HDR_LEN, nbd_errno_encode(err));
+	nbd_put16(buf + NBD_CHUNK_HDR_LEN + 4, 0);   /* no message */
+	return NBD_CHUNK_HDR_LEN + 6;
+}
+
+/* A reply from the reading thread (errors, hints, block status). */
 static void nbd_reply_status(struct nbd_conn *c, uint64_t cookie, int err)
 {
 	uint8_t buf[NBD_CHUNK_HDR_LEN + 6];
-	struct iovec iov = { buf, 0 };
+	struct iovec iov = { buf, nbd_status_encode(c, cookie, err, buf) };
 
-	if (!c->structured) {
-		nbd_simple_reply_encode(nbd_errno_encode(err), cookie, buf);
-		iov.iov_len = NBD_SIMPLE_REPLY_LEN;
-	} else if (!err) {
-		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0, buf);
-		iov.iov_len = NBD_CHUNK_HDR_LEN;
-	} else {
-		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie, 6, buf);
-		nbd_put32(buf + NBD_CHUNK_HDR_LEN, nbd_errno_encode(err));
-		nbd_put16(buf + NBD_CHUNK_HDR_LEN + 4, 0);   /* no message */
-		iov.iov_len = sizeof(buf);
-	}
 	nbd_send_iov(c, &iov, 1);
 }
 
-/* A successful READ: the data after a simple reply, or one OFFSET_DATA
- * chunk. */
-static void nbd_reply_read(struct nbd_conn *c, struct nbd_io *io)
+/* Builds @io's reply: the data of a successful READ after a simple reply
+ * or an OFFSET_DATA chunk header; otherwise a status reply. */
+static void nbd_io_reply_build(struct nbd_conn *c, struct nbd_io *io)
 {
-	uint8_t hdr[NBD_CHUNK_HDR_LEN + 8];
-	struct iovec iov[2] = { { hdr, 0 }, { io->data, io->iov.iov_len } };
-
+	io->reply[0].iov_base = io->hdr;
+	io->reply_cnt = 1;
+	io->sent = 0;
+	if (io->type != NBD_CMD_READ || io->req.result) {
+		io->reply[0].iov_len = nbd_status_encode(c, io->cookie, io->req.result, io->hdr);
+		return;
+	}
 	if (!c->structured) {
-		nbd_simple_reply_encode(0, io->cookie, hdr);
-		iov[0].iov_len = NBD_SIMPLE_REPLY_LEN;
+		nbd_simple_reply_encode(0, io->cookie, io->hdr);
+		io->reply[0].iov_len = NBD_SIMPLE_REPLY_LEN;
 	} else {
 		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, io->cookie,
-				     (uint32_t)(8 + io->iov.iov_len), hdr);
-		nbd_put64(hdr + NBD_CHUNK_HDR_LEN, io->req.off);
-		iov[0].iov_len = sizeof(hdr);
+				     (uint32_t)(8 + io->iov.iov_len), io->hdr);
+		nbd_put64(io->hdr + NBD_CHUNK_HDR_LEN, io->req.off);
+		io->reply[0].iov_len = NBD_CHUNK_HDR_LEN + 8;
 	}
-	nbd_send_iov(c, iov, 2);
+	io->reply[1] = io->iov;
+	io->reply_cnt = 2;
 }
 
 /* Gives back @io's share of the in-flight budget and frees it. */
@@ -133,21 +177,50 @@ static void nbd_io_put(struct nbd_io *io)
 	free(io);
 }
 
-/* Worker thread: the engine finished @req; queue it for the sender. */
+/* Worker thread: the engine finished @req. When nobody is sending, the
+ * worker sends the reply itself without blocking; whatever does not fit
+ * in the socket now goes to the sender thread, first in line. Otherwise
+ * the reply is queued. A worker never waits for a slow client. */
 static void nbd_io_done(struct ioq_req *req)
 {
 	struct nbd_io *io = container_of(req, struct nbd_io, req);
 	struct nbd_conn *c = io->conn;
+	int rc;
 
+	nbd_io_reply_build(c, io);
 	io->next = NULL;
 	pthread_mutex_lock(&c->lock);
-	*c->replies_tail = io;
-	c->replies_tail = &io->next;
+	if (c->sending || c->replies) {
+		*c->replies_tail = io;
+		c->replies_tail = &io->next;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->sending = true;
+	pthread_mutex_unlock(&c->lock);
+
+	rc = nbd_sendv(c, io->reply, io->reply_cnt, &io->sent, MSG_DONTWAIT);
+	pthread_mutex_lock(&c->lock);
+	if (rc == -EAGAIN) {
+		/* Keep the token: the sender finishes this reply first. */
+		io->next = c->replies;
+		c->replies = io;
+		if (!io->next)
+			c->replies_tail = &io->next;
+		c->handoff = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->sending = false;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	nbd_io_put(io);
 }
 
-/* The connection's sender thread: replies to finished requests. */
+/* The connection's sender thread: sends queued replies (blocking), taking
+ * the send token when it is free or handed over. */
 static void *nbd_sender(void *arg)
 {
 	struct nbd_conn *c = arg;
@@ -155,23 +228,28 @@ static void *nbd_sender(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!c->replies && !c->stopping)
+		while (!(c->replies && (!c->sending || c->handoff)) && !c->stopping)
 			pthread_cond_wait(&c->cond, &c->lock);
+		if (!c->replies)
+			break;          /* stopping, and nothing left */
+		if (c->sending && !c->handoff) {
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		c->sending = true;
+		c->handoff = false;
 		io = c->replies;
-		if (!io)
-			break;
 		c->replies = NULL;
 		c->replies_tail = &c->replies;
 		pthread_mutex_unlock(&c->lock);
 		for (; io; io = next) {
 			next = io->next;
-			if (io->type == NBD_CMD_READ && !io->req.result)
-				nbd_reply_read(c, io);
-			else
-				nbd_reply_status(c, io->cookie, io->req.result);
+			nbd_sendv(c, io->reply, io->reply_cnt, &io->sent, 0);
 			nbd_io_put(io);
 		}
 		pthread_mutex_lock(&c->lock);
+		c->sending = false;
+		pthread_cond_broadcast(&c->cond);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;

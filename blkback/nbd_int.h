@@ -34,9 +34,10 @@ struct nbd_export {
 
 struct nbd_io;
 
-/* One client. Its thread reads requests and submits them; engine workers
- * queue finished requests on ->replies; its sender thread sends them, so
- * that a client that stops reading holds no engine worker. */
+/* One client. Its thread reads requests and submits them. An engine
+ * worker that finishes a request sends the reply itself if it can do so
+ * without blocking, else queues it on ->replies for the client's sender
+ * thread, so that a client that stops reading holds no engine worker. */
 struct nbd_conn {
 	struct nbd_server *srv;
 	int fd;
@@ -48,16 +49,17 @@ struct nbd_conn {
 	unsigned meta;                  /* bit (1 << enum nbd_meta) per context set */
 	bool no_zeroes;
 
-	pthread_mutex_t send_lock;      /* whole replies are sent under it */
 	bool dead;                      /* a send failed; stop reading (atomic) */
 
-	pthread_mutex_t lock;           /* in-flight accounting, reply queue */
+	pthread_mutex_t lock;           /* in-flight, reply queue, send token */
 	pthread_cond_t cond;
 	unsigned inflight;
 	uint64_t inflight_bytes;
 	struct nbd_io *replies;         /* finished, to be sent, in order */
 	struct nbd_io **replies_tail;
 	bool stopping;                  /* the sender ends once ->replies is empty */
+	bool sending;                   /* the send token: one thread writes at a time */
+	bool handoff;                   /* token left to the sender (partial reply first) */
 };
 
 struct nbd_server {
@@ -76,8 +78,9 @@ struct nbd_server {
 
 /* Reads exactly @len bytes. 0, -ECONNRESET at EOF, or -errno. */
 int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len);
-/* Sends all of @iov under the connection's send lock (MSG_NOSIGNAL). On
- * failure marks the connection dead and shuts it down. 0 or -errno. */
+/* Sends all of @iov, waiting for the connection's send token (whole
+ * replies never interleave). On failure marks the connection dead and
+ * shuts it down. 0 or -errno. */
 int nbd_send_iov(struct nbd_conn *c, struct iovec *iov, int cnt);
 
 /* Option haggling on a new connection. Returns 1 when an export was

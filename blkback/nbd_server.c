@@ -176,7 +176,6 @@ static void nbd_conn_free(struct nbd_conn *c)
 	pthread_cond_broadcast(&s->cond);
 	close(c->fd);
 	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_destroy(&c->send_lock);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
@@ -224,7 +223,6 @@ static void nbd_accept(struct nbd_server *s, int lfd)
 	}
 	c->srv = s;
 	c->fd = fd;
-	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->replies_tail = &c->replies;
