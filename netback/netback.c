@@ -169,7 +169,7 @@ int netback_nic_attach(const char *state_dir, const struct nb_nic_spec *spec,
 		}
 		master = nl_link_index(nl, net.bridge);
 		if (master < 0) {
-			ret = nb_fail(err, errlen, master == -ENODEV ? -ENODEV : master,
+			ret = nb_fail(err, errlen, master,
 				      "bridge %s of network '%s' is missing here (run 'vhdvisor net up %s')",
 				      net.bridge, spec->name, spec->name);
 			goto err_free;

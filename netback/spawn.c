@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 /* Finds @prog in $PATH, /usr/sbin, /sbin. Returns 0 or -ENOENT. */
 static int spawn_find(const char *prog, char path[PATH_MAX])
 {
@@ -110,7 +112,7 @@ int spawn_run(const char *const argv[], const char *input, char *out,
 		 * SIGTERM. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 			signal(sigs[i], SIG_DFL);
 		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 			_exit(126);

@@ -10,6 +10,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 /* Offloads QEMU can take from a virtio-net guest; the kernel refuses
  * offloads it does not know, so fall back to fewer. QEMU sets the final
  * set itself once the guest negotiated its features. */
@@ -38,7 +40,7 @@ int tap_open(const char *name, char ifname[IF_NAMESIZE])
 		goto err_close;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
 		goto err_close;
-	for (i = 0; i < sizeof(tap_offloads) / sizeof(tap_offloads[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(tap_offloads); i++)
 		if (ioctl(fd, TUNSETOFFLOAD, tap_offloads[i]) == 0)
 			break;
 	snprintf(ifname, IF_NAMESIZE, "%s", ifr.ifr_name);

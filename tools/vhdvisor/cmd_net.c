@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "netback/dnsmasq.h"
 #include "netback/labnet.h"
 #include "tools/common/cli.h"
@@ -208,9 +209,10 @@ static int net_show(int argc, char **argv, struct net_args *a)
 	ctx_setup(&ctx, a);
 	err = labnet_load(ctx.state_dir, name, &net);
 	if (err) {
-		log_err("net show: %s", err == -ENOENT ? "no such network" : strerror(-err));
 		if (err == -ENOENT)
-			log_err("no network named '%s' in %s", name, ctx.state_dir);
+			log_err("net show: no network named '%s' in %s", name, ctx.state_dir);
+		else
+			log_err("net show %s: %s", name, strerror(-err));
 		return CLI_FAIL;
 	}
 	labnet_run_dir(&ctx, name, dir, sizeof(dir));
@@ -304,7 +306,7 @@ int cmd_net(int argc, char **argv)
 		net_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
 		if (strcmp(argv[1], actions[i].name))
 			continue;
 		if (net_parse(argc - 1, argv + 1, &a)) {
