@@ -106,7 +106,9 @@ static int export_to(const struct img_src *src, const char *tmp, enum img_export
 int img_export_src(const struct img_src *src, const char *dest, enum img_export_format fmt,
 		   const char *want_id, img_progress_fn progress, void *opaque)
 {
-	struct img_scan_opts so = { .progress = progress, .progress_opaque = opaque };
+	struct img_scan_opts so = {
+		.progress = progress, .progress_opaque = opaque, .no_id = !want_id,
+	};
 	char tmp[4200], id[IMG_HEX_LEN + 1];
 	struct stat stb;
 	int r;
@@ -127,7 +129,7 @@ int img_export_src(const struct img_src *src, const char *dest, enum img_export_
 }
 
 int img_export(struct cat *c, const char *id, const char *dest, enum img_export_format fmt,
-	       img_progress_fn progress, void *opaque)
+	       bool verify, img_progress_fn progress, void *opaque)
 {
 	struct cat_image img;
 	struct img_src src;
@@ -142,7 +144,7 @@ int img_export(struct cat *c, const char *id, const char *dest, enum img_export_
 		r = img_src_vhd_open(path, &src);
 	if (r)
 		return r;
-	r = img_export_src(&src, dest, fmt, img.id, progress, opaque);
+	r = img_export_src(&src, dest, fmt, verify ? img.id : NULL, progress, opaque);
 	img_src_vhd_close(&src);
 	return r;
 }

@@ -42,26 +42,88 @@ static int digest_hex(EVP_MD_CTX *ctx, char hex[IMG_HEX_LEN + 1])
 	return 0;
 }
 
-/* Whole chunks from @off on that certainly read as zeros (0 = read it). */
-static int zero_chunks(const struct img_src *src, uint64_t off, uint64_t *nchunks)
+#define IMG_BATCH 16	/* chunks read at once when the source has them */
+
+/* What to do at chunk @i: skip *skip chunks that certainly read as zeros,
+ * or (when *skip is 0) read *nread chunks (1..IMG_BATCH). */
+static int next_run(const struct img_src *src, uint64_t i, uint64_t nchunks,
+		    uint64_t *skip, uint64_t *nread)
 {
-	uint64_t pnum = 0, left = src->size - off;
+	uint64_t off = i * IMG_CHUNK, left = src->size - off, pnum = left, n;
 	bool alloc = true;
 	int r;
 
-	*nchunks = 0;
-	if (!src->status)
-		return 0;
-	r = src->status(src->opaque, off, left, &pnum, &alloc);
+	*skip = 0;
+	*nread = 1;
+	if (src->status) {
+		r = src->status(src->opaque, off, left, &pnum, &alloc);
+		if (r)
+			return r;
+		if (pnum == 0 || pnum > left) {
+			pnum = left;
+			alloc = true;
+		}
+	}
+	if (!alloc) {
+		*skip = pnum == left ? nchunks - i : pnum / IMG_CHUNK;
+		return 0;	/* less than a chunk of zeros: read that chunk */
+	}
+	n = (off + pnum + IMG_CHUNK - 1) / IMG_CHUNK - i;
+	*nread = n < 1 ? 1 : n > IMG_BATCH ? IMG_BATCH : n;
+	return 0;
+}
+
+struct scan {
+	const struct img_scan_opts *o;
+	EVP_MD_CTX *ctx;       /* NULL: no id wanted */
+	uint8_t *buf;
+	size_t run_start, run_end;  /* pending non-zero bytes of buf for the sink */
+	uint64_t buf_off, data;
+};
+
+static int flush_run(struct scan *s)
+{
+	int r = 0;
+
+	if (s->o->sink && s->run_end > s->run_start)
+		r = s->o->sink(s->o->sink_opaque, s->buf + s->run_start,
+			       s->run_end - s->run_start, s->buf_off + s->run_start);
+	s->run_start = s->run_end = 0;
+	return r;
+}
+
+/* Reads @n chunks from chunk @i; hashes and hands on the non-zero ones. */
+static int scan_batch(const struct img_src *src, struct scan *s, uint64_t i, uint64_t n)
+{
+	uint64_t off = i * IMG_CHUNK;
+	size_t len = (size_t)(src->size - off < n * IMG_CHUNK ? src->size - off : n * IMG_CHUNK);
+	uint8_t hdr[8];
+	int r;
+
+	r = src->pread(src->opaque, s->buf, len, off);
 	if (r)
 		return r;
-	if (alloc || pnum == 0)
-		return 0;
-	if (pnum >= left)
-		*nchunks = (left + IMG_CHUNK - 1) / IMG_CHUNK;
-	else
-		*nchunks = pnum / IMG_CHUNK;
-	return 0;
+	s->buf_off = off;
+	for (size_t at = 0; at < len; at += IMG_CHUNK) {
+		size_t sub = len - at < IMG_CHUNK ? len - at : IMG_CHUNK;
+
+		if (all_zero(s->buf + at, sub)) {
+			r = flush_run(s);
+			if (r)
+				return r;
+			continue;
+		}
+		if (s->ctx) {
+			be64_put(hdr, i + at / IMG_CHUNK);
+			EVP_DigestUpdate(s->ctx, hdr, sizeof(hdr));
+			EVP_DigestUpdate(s->ctx, s->buf + at, sub);
+		}
+		s->data += sub;
+		if (s->run_end == s->run_start)
+			s->run_start = at;
+		s->run_end = at + sub;
+	}
+	return flush_run(s);
 }
 
 int img_scan(const struct img_src *src, const struct img_scan_opts *opts,
@@ -69,60 +131,48 @@ int img_scan(const struct img_src *src, const struct img_scan_opts *opts,
 {
 	static const struct img_scan_opts none;
 	const uint64_t nchunks = (src->size + IMG_CHUNK - 1) / IMG_CHUNK;
-	uint64_t i = 0, data = 0, last_progress = 0;
-	EVP_MD_CTX *ctx;
-	uint8_t hdr[8], *buf;
+	struct scan s = { .o = opts ? opts : &none };
+	uint64_t i = 0, last_progress = 0, skip, n;
+	uint8_t hdr[8];
 	int r = 0;
 
-	if (!opts)
-		opts = &none;
-	buf = malloc(IMG_CHUNK);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	s.buf = malloc(IMG_BATCH * IMG_CHUNK);
+	if (!s.o->no_id) {
+		s.ctx = EVP_MD_CTX_new();
+		if (!s.ctx || !EVP_DigestInit_ex(s.ctx, EVP_sha256(), NULL))
+			r = -ENOMEM;
+	}
+	if (!s.buf || r) {
 		r = -ENOMEM;
 		goto out;
 	}
-	be64_put(hdr, src->size);
-	EVP_DigestUpdate(ctx, content_magic, strlen(content_magic));
-	EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
+	if (s.ctx) {
+		be64_put(hdr, src->size);
+		EVP_DigestUpdate(s.ctx, content_magic, strlen(content_magic));
+		EVP_DigestUpdate(s.ctx, hdr, sizeof(hdr));
+	}
 	while (i < nchunks) {
-		uint64_t off = i * IMG_CHUNK, skip;
-		size_t len = (size_t)(src->size - off < IMG_CHUNK ? src->size - off : IMG_CHUNK);
-
-		r = zero_chunks(src, off, &skip);
+		r = next_run(src, i, nchunks, &skip, &n);
+		if (!r && !skip)
+			r = scan_batch(src, &s, i, n);
 		if (r)
 			goto out;
-		if (skip) {
-			i += skip;
-		} else {
-			r = src->pread(src->opaque, buf, len, off);
-			if (r)
-				goto out;
-			if (!all_zero(buf, len)) {
-				be64_put(hdr, i);
-				EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
-				EVP_DigestUpdate(ctx, buf, len);
-				data += len;
-				if (opts->sink) {
-					r = opts->sink(opts->sink_opaque, buf, len, off);
-					if (r)
-						goto out;
-				}
-			}
-			i++;
-		}
-		if (opts->progress && (i * IMG_CHUNK - last_progress >= (64u << 20) || i >= nchunks)) {
+		i += skip ? skip : n;
+		if (s.o->progress && (i * IMG_CHUNK - last_progress >= (64u << 20) || i >= nchunks)) {
 			last_progress = i * IMG_CHUNK;
-			opts->progress(opts->progress_opaque,
-				       i >= nchunks ? src->size : i * IMG_CHUNK, src->size);
+			s.o->progress(s.o->progress_opaque,
+				      i >= nchunks ? src->size : i * IMG_CHUNK, src->size);
 		}
 	}
-	r = digest_hex(ctx, id);
+	if (s.ctx)
+		r = digest_hex(s.ctx, id);
+	else
+		id[0] = '\0';
 	if (!r && data_bytes)
-		*data_bytes = data;
+		*data_bytes = s.data;
 out:
-	EVP_MD_CTX_free(ctx);
-	free(buf);
+	EVP_MD_CTX_free(s.ctx);
+	free(s.buf);
 	return r;
 }
 

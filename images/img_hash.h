@@ -38,8 +38,9 @@ struct img_src {
 	void *opaque;
 };
 
-/* Called for every non-zero chunk, in ascending order, with @len <=
- * IMG_CHUNK bytes at virtual offset @off. 0 or -errno (stops the scan). */
+/* Called with the non-zero data, in ascending order: runs of consecutive
+ * non-zero chunks, at most 1 MiB at a time, @len bytes at virtual offset
+ * @off (chunk-aligned). 0 or -errno (stops the scan). */
 typedef int (*img_sink_fn)(void *opaque, const void *buf, size_t len, uint64_t off);
 /* Progress: @done of @total bytes of the virtual disk examined. */
 typedef void (*img_progress_fn)(void *opaque, uint64_t done, uint64_t total);
@@ -49,10 +50,11 @@ struct img_scan_opts {
 	void *sink_opaque;
 	img_progress_fn progress;     /* may be NULL */
 	void *progress_opaque;
+	bool no_id;                   /* skip the hashing; the id comes back "" */
 };
 
 /* Scans @src once: computes its content id into @id (IMG_HEX_LEN + 1
- * bytes) and hands each non-zero chunk to the sink. @opts may be NULL.
+ * bytes) and hands the non-zero chunks to the sink. @opts may be NULL.
  * @data_bytes (may be NULL) receives the bytes of non-zero chunks.
  * 0 or -errno (the source's, the sink's, or -ENOMEM). */
 int img_scan(const struct img_src *src, const struct img_scan_opts *opts,

@@ -81,16 +81,17 @@ enum img_export_format {
 int img_export_format_parse(const char *s, enum img_export_format *out);
 
 /* Writes the content of a source to @dest in @fmt (sparse: zero chunks are
- * never written), under a temporary name renamed into place at the end;
+ * never written), under a temporary name linked into place at the end;
  * refuses to overwrite (-EEXIST). When @want_id is not NULL the content id
  * is verified on the way and a mismatch fails (-EIO) with nothing left at
- * @dest. */
+ * @dest; when it is NULL no hashing is done. */
 int img_export_src(const struct img_src *src, const char *dest, enum img_export_format fmt,
 		   const char *want_id, img_progress_fn progress, void *opaque);
 
-/* Exports image @id of the catalog (see img_export_src). */
+/* Exports image @id of the catalog (see img_export_src); @verify checks
+ * the content id on the way (costs a SHA-256 pass over the data). */
 int img_export(struct cat *c, const char *id, const char *dest, enum img_export_format fmt,
-	       img_progress_fn progress, void *opaque);
+	       bool verify, img_progress_fn progress, void *opaque);
 
 /* Opens the VHD (with its chain) at @path read-only as a source. Pair
  * with img_src_vhd_close(). 0 or -errno (reason in img_last_error()). */

@@ -11,6 +11,7 @@
 #include "images/img_store.h"
 #include "images/vmrec.h"
 #include "images/vmrun.h"
+#include "netback/labnet.h"
 
 int lab_create(struct cat *c, const char *lab, const char *image_id, unsigned count,
 	       unsigned cpus, uint64_t mem, const char *net)
@@ -26,6 +27,14 @@ int lab_create(struct cat *c, const char *lab, const char *image_id, unsigned co
 		return img_fail(-EINVAL, "bad lab name '%s'", lab);
 	if (count == 0 || count > LAB_MAX_COUNT)
 		return img_fail(-EINVAL, "a lab has 1 to %d VMs", LAB_MAX_COUNT);
+	if (net) {
+		struct labnet ln;
+
+		r = labnet_load(cat_dir(c), net, &ln);
+		if (r)
+			return img_fail(r, r == -ENOENT ? "no network '%s' ('vhdvisor net create %s')"
+					: "network '%s': %s", net, r == -ENOENT ? net : strerror(-r));
+	}
 	snprintf(l.name, sizeof(l.name), "%s", lab);
 	snprintf(l.image, sizeof(l.image), "%s", image_id);
 	snprintf(l.net, sizeof(l.net), "%s", net ? net : "");

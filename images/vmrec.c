@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "images/img_store.h"
 #include "images/vmrun.h"
+#include "netback/mac.h"
 #include "vhd/vhd.h"
 
 #define VMREC_CLONE_THREADS 8
@@ -96,16 +96,14 @@ void vmrec_unlink_files(struct cat *c, char (*rels)[192], unsigned n)
 
 /* ---- identity ---- */
 
+/* The MAC of the VM's NIC: netback's stable derivation from the name. */
 static void mac_of_name(const char *name, char out[18])
 {
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned n;
+	uint8_t mac[MAC_LEN];
+	char buf[MAC_STR_LEN];
 
-	EVP_Digest(name, strlen(name), md, &n, EVP_sha256(), NULL);
-	/* locally administered (bit 1 set), unicast (bit 0 clear) */
-	md[0] = (uint8_t)((md[0] & 0xfc) | 0x02);
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", md[0], md[1], md[2], md[3], md[4],
-		 md[5]);
+	mac_generate(name, 0, mac);
+	snprintf(out, 18, "%s", mac_format(mac, buf));
 }
 
 static int identity_new(struct cat_vm *vm)

@@ -12,6 +12,7 @@
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrec.h"
+#include "netback/netback.h"
 
 const char *vmrec_run_dir(void)
 {
@@ -93,4 +94,34 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	    vmrec_run_path(name, "api", cfg->api_path, sizeof(cfg->api_path)))
 		return img_fail(-ENAMETOOLONG, "run directory path too long");
 	return 0;
+}
+
+int vmrec_attach_nics(const char *state_dir, struct vm_config *cfg, struct nb_port **ports,
+		      char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		struct vm_nic *nic = &cfg->nics[i];
+		struct nb_nic_spec spec = { .kind = NB_NIC_NET, .name = nic->name, .has_mac = true };
+		int r;
+
+		ports[i] = NULL;
+		if (nic->kind != VM_NIC_NET || nic->tap_fd >= 0)
+			continue;
+		memcpy(spec.mac, nic->mac, MAC_LEN);
+		r = netback_nic_attach(state_dir, &spec, cfg->name, i, &ports[i], err, errlen);
+		if (r) {
+			vmrec_detach_nics(ports, i);
+			return r;
+		}
+		nic->tap_fd = nb_port_fd(ports[i]);
+	}
+	return 0;
+}
+
+void vmrec_detach_nics(struct nb_port **ports, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		nb_port_destroy(ports[i]);
+		ports[i] = NULL;
+	}
 }

@@ -39,4 +39,14 @@ bool vmrec_running(const char *name);
  * (reason in img_last_error()). */
 int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg);
 
+struct nb_port;
+
+/* Opens, through netback, the tap of every NIC of @cfg on a lab network
+ * (records in @state_dir) and puts its fd in the NIC; the ports go to
+ * @ports (VM_MAX_NICS slots) for vmrec_detach_nics() after the VM ran.
+ * 0 or -errno with the reason in @err. */
+int vmrec_attach_nics(const char *state_dir, struct vm_config *cfg, struct nb_port **ports,
+		      char *err, size_t errlen);
+void vmrec_detach_nics(struct nb_port **ports, unsigned n);
+
 #endif

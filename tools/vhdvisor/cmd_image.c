@@ -7,7 +7,7 @@
  *   vhdvisor image tag IMAGE NAME[:VERSION]     (another name)
  *   vhdvisor image untag NAME:VERSION
  *   vhdvisor image label IMAGE LABEL [--rm]
- *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]
+ *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure] [--verify]
  *   vhdvisor image export IMAGE --bundle FILE
  *   vhdvisor image rm IMAGE [--force]
  *   vhdvisor image gc [--json]
@@ -38,7 +38,7 @@
 struct image_args {
 	const char *state, *name, *format, *os, *arch, *boot, *bundle;
 	uint64_t min_mem;
-	bool json, force, rm;
+	bool json, force, rm, verify;
 	int first;
 };
 
@@ -53,6 +53,7 @@ static void image_usage(FILE *f)
 		"       vhdvisor image untag NAME:VERSION\n"
 		"       vhdvisor image label IMAGE LABEL [--rm]\n"
 		"       vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]\n"
+		"                     [--verify]   (recheck the content id on the way)\n"
 		"       vhdvisor image export IMAGE --bundle FILE\n"
 		"       vhdvisor image rm IMAGE [--force]\n"
 		"       vhdvisor image gc [--json]\n"
@@ -81,6 +82,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "force", no_argument, NULL, 'F' },
 		{ "rm", no_argument, NULL, 'r' },
 		{ "bundle", required_argument, NULL, 'B' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int ch;
@@ -106,6 +108,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		case 'F': a->force = true; break;
 		case 'r': a->rm = true; break;
 		case 'B': a->bundle = optarg; break;
+		case 'V': a->verify = true; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -429,7 +432,7 @@ static int do_export(struct cat *c, const struct image_args *a, int argc, char *
 	}
 	if (imgcli_resolve(c, argv[a->first], id))
 		return CLI_FAIL;
-	if (img_export(c, id, argv[a->first + 1], fmt, imgcli_progress,
+	if (img_export(c, id, argv[a->first + 1], fmt, a->verify, imgcli_progress,
 		       imgcli_progress_new("exporting"))) {
 		log_err("%s", img_last_error());
 		return CLI_FAIL;

@@ -452,8 +452,10 @@ static void on_started(struct vm *vm, const struct vm_status *st, void *opaque)
 }
 
 /* The child: becomes the VM's runtime, never returns. */
-static void runtime_main(struct vm_config *cfg, int pipe_fd)
+static void runtime_main(struct vm_config *cfg, const char *state_dir, int pipe_fd)
 {
+	struct nb_port *ports[VM_MAX_NICS] = { 0 };
+	char err[256] = "";
 	struct start_ctx sc = { .pipe_fd = pipe_fd, .name = cfg->name };
 	struct vm_run_opts opts = { .handle_signals = true, .started = on_started, .opaque = &sc };
 	struct vm_result res;
@@ -471,11 +473,16 @@ static void runtime_main(struct vm_config *cfg, int pipe_fd)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	r = vm_create(cfg, &vm);
-	if (!r)
-		r = vm_run(vm, &opts, &res);
+	r = vmrec_attach_nics(state_dir, cfg, ports, err, sizeof(err));
+	if (!r) {
+		r = vm_create(cfg, &vm);
+		if (!r)
+			r = vm_run(vm, &opts, &res);
+		if (r)
+			snprintf(err, sizeof(err), "%s", vm_error(vm));
+	}
 	if (r && sc.pipe_fd >= 0) {
-		dprintf(sc.pipe_fd, "%s\n", vm_error(vm));
+		dprintf(sc.pipe_fd, "%s\n", err);
 		close(sc.pipe_fd);
 	}
 	if (!r)
@@ -483,6 +490,7 @@ static void runtime_main(struct vm_config *cfg, int pipe_fd)
 	if (!vmrec_run_path(cfg->name, "vm.pid", path, sizeof(path)))
 		unlink(path);
 	vm_destroy(vm);
+	vmrec_detach_nics(ports, cfg->nr_nics);
 	_exit(r ? CLI_FAIL : CLI_OK);
 }
 
@@ -519,7 +527,7 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 {
 	const char *name = argv[a->first];
 	struct vm_config *cfg;
-	char msg[512] = "", path[4200];
+	char msg[512] = "", path[4200], state[4096];
 	ssize_t n, got = 0;
 	int p[2], r;
 	pid_t pid;
@@ -534,6 +542,7 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 	if (!cfg)
 		return CLI_FAIL;
 	r = start_config(*cp, a, name, cfg);
+	snprintf(state, sizeof(state), "%s", cat_dir(*cp));
 	/* the runtime must not hold the catalog (its lock blocks gc) */
 	cat_close(*cp);
 	*cp = NULL;
@@ -553,7 +562,7 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		runtime_main(cfg, p[1]);
+		runtime_main(cfg, state, p[1]);
 	}
 	close(p[1]);
 	free(cfg);

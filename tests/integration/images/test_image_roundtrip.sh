@@ -14,7 +14,7 @@ vv image import "$T/disk.raw" --name base:1 --os debian-12 >"$T/out"
 id=$(image_id base:1)
 [[ ${#id} == 64 ]] || fail "id '$id'"
 for f in raw vhd vhd-fixed; do
-	vv image export base "$T/exp.$f" --format "$f"
+	vv image export base "$T/exp.$f" --format "$f" --verify
 done
 assert_eq "$(sha "$T/exp.raw")" "$want" "export raw"
 qraw "$T/exp.vhd" "$T/exp.vhd.raw"
@@ -91,3 +91,15 @@ note "rm"
 vv image rm child >/dev/null
 expect_exit 1 vv image show child
 assert_eq "$(nfiles "$VHDVISOR_STATE/images")" 2 "file removed with the image"
+
+note "a damaged stored image is caught by export --verify"
+# blocks are stored in disk order, so the tail marker of base:1 ends 100
+# bytes before the footer
+f=$VHDVISOR_STATE/images/$id.vhd
+at=$(( $(stat -c %s "$f") - 512 - 100 ))
+assert_eq "$(dd if="$f" bs=1 skip=$at count=11 status=none)" "tail marker" "layout assumption"
+printf 'T' | dd of="$f" bs=1 seek=$at conv=notrunc status=none
+vv image export base:1 "$T/unverified.raw" --format raw   # no check: no cost
+expect_exit 1 vv image export base:1 "$T/b2.raw" --format raw --verify
+assert_stderr "does not match its id"
+[[ ! -e $T/b2.raw ]] || fail "a damaged export was left behind"

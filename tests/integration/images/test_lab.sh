@@ -37,18 +37,40 @@ for i in 1 2 3 4 5; do
 	assert_eq "$(sha "$T/v")" "$(sha "$T/tmpl.raw")" "web-$i after reset"
 done
 
+expect_exit 1 vv lab create nonet --from tmpl --count 2 --net nosuchnet
+assert_stderr "no network 'nosuchnet'"
+
 note "start and stop a lab of two"
 G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || G=
 if [[ -n $G && -e $G/vmlinux ]] && command -v qemu-system-x86_64 >/dev/null; then
 	export PATH=$VV_BUILD/bin:$PATH
-	vv lab create duo --from tmpl --count 2 >/dev/null
+	net=l$$
+	netopt=()
+	if vv net create "$net" >/dev/null 2>&1; then
+		at_exit "'$VHDVISOR' net rm $net"
+		netopt=(--net "$net")
+	else
+		note "no lab network here (vhdvisor net create failed): VMs without NICs"
+	fi
+	vv lab create duo --from tmpl --count 2 "${netopt[@]}" >/dev/null
 	at_exit "'$VHDVISOR' lab stop duo"
 	vv lab start duo --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append vv.run=hold >/dev/null
 	assert_eq "$(vv lab list --json | jq '.[] | select(.name == "duo") | .running')" 2 "running"
+	if ((${#netopt[@]})); then
+		br=$(vv net show "$net" --json | jq -r .bridge)
+		assert_eq "$(ip -o link show master "$br" | grep -c vvtap)" 2 "two taps on $br"
+		for v in duo-1 duo-2; do
+			mac=$(vv vm show $v --json | jq -r .mac)
+			pgrep -af qemu-system | grep -q "mac=$mac" || fail "$v's NIC lacks its MAC $mac"
+		done
+	fi
 	expect_exit 1 vv lab rm duo
 	assert_stderr "still run"
 	vv lab stop duo
 	assert_eq "$(vv lab list --json | jq '.[] | select(.name == "duo") | .running')" 0 "stopped"
+	if ((${#netopt[@]})); then
+		assert_eq "$(ip -o link show master "$br" | grep -c vvtap || true)" 0 "taps gone"
+	fi
 	vv lab rm duo
 else
 	note "SKIPPED start/stop: no guest material here"
