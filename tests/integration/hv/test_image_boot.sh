@@ -2,7 +2,8 @@
 # Booting tiny.vhd (images/recipes/tiny): the kernel read out of the
 # image's own ext4 partition through grub.cfg (like pygrub), the disk's own
 # GRUB2 under SeaBIOS (firmware boot), a linked clone (differencing child)
-# whose guest writes stay in the clone.
+# whose guest writes stay in the clone, and a GPT disk whose only boot
+# config is extlinux.conf (DEFAULT label, relative KERNEL, initrd= in APPEND).
 # serial
 # timeout: 1200
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -52,4 +53,20 @@ assert_eq "$(sha tiny.vhd)" "$tiny_sha" "template after the clone ran"
 assert_eq "$("$VHD" read clone.vhd 60M 64K | sha256sum | cut -d' ' -f1)" \
 	"$(yes CLONE | head -c 65536 | sha256sum | cut -d' ' -f1)" "clone's data"
 "$VHD" check clone.vhd >/dev/null || fail "vhd check clone.vhd"
+assert_clean
+
+note "GPT disk with extlinux.conf only (no grub.cfg)"
+need_cmd sfdisk mke2fs
+mkdir -p xt/boot/extlinux
+cp "$G/vmlinuz" xt/boot/vmlinuz
+cp "$G/initrd.img" xt/boot/initrd.img
+printf 'DEFAULT other\nLABEL first\n  KERNEL /boot/missing\nLABEL other\n  KERNEL ../vmlinuz\n  APPEND initrd=/boot/initrd.img console=ttyS0 quiet\n' \
+	>xt/boot/extlinux/extlinux.conf
+truncate -s 48M gpt.raw
+printf 'label: gpt\nstart=2048, size=4096, type=21686148-6453-6F53-6E6F-744E65656646\nstart=8192, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+	sfdisk -q gpt.raw
+mke2fs -q -t ext4 -E offset=$((8192 * 512)) -d xt gpt.raw $(( (48 * 1024) - 4096 ))k
+run_disk gpt.log --disk gpt.raw --boot image --append "vv.run=cpus"
+[[ $RC == 0 ]] || { cat run.err; tail gpt.log; fail "GPT/extlinux boot exit $RC"; }
+grep -qa 'VHDVISOR-GUEST-UP' gpt.log || fail "GPT/extlinux boot: no userspace marker"
 assert_clean
