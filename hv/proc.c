@@ -26,7 +26,7 @@ long long hv_now_ms(void)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_setup(const char *const argv[], const struct hv_fdmap *map, size_t nmap,
+static void child_setup(const char *const argv[], struct hv_fdmap *map, size_t nmap,
 			bool quiet, int deathsig, pid_t parent, int errpipe)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -55,7 +55,7 @@ static void child_setup(const char *const argv[], const struct hv_fdmap *map, si
 
 		if (fd < 0)
 			goto fail;
-		((struct hv_fdmap *)map)[i].fd = fd;
+		map[i].fd = fd;
 	}
 	for (size_t i = 0; i < nmap; i++)
 		if (dup2(map[i].fd, map[i].child_fd) < 0)
@@ -175,8 +175,8 @@ static bool run_dir_live(const char *dir)
 
 int hv_run_dir_create(const char *root, const char *name, char *out, size_t outlen)
 {
-	char pidbuf[32];
-	int fd, n;
+	char pidbuf[32], path[PATH_MAX + 8];
+	int fd, n, e;
 
 	if (mkdir(root, 0755) && errno != EEXIST)
 		return -errno;
@@ -193,15 +193,10 @@ int hv_run_dir_create(const char *root, const char *name, char *out, size_t outl
 			return -errno;
 	}
 	n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
-	{
-		char path[PATH_MAX + 8];
-
-		snprintf(path, sizeof(path), "%s/pid", out);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	}
+	snprintf(path, sizeof(path), "%s/pid", out);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, pidbuf, (size_t)n) != n) {
-		int e = fd < 0 ? errno : EIO;
-
+		e = fd < 0 ? errno : EIO;
 		if (fd >= 0)
 			close(fd);
 		hv_run_dir_remove(out);

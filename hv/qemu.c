@@ -47,7 +47,6 @@ struct vm_engine {
 	bool host_stop;
 	bool disk_died;
 	bool exited;
-	bool paused;
 	char detail[256];
 };
 
@@ -342,12 +341,10 @@ static int on_qmp_event(struct vm_engine *e, struct json_object *msg, struct vm_
 		return 1;
 	}
 	if (!strcmp(n, "STOP")) {
-		e->paused = true;
 		ev->type = VM_EV_STOPPED;
 		return 1;
 	}
 	if (!strcmp(n, "RESUME")) {
-		e->paused = false;
 		ev->type = VM_EV_RESUMED;
 		return 1;
 	}
