@@ -6,8 +6,9 @@
  *   STATE/lock                 flock: shared while an operation runs,
  *                              exclusive for `image gc`
  *   STATE/images/<id>.vhd      one standalone VHD per image (content id)
- *   STATE/vms/<name>/L<n>.vhd  a VM's layers (differencing VHDs)
- *   STATE/tmp/                 files being built; gc empties it
+ *   STATE/vms/<name>/<16 hex>.vhd  a VM's layers (differencing VHDs)
+ *   STATE/tmp/                 files being built, unpacked bundles;
+ *                              gc empties it
  *
  * Rules that keep concurrent commands and kill -9 safe:
  *  - write transactions are short (BEGIN IMMEDIATE, a few statements,
