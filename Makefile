@@ -103,12 +103,14 @@ test-integration: tests-build
 check-includes:
 	$(Q)bash scripts/check-includes.sh .
 
+# Tests that compile C against $(BUILD)/lib must add $$VV_SAN to their flags.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
-		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan OPT="-O2 -g" \
+		SAN="$(ASAN_FLAGS)" \
 		tests-build
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		BUILD=build/asan bash tests/run.sh
+		VV_SAN="$(ASAN_FLAGS)" BUILD=build/asan bash tests/run.sh
 
 bench: deps all
 	$(Q)BUILD=$(BUILD) bash tests/bench/run.sh

@@ -9,6 +9,9 @@ set -euo pipefail
 : "${VV_BUILD:?}"
 VHD=${VHD:-$VV_BUILD/bin/vhd}
 VHDVISOR=${VHDVISOR:-$VV_BUILD/bin/vhdvisor}
+# Compiler flags a test must add when it links C against $VV_BUILD/lib
+# (set by `make asan` to the sanitizer flags; empty otherwise).
+VV_SAN=${VV_SAN:-}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vvtest.XXXXXX")
 _vv_exit_cmds=()

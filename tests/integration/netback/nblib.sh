@@ -88,7 +88,7 @@ alive() {
 # $T/nb_attach.
 build_attach() {
 	need_cmd gcc
-	gcc -I"$VV_ROOT" -D_GNU_SOURCE -o "$T/nb_attach" \
+	gcc ${VV_SAN:-} -I"$VV_ROOT" -D_GNU_SOURCE -o "$T/nb_attach" \
 		"$VV_ROOT/tests/integration/netback/nb_attach.c" \
 		"$VV_BUILD/lib/libnetback.a" "$VV_BUILD/lib/libcommon.a" -lmnl -ljson-c
 }
