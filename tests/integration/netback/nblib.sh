@@ -12,6 +12,9 @@
 #                     a namespace NS with a veth "eth0" whose peer is a port
 #                     of bridge BR in $H, optionally with a static address
 #   assert_clean      nothing of ours left in $H and no dnsmasq of this test
+#   pings NS ADDR, alive PID, dhcp_client NS, lease NS VAR,
+#   tcp_xfer FROM TO ADDR FILE, build_attach, vm_setup, start_vm,
+#   wait_vms, vmval: described where they are defined below
 
 [[ $(id -u) == 0 ]] || skip "needs root for network namespaces"
 need_cmd ip nft dnsmasq jq busybox
