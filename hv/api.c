@@ -186,7 +186,8 @@ static bool api_answer(struct vm_api *api, struct api_client *c, const char *lin
 		reply_error(reply, "request is not a JSON object");
 	else
 		api->fn(req, reply, api->opaque);
-	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
+					       JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
 	/* Replies are small; a client that does not read them is dropped. */
 	while (off < len) {
