@@ -16,6 +16,7 @@
 #include "hv/api.h"
 #include "hv/boot.h"
 #include "hv/hv_int.h"
+#include "netback/netback.h"
 
 enum vm_phase { VM_CREATED, VM_RUNNING, VM_DONE };
 
@@ -29,6 +30,7 @@ struct vm {
 	char run_dir[PATH_MAX];
 	char vhd_tool[PATH_MAX];
 	struct vm_api *api;
+	struct nb_port *ports[VM_MAX_NICS];  /* taps netback opened for us */
 	bool stop_requested;
 	int stop_signo;
 	char error[512];
@@ -83,6 +85,9 @@ void vm_destroy(struct vm *vm)
 	vm_api_destroy(vm->api);
 	if (vm->engine)
 		vm->ops->destroy(vm->engine);
+	/* After the engine: QEMU shared the taps' descriptors. */
+	for (unsigned i = 0; i < VM_MAX_NICS; i++)
+		nb_port_destroy(vm->ports[i]);
 	hv_run_dir_remove(vm->run_dir);
 	free(vm);
 }
@@ -186,6 +191,39 @@ int vm_add_nic(struct vm *vm, const struct vm_nic *nic)
 	if (r)
 		vm->cfg.nr_nics--;
 	return r;
+}
+
+/* Opens through netback the taps of NICs that came without one. */
+static int attach_nics(struct vm *vm)
+{
+	static const uint8_t zero[6];
+
+	for (unsigned i = 0; i < vm->cfg.nr_nics; i++) {
+		struct vm_nic *nic = &vm->cfg.nics[i];
+		struct nb_nic_spec spec = {
+			.kind = nic->kind == VM_NIC_TAP ? NB_NIC_TAP : NB_NIC_NET,
+			.name = nic->name,
+			.has_mac = memcmp(nic->mac, zero, 6) != 0,
+		};
+		char err[256] = "";
+		int r;
+
+		if (nic->tap_fd >= 0)
+			continue;
+		memcpy(spec.mac, nic->mac, 6);
+		r = netback_nic_attach(NULL, &spec, vm->cfg.name, i, &vm->ports[i], err,
+				       sizeof(err));
+		if (r) {
+			snprintf(vm->error, sizeof(vm->error), "nic %u (%s): %s", i, nic->name,
+				 err[0] ? err : strerror(-r));
+			return r;
+		}
+		nic->tap_fd = nb_port_fd(vm->ports[i]);
+		memcpy(nic->mac, nb_port_mac(vm->ports[i]), 6);
+		log_info("nic %u: %s, MAC %s", i, nb_port_ifname(vm->ports[i]),
+			 nb_port_mac_str(vm->ports[i]));
+	}
+	return 0;
 }
 
 static void host_stop(struct vm *vm, int signo)
@@ -367,6 +405,9 @@ int vm_run(struct vm *vm, const struct vm_run_opts *opts, struct vm_result *res)
 			goto out;
 		}
 	}
+	r = attach_nics(vm);
+	if (r)
+		goto out;
 	r = vm->ops->start(vm->engine);
 	if (r) {
 		snprintf(vm->error, sizeof(vm->error), "the VM did not start: %s", strerror(-r));

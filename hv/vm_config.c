@@ -194,8 +194,10 @@ static int validate_nic(const struct vm_config *cfg, unsigned i, char *err, size
 	if (!name_ok(nic->name, nic->kind == VM_NIC_TAP ? 16 : sizeof(nic->name)))
 		return seterr(err, errlen, "nic %u: bad %s name '%s'", i,
 			      nic->kind == VM_NIC_TAP ? "tap" : "network", nic->name);
-	if (!memcmp(nic->mac, zero, 6) || (nic->mac[0] & 1))
-		return seterr(err, errlen, "nic %u: MAC must be unicast and not all zeros", i);
+	if (!memcmp(nic->mac, zero, 6))
+		return 0;  /* netback generates one */
+	if (nic->mac[0] & 1)
+		return seterr(err, errlen, "nic %u: MAC must be unicast", i);
 	for (unsigned j = 0; j < i; j++)
 		if (!memcmp(cfg->nics[j].mac, nic->mac, 6))
 			return seterr(err, errlen, "nics %u and %u have the same MAC", j, i);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hv/vm.h"
+#include "netback/netback.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
@@ -34,6 +35,8 @@ static void run_usage(FILE *f)
 "  --cpus N               vCPUs (default 1)\n"
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
 "  --console KIND         stdio (default), file:PATH, pty, none\n"
+"  --nic net=NAME[,mac=M] | tap=IFNAME[,mac=M]  a virtio NIC on a lab network\n"
+"                         or an existing tap, repeatable (MAC generated if absent)\n"
 "  --api PATH             JSON control socket: {\"cmd\":\"status|pause|resume|powerdown|stop\"}\n"
 "  --accel auto|kvm|tcg   accelerator (default auto: KVM only with vmx/svm)\n"
 "  --name NAME            VM name (run folder $VHDVISOR_RUN/NAME)\n"
@@ -71,7 +74,7 @@ static int copy_opt(char *dst, size_t len, const char *what, const char *v)
 }
 
 enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_BOOT, O_FIRMWARE, O_DISK, O_CPUS, O_MEM,
-       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT };
+       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -87,9 +90,31 @@ static const struct option run_opts[] = {
 	{ "accel", required_argument, NULL, O_ACCEL },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "reboot", no_argument, NULL, O_REBOOT },
+	{ "nic", required_argument, NULL, O_NIC },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+static int parse_nic(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char namebuf[NB_NIC_NAME_MAX + 1];
+	struct nb_nic_spec spec;
+	struct vm_nic *nic;
+
+	if (cfg->nr_nics == VM_MAX_NICS) {
+		snprintf(err, errlen, "at most %d NICs", VM_MAX_NICS);
+		return -EINVAL;
+	}
+	if (netback_nic_parse(arg, &spec, namebuf, err, errlen))
+		return -EINVAL;
+	nic = &cfg->nics[cfg->nr_nics++];
+	nic->kind = spec.kind == NB_NIC_TAP ? VM_NIC_TAP : VM_NIC_NET;
+	snprintf(nic->name, sizeof(nic->name), "%s", spec.name);
+	if (spec.has_mac)
+		memcpy(nic->mac, spec.mac, sizeof(nic->mac));
+	nic->tap_fd = -1;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -163,6 +188,10 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case O_REBOOT:
 			cfg->reboot = true;
+			break;
+		case O_NIC:
+			if (parse_nic(optarg, cfg, err, sizeof(err)))
+				return usage_err("%s", err);
 			break;
 		case 'h':
 			run_usage(stdout);
