@@ -50,8 +50,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out);
 int vm_add_disk(struct vm *vm, const struct vm_disk *disk);
 int vm_add_nic(struct vm *vm, const struct vm_nic *nic);
 
-/* Starts the guest and serves its API socket (cfg.api_path) until the
- * guest is gone: it powered off, rebooted (unless cfg.reboot), panicked,
+/* Opens through netback the taps of NICs given without a tap fd, starts
+ * the guest and serves its API socket (cfg.api_path) until the guest is
+ * gone: it powered off, rebooted (unless cfg.reboot), panicked,
  * its engine or a disk export died, a handled signal or an API "stop"
  * arrived. Returns 0 with *res filled, or -errno when the VM could not be
  * started (reason in vm_error(vm)). Call once. */

@@ -5,7 +5,8 @@
 #     boot, no disk; then with one VHD disk: our NBD export vs QEMU's vpc);
 #  2. guest dd (O_DIRECT, 1 MiB blocks) on a 512 MiB disk: our NBD-backed
 #     dynamic VHD vs QEMU's vpc driver on the same VHD vs QEMU on a raw copy
-#     (under TCG this mostly measures the emulator);
+#     (host page cache on all three, like our export; under TCG this
+#     mostly measures the emulator);
 #  3. memory (RSS) of our side per running VM: vhdvisor and its NBD export.
 #  VV_BENCH_RUNS (default 3) runs each; medians are reported.
 source "$VV_ROOT/tests/bench/lib.sh"
@@ -100,9 +101,9 @@ APPEND="vv.run=ddw:vda:512,ddr:vda:512"
 qemu-img create -q -f vpc -o subformat=dynamic "$T/dd-q.vhd" 512M
 truncate -s 512M "$T/dd.raw"
 ours "$T/dd-o.con" --disk "$T/dd.vhd" >/dev/null 2>"$T/dd-o.err" || cat "$T/dd-o.err"
-qemu_plain "$T/dd-v.con" -blockdev "driver=vpc,node-name=d0,cache.direct=on,file.driver=file,file.filename=$T/dd-q.vhd" \
+qemu_plain "$T/dd-v.con" -blockdev "driver=vpc,node-name=d0,file.driver=file,file.filename=$T/dd-q.vhd" \
 	-device virtio-blk-pci,drive=d0 >/dev/null 2>&1
-qemu_plain "$T/dd-r.con" -blockdev "driver=raw,node-name=d0,cache.direct=on,file.driver=file,file.filename=$T/dd.raw" \
+qemu_plain "$T/dd-r.con" -blockdev "driver=raw,node-name=d0,file.driver=file,file.filename=$T/dd.raw" \
 	-device virtio-blk-pci,drive=d0 >/dev/null 2>&1
 val() { tr -d '\r' <"$1" | grep -ao "$2=[0-9A-Z]*" | tail -1 | cut -d= -f2; }
 for op in DDW DDR; do
