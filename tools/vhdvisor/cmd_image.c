@@ -219,13 +219,11 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 		json_object_put(j);
 		return CLI_OK;
 	}
-	printf("%s %s%s%s%s (%s virtual, %s of data)\n", res.existed ? "exists" : "imported",
-	       res.img.id, a->name ? " as " : "", a->name ? a->name : "",
-	       a->name && !strchr(a->name, ':') ? ":" : "",
-	       size_format(res.img.virtual_size, sz, sizeof(sz)),
+	printf("%s %s", res.existed ? "exists" : "imported", res.img.id);
+	if (a->name)
+		printf(" as %.*s:%s", (int)strcspn(a->name, ":"), a->name, res.version);
+	printf(" (%s virtual, %s of data)\n", size_format(res.img.virtual_size, sz, sizeof(sz)),
 	       size_format(res.data_bytes, (char[32]){ 0 }, 32));
-	if (a->name && !strchr(a->name, ':'))
-		printf("version %s\n", res.version);
 	return CLI_OK;
 }
 
