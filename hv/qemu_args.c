@@ -1,5 +1,6 @@
 /* hv/qemu_args.c: QEMU's command line for one VM, as an argv vector. */
 #include "hv/qemu_int.h"
+#include "netback/netback.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -199,11 +200,15 @@ int qemu_argv_build(struct qemu_argv *a, const struct vm_config *cfg,
 		qemu_argv_addf(a, "virtio-blk-pci,drive=disk%u,id=vblk%u%s", i, i,
 			       boot->mode == VM_BOOT_FIRMWARE && i == 0 ? ",bootindex=0" : "");
 	}
+	/* vhost-net moves the packet path into the host kernel where the
+	 * host has it (not on the build machines: no /dev/vhost-net). */
+	bool vhost = cfg->nr_nics && netback_vhost_available();
+
 	for (unsigned i = 0; i < cfg->nr_nics; i++) {
 		const uint8_t *m = cfg->nics[i].mac;
 
 		qemu_argv_add(a, "-netdev");
-		qemu_argv_addf(a, "tap,id=net%u,fd=%d", i, nic_fds[i]);
+		qemu_argv_addf(a, "tap,id=net%u,fd=%d%s", i, nic_fds[i], vhost ? ",vhost=on" : "");
 		qemu_argv_add(a, "-device");
 		qemu_argv_addf(a, "virtio-net-pci,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x",
 			       i, m[0], m[1], m[2], m[3], m[4], m[5]);
