@@ -158,6 +158,10 @@ int qemu_argv_build(struct qemu_argv *a, const struct vm_config *cfg,
 	qemu_argv_add(a, "-no-user-config");
 	qemu_argv_add(a, "-name");
 	qemu_argv_addf(a, "%s", cfg->name);
+	if (cfg->uuid[0]) {
+		qemu_argv_add(a, "-uuid");   /* SMBIOS type 1 system UUID */
+		qemu_argv_addf(a, "%s", cfg->uuid);
+	}
 	qemu_argv_add(a, "-machine");
 	qemu_argv_add(a, "q35");
 	qemu_argv_add(a, "-accel");

@@ -2,6 +2,7 @@
  * validation of a VM's description. */
 #include "hv/vm_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -204,6 +205,18 @@ static int validate_nic(const struct vm_config *cfg, unsigned i, char *err, size
 	return 0;
 }
 
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", hex digits, NUL-terminated. */
+static bool uuid_ok(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
 int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int r;
@@ -215,6 +228,9 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->mem < VM_MIN_MEM || cfg->mem > VM_MAX_MEM || cfg->mem % (1u << 20))
 		return seterr(err, errlen,
 			      "memory must be a multiple of 1 MiB between 64 MiB and 1 TiB");
+	if (cfg->uuid[0] && !uuid_ok(cfg->uuid))
+		return seterr(err, errlen, "bad SMBIOS UUID '%s' (want 8-4-4-4-12 hex digits)",
+			      cfg->uuid);
 	if (cfg->nr_disks > VM_MAX_DISKS || cfg->nr_nics > VM_MAX_NICS)
 		return seterr(err, errlen, "too many disks or NICs");
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {

@@ -88,6 +88,7 @@ struct vm_config {
 	enum vm_accel accel;
 	char api_path[PATH_MAX];             /* control socket, "" = none */
 	bool reboot;                         /* restart on guest reboot */
+	char uuid[37];                       /* SMBIOS system UUID, "" = QEMU's */
 	char run_dir[PATH_MAX];              /* "" = $VHDVISOR_RUN or /run/vhdvisor */
 };
 

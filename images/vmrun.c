@@ -88,6 +88,8 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	snprintf(cfg->append, sizeof(cfg->append),
 		 "hostname=%s systemd.machine_id=%s vhdvisor.uuid=%s", vm.name, vm.machine_id,
 		 vm.uuid);
+	if (strlen(vm.uuid) < sizeof(cfg->uuid))
+		memcpy(cfg->uuid, vm.uuid, strlen(vm.uuid) + 1);
 	snprintf(cfg->run_dir, sizeof(cfg->run_dir), "%s", vmrec_run_dir());
 	cfg->console = VM_CONSOLE_FILE;
 	if (vmrec_run_path(name, "console", cfg->console_path, sizeof(cfg->console_path)) ||

@@ -36,6 +36,7 @@ static void run_usage(FILE *f)
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
 "  --console KIND         stdio (default), file:PATH, pty, none\n"
 "  --nic net=NAME[,mac=M] | tap=IFNAME[,mac=M]  a virtio NIC on a lab network\n"
+"  --uuid UUID            the SMBIOS system UUID the guest sees\n"
 "                         or an existing tap, repeatable (MAC generated if absent)\n"
 "  --api PATH             JSON control socket: {\"cmd\":\"status|pause|resume|powerdown|stop\"}\n"
 "  --accel auto|kvm|tcg   accelerator (default auto: KVM only with vmx/svm)\n"
@@ -74,7 +75,7 @@ static int copy_opt(char *dst, size_t len, const char *what, const char *v)
 }
 
 enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_BOOT, O_FIRMWARE, O_DISK, O_CPUS, O_MEM,
-       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC };
+       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -91,6 +92,7 @@ static const struct option run_opts[] = {
 	{ "name", required_argument, NULL, O_NAME },
 	{ "reboot", no_argument, NULL, O_REBOOT },
 	{ "nic", required_argument, NULL, O_NIC },
+	{ "uuid", required_argument, NULL, O_UUID },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -188,6 +190,10 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case O_REBOOT:
 			cfg->reboot = true;
+			break;
+		case O_UUID:
+			if (copy_opt(cfg->uuid, sizeof(cfg->uuid), "--uuid", optarg))
+				return CLI_USAGE;
 			break;
 		case O_NIC:
 			if (parse_nic(optarg, cfg, err, sizeof(err)))

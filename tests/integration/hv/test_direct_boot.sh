@@ -29,11 +29,15 @@ done
 d=$(( (mem_kb[512] - mem_kb[256]) / 1024 ))
 ((d >= 240 && d <= 256)) || fail "512M vs 256M guests differ by $d MiB, want ~256"
 
-note "console on stdout"
+note "console on stdout; the SMBIOS UUID given with --uuid reaches the guest"
+uuid=6a1f0c3e-2b7d-4e59-9c8a-0d4e5f6a7b8c
 rc=0
 "$VHDVISOR" run --name "$VM" --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
-	--append "quiet vv.run=cpus" >"$T/stdout.log" 2>"$T/run.err" || rc=$?
+	--uuid "$uuid" --append "quiet vv.run=cpus,uuid" >"$T/stdout.log" 2>"$T/run.err" || rc=$?
 assert_eq "$rc" 0 "exit status with a stdio console"
 grep -q '^VHDVISOR-GUEST-UP' "$T/stdout.log" || fail "no marker on stdout"
 grep -q '^VV-CPUS=1' "$T/stdout.log" || fail "no CPU count on stdout"
+assert_eq "$(grep -a '^VV-UUID=' "$T/stdout.log" | tr -d '\r' | cut -d= -f2)" "$uuid" "guest's product_uuid"
+expect_exit 1 "$VHDVISOR" run --kernel "$G/vmlinux" --uuid not-a-uuid
+assert_stderr 'bad SMBIOS UUID'
 assert_clean

@@ -23,7 +23,7 @@ at_exit 'for v in lab-1 lab-2 lab-3; do "$VHDVISOR" vm stop $v; done'
 
 for i in 1 2 3; do
 	vv vm start "lab-$i" --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
-		--append "vv.run=write:vda:2048:16:MARK$i,poweroff" >/dev/null
+		--append "vv.run=write:vda:2048:16:MARK$i,uuid,poweroff" >/dev/null
 	assert_eq "$(vv vm status "lab-$i" --json | jq .running)" true "lab-$i running"
 done
 expect_exit 1 vv vm start lab-1 --kernel "$G/vmlinux" --initrd "$G/initrd.img"
@@ -31,6 +31,7 @@ assert_stderr "already running"
 expect_exit 1 vv vm snapshot lab-1
 assert_stderr "running"
 
+uuids=()
 for i in 1 2 3; do
 	for _ in $(seq 1 240); do
 		vv vm status "lab-$i" --json | jq -e '.running == false' >/dev/null && break
@@ -42,12 +43,17 @@ for i in 1 2 3; do
 	mid=$(vv vm show "lab-$i" --json | jq -r .machine_id)
 	grep -q "hostname=lab-$i " "$T/c$i" || fail "lab-$i: no hostname on its command line"
 	grep -q "systemd.machine_id=$mid" "$T/c$i" || fail "lab-$i: no machine-id"
+	uuid=$(vv vm show "lab-$i" --json | jq -r .uuid)
+	[[ $uuid =~ ^[0-9a-f-]{36}$ ]] || fail "lab-$i: no SMBIOS UUID in vm show ($uuid)"
+	grep -aq "^VV-UUID=$uuid" "$T/c$i" || fail "lab-$i: the guest's SMBIOS UUID is not $uuid"
+	uuids+=("$uuid")
 done
 for i in 1 2 3; do
 	disk=$(vv vm show "lab-$i" --json | jq -r .disk)
 	assert_eq "$("$VHD" read "$disk" $((2048 * 1024)) 6)" "MARK$i" "lab-$i marker"
 done
 assert_eq "$(sha "$img")" "$before" "template unchanged"
+assert_eq "$(printf '%s\n' "${uuids[@]}" | sort -u | wc -l)" 3 "distinct SMBIOS UUIDs"
 
 note "a held guest stops with vm stop"
 vv vm start lab-1 --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append "vv.run=hold" >/dev/null
