@@ -36,7 +36,7 @@ bool bundle_probe(const char *path);
 int bundle_export_image(struct cat *c, const char *id, const char *dest);
 
 /* Writes VM @name (stopped), its definition, layers, snapshots and its
- * image, as a bundle to @dest. */
+ * image, as a bundle to @dest. VMs with extra data disks: -EOPNOTSUPP. */
 int bundle_export_vm(struct cat *c, const char *name, const char *dest);
 
 struct bundle_result {

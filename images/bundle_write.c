@@ -249,6 +249,13 @@ int bundle_export_image(struct cat *c, const char *id, const char *dest)
 	return r;
 }
 
+static int has_disk(void *opaque, const struct cat_disk *d)
+{
+	(void)opaque;
+	(void)d;
+	return 1;
+}
+
 int bundle_export_vm(struct cat *c, const char *name, const char *dest)
 {
 	json_object *vmj = json_object_new_object(), *snaps = json_object_new_array();
@@ -270,6 +277,11 @@ int bundle_export_vm(struct cat *c, const char *name, const char *dest)
 	}
 	if (vmrec_running(name)) {
 		r = img_fail(-EBUSY, "VM '%s' is running; stop it first", name);
+		goto out;
+	}
+	if (cat_disk_foreach(c, name, has_disk, NULL)) {
+		r = img_fail(-EOPNOTSUPP, "VM '%s' has extra disks, which bundles do not carry"
+			     " yet; remove them (vm disk rm) to export it", name);
 		goto out;
 	}
 	json_object_object_add(vmj, "name", json_object_new_string(vm.name));

@@ -57,7 +57,7 @@ int cat_vm_get(struct cat *c, const char *name, struct cat_vm *out);
 /* Rewrites state, cpus, mem, top, lab, net and image of VM @vm->name.
  * -ENOENT. */
 int cat_vm_update(struct cat *c, const struct cat_vm *vm);
-/* Deletes the VM with its layers and snapshots (rows only). -ENOENT. */
+/* Deletes the VM with its layers, snapshots and disks (rows only). -ENOENT. */
 int cat_vm_del(struct cat *c, const char *name);
 /* Calls @fn for each VM, by name; @image and @lab (each may be NULL)
  * restrict the list. Stops at and returns @fn's first non-zero value. */
@@ -87,6 +87,27 @@ int cat_snap_get(struct cat *c, const char *vm, const char *tag, struct cat_snap
 int cat_snap_del(struct cat *c, const char *vm, const char *tag);
 int cat_snap_foreach(struct cat *c, const char *vm,
 		     int (*fn)(void *opaque, const struct cat_snapshot *s), void *opaque);
+
+/* ---- extra data disks (cat_disks.c) ---- */
+
+/* Disk @idx (1, 2, ...) of a VM: a standalone VHD; disk 0 is its layers. */
+struct cat_disk {
+	char vm[CAT_NAME_MAX + 1];
+	unsigned idx;
+	char file[192];                  /* relative to the state dir */
+	int64_t created;
+};
+
+/* Inserts @d; -EEXIST when the VM already has disk @d->idx. */
+int cat_disk_add(struct cat *c, const struct cat_disk *d);
+/* Loads disk @idx of VM @vm; -ENOENT. */
+int cat_disk_get(struct cat *c, const char *vm, unsigned idx, struct cat_disk *out);
+/* Deletes the row of disk @idx of VM @vm (not its file). -ENOENT. */
+int cat_disk_del(struct cat *c, const char *vm, unsigned idx);
+/* Calls @fn for each extra disk of VM @vm, by index. Stops at and returns
+ * @fn's first non-zero value. */
+int cat_disk_foreach(struct cat *c, const char *vm,
+		     int (*fn)(void *opaque, const struct cat_disk *d), void *opaque);
 
 /* ---- labs ---- */
 

@@ -121,6 +121,7 @@ int cat_vm_del(struct cat *c, const char *name)
 {
 	static const char *const sqls[] = {
 		"DELETE FROM snapshots WHERE vm = ?",
+		"DELETE FROM disks WHERE vm = ?",
 		/* children before parents: clear the tree's links first */
 		"UPDATE layers SET parent = NULL WHERE vm = ?",
 		"DELETE FROM layers WHERE vm = ?",

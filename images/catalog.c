@@ -76,6 +76,15 @@ static const char schema_v1[] =
 	" net TEXT NOT NULL DEFAULT '',"
 	" created INTEGER NOT NULL);";
 
+/* Version 2: a VM's extra data disks (disk 0 is its layer chain). */
+static const char schema_v2[] =
+	"CREATE TABLE disks("
+	" vm TEXT NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" file TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY(vm, idx));";
+
 const char *cat_default_state_dir(void)
 {
 	const char *e = getenv("VHDVISOR_STATE");
@@ -244,12 +253,12 @@ static int schema_setup(struct cat *c)
 		r = -EPROTO;
 		goto out;
 	}
-	if (version == 0) {
+	if (version == 0)
 		r = cat_exec(c, schema_v1);
-		if (!r)
-			r = cat_exec(c, "PRAGMA user_version = 1");
-	}
-	/* Later versions: if (version < 2) migrate_v2(c); ... */
+	if (!r && version < 2)
+		r = cat_exec(c, schema_v2);
+	if (!r && version < CAT_SCHEMA_VERSION)
+		r = cat_exec(c, "PRAGMA user_version = 2");
 out:
 	if (r) {
 		cat_rollback(c);

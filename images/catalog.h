@@ -6,7 +6,8 @@
  *   STATE/lock                 flock: shared while an operation runs,
  *                              exclusive for `image gc`
  *   STATE/images/<id>.vhd      one standalone VHD per image (content id)
- *   STATE/vms/<name>/<16 hex>.vhd  a VM's layers (differencing VHDs)
+ *   STATE/vms/<name>/<16 hex>.vhd  a VM's layers (differencing VHDs) and
+ *                              extra data disks (dynamic VHDs)
  *   STATE/tmp/                 files being built, unpacked bundles;
  *                              gc empties it
  *
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAT_SCHEMA_VERSION 1
+#define CAT_SCHEMA_VERSION 2
 #define CAT_ID_LEN 64          /* hex SHA-256 */
 #define CAT_NAME_MAX 64        /* image, VM and lab names */
 

@@ -74,7 +74,8 @@ static int drop_creating(void *opaque, const struct cat_vm *vm)
 
 int img_gc(struct cat *c, struct img_gc_result *res)
 {
-	static const char layer_sql[] = "SELECT 1 FROM layers WHERE file = ?";
+	static const char layer_sql[] = "SELECT 1 FROM layers WHERE file = ?1"
+					   " UNION ALL SELECT 1 FROM disks WHERE file = ?1";
 	char vms[4300], sub[4400], path[4600];
 	void *ctx[2] = { c, &res->vms_removed };
 	struct dirent *de;

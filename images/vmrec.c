@@ -52,25 +52,33 @@ int vmrec_parent_path(struct cat *c, const struct cat_vm *vm, const struct cat_l
 	return r ? r : cat_path(c, img.file, path, len);
 }
 
-int vmrec_layer_file(struct cat *c, const char *vm, const char *parent, uint64_t size,
-		     char rel[192])
+int vmrec_file_name(struct cat *c, const char *vm, char rel[192], char *path, size_t len)
 {
-	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = size };
-	char path[VMREC_PATH_MAX], dir[128];
+	char dir[128];
 	uint8_t rnd[8];
 	int r;
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return img_fail(-EIO, "no random numbers");
 	snprintf(dir, sizeof(dir), "vms/%s", vm);
-	r = cat_path(c, dir, path, sizeof(path));
+	r = cat_path(c, dir, path, len);
 	if (r)
 		return r;
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
 	snprintf(rel, 192, "vms/%s/%02x%02x%02x%02x%02x%02x%02x%02x.vhd", vm, rnd[0], rnd[1],
 		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	r = cat_path(c, rel, path, sizeof(path));
+	return cat_path(c, rel, path, len);
+}
+
+int vmrec_layer_file(struct cat *c, const char *vm, const char *parent, uint64_t size,
+		     char rel[192])
+{
+	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = size };
+	char path[VMREC_PATH_MAX];
+	int r;
+
+	r = vmrec_file_name(c, vm, rel, path, sizeof(path));
 	if (r)
 		return r;
 	if (parent && parent[0]) {
@@ -386,8 +394,10 @@ int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsign
 	r = vmrec_disk_path(c, src, top, sizeof(top));
 	if (r)
 		return r;
-	if (full)
-		return create_many(c, &tmpl, NULL, top, names, n, progress, opaque);
+	if (full) {
+		r = create_many(c, &tmpl, NULL, top, names, n, progress, opaque);
+		return r ? r : vmrec_disks_clone(c, src, names, n);
+	}
 	r = pristine(c, &vm, &clean);
 	if (r)
 		return r;
@@ -410,7 +420,8 @@ int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsign
 		r = cat_path(c, img.file, top, sizeof(top));
 	if (r)
 		return img_fail(r, "image of VM %s: %s", src, strerror(-r));
-	return create_many(c, &tmpl, top, NULL, names, n, NULL, NULL);
+	r = create_many(c, &tmpl, top, NULL, names, n, NULL, NULL);
+	return r ? r : vmrec_disks_clone(c, src, names, n);
 }
 
 struct file_list {
@@ -435,6 +446,14 @@ static int collect_file(void *opaque, const struct cat_layer *l)
 	return 0;
 }
 
+static int collect_disk(void *opaque, const struct cat_disk *d)
+{
+	struct cat_layer l = { 0 };
+
+	snprintf(l.file, sizeof(l.file), "%s", d->file);
+	return collect_file(opaque, &l);
+}
+
 int vmrec_remove(struct cat *c, const char *name)
 {
 	struct file_list fl = { 0 };
@@ -447,6 +466,8 @@ int vmrec_remove(struct cat *c, const char *name)
 	if (vmrec_running(name))
 		return img_fail(-EBUSY, "VM '%s' is running; stop it first", name);
 	r = cat_layer_foreach(c, name, collect_file, &fl);
+	if (!r)
+		r = cat_disk_foreach(c, name, collect_disk, &fl);
 	if (!r)
 		r = cat_vm_del(c, name);
 	if (r) {

@@ -44,11 +44,13 @@ int vmrec_create(struct cat *c, const char *image_id, const char *const *names, 
  * written nothing since its image, the clones share that image; otherwise
  * @src's current disk is captured once as a new catalog image (derived
  * from @src's) and the clones are linked to it. @full: each clone gets its
- * own standalone copy of @src's disk. */
+ * own standalone copy of @src's disk. Either way each clone gets empty
+ * extra disks of the sizes of @src's (data disks are never shared). */
 int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsigned n,
 		bool full, const struct vmrec_opts *o, img_progress_fn progress, void *opaque);
 
-/* Removes VM @name with all its layers and snapshots. -EBUSY while it runs. */
+/* Removes VM @name with all its layers, snapshots and extra disks. -EBUSY
+ * while it runs. */
 int vmrec_remove(struct cat *c, const char *name);
 
 /* Makes VM @name independent of its image: its current disk becomes one
@@ -57,6 +59,28 @@ int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, voi
 
 /* Path of the VM's writable top layer into @path (@len bytes). */
 int vmrec_disk_path(struct cat *c, const char *name, char *path, size_t len);
+
+/* ---- extra data disks (vmrec_disk.c) ----
+ * Disk 0 is the VM's boot disk (its layer chain); disks 1, 2, ... are
+ * standalone dynamic VHDs in its folder, outside snapshots, built under a
+ * fresh name before one short transaction registers them. All but
+ * vmrec_disk_path refuse (-EBUSY) while the VM runs. */
+
+#define VMREC_MAX_DISKS 14     /* extra disks; hv's limit less boot and seed */
+
+/* Adds a disk to VM @name: an empty dynamic VHD of @size bytes, or, when
+ * @file is not NULL, a dynamic copy of the content of the VHD at @file
+ * (with its chain; @size is then ignored). Its index goes to *@idx. */
+int vmrec_disk_add(struct cat *c, const char *name, uint64_t size, const char *file,
+		   unsigned *idx);
+/* Grows (or shrinks, when the cut range holds no data: else -ENOTEMPTY)
+ * disk @idx to @size bytes; disk 0 through the VM's top layer. */
+int vmrec_disk_resize(struct cat *c, const char *name, unsigned idx, uint64_t size);
+/* Removes extra disk @idx and its file; disk 0: -EPERM. */
+int vmrec_disk_rm(struct cat *c, const char *name, unsigned idx);
+/* Path of disk @idx of VM @name (0: its top layer) into @path (@len
+ * bytes); -ENOENT when it has no such disk. */
+int vmrec_disk_file(struct cat *c, const char *name, unsigned idx, char *path, size_t len);
 
 /* Path of the layer a snapshot froze (read-only use). */
 int vmrec_snapshot_path(struct cat *c, const char *name, const char *tag, char *path,

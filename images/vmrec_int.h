@@ -15,6 +15,14 @@ int vmrec_get_idle(struct cat *c, const char *name, struct cat_vm *vm);
 int vmrec_parent_path(struct cat *c, const struct cat_vm *vm, const struct cat_layer *l,
 		      char *path, size_t len);
 
+/* Picks a fresh file name in VM @vm's folder (created when missing):
+ * relative into @rel (192 bytes), absolute into @path (@len bytes). */
+int vmrec_file_name(struct cat *c, const char *vm, char rel[192], char *path, size_t len);
+
+/* Gives each VM @names[0..n-1] empty extra disks of the sizes of VM
+ * @src's (vmrec_disk.c). */
+int vmrec_disks_clone(struct cat *c, const char *src, const char *const *names, unsigned n);
+
 /* Creates a new layer file for VM @vm under a fresh name, relative path
  * into @rel (192 bytes): a differencing VHD on @parent (absolute), or a
  * dynamic VHD of @size bytes when @parent is NULL or "". */

@@ -56,6 +56,22 @@ bool vmrec_running(const char *name)
 	return vmrec_pid(name) != 0;
 }
 
+struct disk_ctx {
+	struct cat *c;
+	struct vm_config *cfg;
+};
+
+static int add_disk(void *opaque, const struct cat_disk *d)
+{
+	struct disk_ctx *dc = opaque;
+	struct vm_config *cfg = dc->cfg;
+
+	if (cfg->nr_disks == VM_MAX_DISKS)
+		return -E2BIG;
+	return cat_path(dc->c, d->file, cfg->disks[cfg->nr_disks++].path,
+			sizeof(cfg->disks[0].path));
+}
+
 int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 {
 	struct cat_vm vm;
@@ -76,6 +92,9 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	if (r)
 		return r;
 	cfg->nr_disks = 1;
+	r = cat_disk_foreach(c, name, add_disk, &(struct disk_ctx){ .c = c, .cfg = cfg });
+	if (r)
+		return img_fail(r, "VM '%s': its extra disks: %s", name, cat_errmsg(c));
 	if (vm.net[0]) {
 		struct vm_nic *nic = &cfg->nics[cfg->nr_nics++];
 

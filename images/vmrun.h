@@ -32,7 +32,7 @@ pid_t vmrec_pid(const char *name);
 bool vmrec_running(const char *name);
 
 /* Fills @cfg (after vm_config_init) for VM @name: its top layer as the
- * boot disk, cpus, memory, run directory, console file and API socket
+ * boot disk, its data disks after it (disks[1..]), cpus, memory, run directory, console file and API socket
  * above, a NIC on its lab network (when it has one) with its MAC, and its
  * identity on the kernel command line for directly booted guests:
  * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID". 0 or -errno

@@ -12,6 +12,7 @@
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
  *   vhdvisor vm console NAME
  *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
+ *   vhdvisor vm disk add|resize|rm|list ... (cmd_vm_disk.c)
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
  */
@@ -43,7 +44,7 @@
 #define VM_MAX_COUNT 10000
 
 struct vm_args {
-	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel;
+	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
 	unsigned cpus, count;
 	uint64_t mem;
 	bool json, full;
@@ -72,6 +73,10 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm console NAME\n"
 		"       vhdvisor vm export NAME --bundle FILE\n"
 		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
+		"       vhdvisor vm disk add NAME SIZE | --file VHD\n"
+		"       vhdvisor vm disk resize NAME DISK SIZE\n"
+		"       vhdvisor vm disk rm NAME DISK\n"
+		"       vhdvisor vm disk list NAME [--json]\n"
 		"\n"
 		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
 		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
@@ -99,6 +104,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "boot", required_argument, NULL, 'b' },
 		{ "accel", required_argument, NULL, 'a' },
 		{ "bundle", required_argument, NULL, 'B' },
+		{ "file", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -140,6 +146,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'b': a->boot = optarg; break;
 		case 'a': a->accel = optarg; break;
 		case 'B': a->bundle = optarg; break;
+		case 'D': a->file = optarg; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -696,6 +703,8 @@ int cmd_vm(int argc, char **argv)
 		r = do_status(&a, argc, argv);
 	else if (!strcmp(act, "console"))
 		r = do_console(&a, argc, argv);
+	else if (!strcmp(act, "disk"))
+		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
 		if (!strcmp(act, disk_ops[i]) && argc > a.first)
 			r = do_disk_op(c, act, &a, argc, argv);

@@ -7,6 +7,7 @@ int cmd_net(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* image, vm, lab (cmd_image.c, cmd_vm.c, cmd_lab.c) */
+#include <stdbool.h>
 #include <stdint.h>
 int cmd_lab(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
@@ -19,5 +20,7 @@ int imgcli_open(const char *state, struct cat **out);
 int imgcli_resolve(struct cat *c, const char *ref, char *id);
 void imgcli_progress(void *opaque, uint64_t done, uint64_t total);
 void *imgcli_progress_new(const char *what);
+/* `vm disk ACTION ARGS...` with @argv[0] = ACTION (cmd_vm_disk.c). */
+int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json);
 
 #endif
