@@ -2,6 +2,7 @@
  *
  *   vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS] [--arch A]
  *                              [--boot MODE] [--min-mem SIZE]
+ *   vhdvisor image build RECIPE [--name NAME[:VERSION]] [--json]
  *   vhdvisor image list [--json]
  *   vhdvisor image show IMAGE [--json]
  *   vhdvisor image tag IMAGE NAME[:VERSION]     (another name)
@@ -31,6 +32,7 @@
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
+#include "images/recipe.h"
 #include "images/vmrec.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
@@ -47,6 +49,7 @@ static void image_usage(FILE *f)
 	fprintf(f,
 		"usage: vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS]\n"
 		"                     [--arch ARCH] [--boot bios|uefi|direct] [--min-mem SIZE]\n"
+		"       vhdvisor image build RECIPE [--name NAME[:VERSION]]  (default name RECIPE)\n"
 		"       vhdvisor image list [--json]\n"
 		"       vhdvisor image show IMAGE [--json]\n"
 		"       vhdvisor image tag IMAGE NAME[:VERSION]\n"
@@ -63,7 +66,8 @@ static void image_usage(FILE *f)
 		"qcow2/vmdk/vdi/vhdx through qemu-img, and bundles (tar with a manifest of\n"
 		"hashes, from 'image export --bundle' or 'vm export', verified before\n"
 		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
-		"'rm --force' first flattens the VMs that use it.\n"
+		"'rm --force' first flattens the VMs that use it. 'build' runs\n"
+		"images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and imports its VHD.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -188,6 +192,31 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 	return CLI_OK;
 }
 
+static int print_imported(const struct image_args *a, const char *ref,
+			  const struct img_import_result *res)
+{
+	char sz[32];
+
+	if (a->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "id", json_object_new_string(res->img.id));
+		json_object_object_add(j, "existed", json_object_new_boolean(res->existed));
+		json_object_object_add(j, "version", json_object_new_string(res->version));
+		json_object_object_add(j, "data_bytes",
+				       json_object_new_int64((int64_t)res->data_bytes));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+		json_object_put(j);
+		return CLI_OK;
+	}
+	printf("%s %s", res->existed ? "exists" : "imported", res->img.id);
+	if (ref)
+		printf(" as %.*s:%s", (int)strcspn(ref, ":"), ref, res->version);
+	printf(" (%s virtual, %s of data)\n", size_format(res->img.virtual_size, sz, sizeof(sz)),
+	       size_format(res->data_bytes, (char[32]){ 0 }, 32));
+	return CLI_OK;
+}
+
 static int do_import(struct cat *c, const struct image_args *a, int argc, char **argv)
 {
 	struct img_import_opts o = {
@@ -196,35 +225,57 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 		.progress_opaque = imgcli_progress_new("importing"),
 	};
 	struct img_import_result res;
-	char sz[32];
-	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
 	if (bundle_probe(argv[a->first]))
 		return import_bundle(c, argv[a->first], a);
-	r = img_import(c, argv[a->first], &o, &res);
-	if (r) {
+	if (img_import(c, argv[a->first], &o, &res)) {
 		log_err("%s", img_last_error());
 		return CLI_FAIL;
 	}
-	if (a->json) {
-		json_object *j = json_object_new_object();
+	return print_imported(a, a->name, &res);
+}
 
-		json_object_object_add(j, "id", json_object_new_string(res.img.id));
-		json_object_object_add(j, "existed", json_object_new_boolean(res.existed));
-		json_object_object_add(j, "version", json_object_new_string(res.version));
-		json_object_object_add(j, "data_bytes", json_object_new_int64((int64_t)res.data_bytes));
-		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
-		json_object_put(j);
-		return CLI_OK;
+/* Recipes find our vhd tool through $VHD: the one beside this binary. */
+static void export_vhd_tool(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (getenv("VHD"))
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0 || n > (ssize_t)sizeof(exe) - 5)
+		return;
+	exe[n] = '\0';
+	strcpy(strrchr(exe, '/') + 1, "vhd");
+	if (access(exe, X_OK) == 0)
+		setenv("VHD", exe, 0);
+}
+
+static int do_build(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	struct img_import_opts o = {
+		.ref = a->name ? a->name : argv[a->first], .os = a->os, .arch = a->arch,
+		.boot = a->boot, .min_mem = a->min_mem,
+	};
+	struct img_import_result res;
+	struct recipe rc;
+
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	if (recipe_find(argv[a->first], &rc)) {
+		log_err("%s", img_last_error());
+		return CLI_FAIL;
 	}
-	printf("%s %s", res.existed ? "exists" : "imported", res.img.id);
-	if (a->name)
-		printf(" as %.*s:%s", (int)strcspn(a->name, ":"), a->name, res.version);
-	printf(" (%s virtual, %s of data)\n", size_format(res.img.virtual_size, sz, sizeof(sz)),
-	       size_format(res.data_bytes, (char[32]){ 0 }, 32));
-	return CLI_OK;
+	export_vhd_tool();
+	log_info("building recipe %s (%s/build.sh)", rc.name, rc.dir);
+	if (img_build(c, &rc, &o, &res)) {
+		log_err("%s; nothing imported", img_last_error());
+		return CLI_FAIL;
+	}
+	return print_imported(a, o.ref, &res);
 }
 
 /* ---- list and show ---- */
@@ -507,6 +558,8 @@ int cmd_image(int argc, char **argv)
 		return CLI_FAIL;
 	if (!strcmp(act, "import"))
 		r = do_import(c, &a, argc, argv);
+	else if (!strcmp(act, "build"))
+		r = do_build(c, &a, argc, argv);
 	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
 		r = do_list(c, &a);
 	else if (!strcmp(act, "show"))

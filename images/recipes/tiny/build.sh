@@ -2,7 +2,9 @@
 # The tiny template: a small VHD that boots the Debian kernel and the busybox
 # test userspace of scripts/guest/ every way vhdvisor boots a disk.
 #
-#   images/recipes/tiny/build.sh [--print]   -> $VHDVISOR_CACHE/images/tiny.vhd
+#   images/recipes/tiny/build.sh [--print] [OUT]
+#     -> $VHDVISOR_CACHE/images/tiny.vhd; --print prints that path, OUT gets
+#        a copy (how `vhdvisor image build tiny` calls it, see recipe.env)
 #
 # The disk: an MBR table with one active Linux partition at 1 MiB holding an
 # ext4 filesystem made by mke2fs -d (no mount needed to populate it) with the
@@ -27,6 +29,21 @@ PART_START=2048   # sectors
 
 log() { echo "tiny: $*" >&2; }
 
+print=0 dest=
+for a in "$@"; do
+	case $a in
+	--print) print=1 ;;
+	-*) log "usage: build.sh [--print] [OUT]"; exit 2 ;;
+	*) dest=$a ;;
+	esac
+done
+# finish: hand the cached image to the caller as asked.
+finish() {
+	[[ -n $dest ]] && cp --reflink=auto "$OUT/tiny.vhd" "$dest"
+	((print)) && echo "$OUT/tiny.vhd"
+	exit 0
+}
+
 if [[ -z $VHD_TOOL ]]; then
 	for c in "$ROOT/build/bin/vhd" "$(command -v vhd || true)"; do
 		[[ -n $c && -x $c ]] && { VHD_TOOL=$c; break; }
@@ -40,8 +57,7 @@ mkdir -p "$OUT"
 exec 8>"$OUT/.tiny.lock"
 flock 8
 if [[ -f $OUT/tiny.vhd && -f $OUT/.tiny.stamp && $(cat "$OUT/.tiny.stamp") == "$stamp" ]]; then
-	[[ ${1:-} == --print ]] && echo "$OUT/tiny.vhd"
-	exit 0
+	finish
 fi
 for c in sfdisk mke2fs grub-mkimage; do
 	command -v "$c" >/dev/null || { log "$c is missing (make deps)"; exit 1; }
@@ -109,5 +125,4 @@ log "converting to a dynamic VHD"
 mv -f "$work/tiny.vhd" "$OUT/tiny.vhd"
 echo "$stamp" >"$OUT/.tiny.stamp"
 log "ready: $OUT/tiny.vhd"
-[[ ${1:-} == --print ]] && echo "$OUT/tiny.vhd"
-exit 0
+finish
