@@ -30,6 +30,7 @@ struct cat_vm {
 	char lab[CAT_NAME_MAX + 1];      /* lab it belongs to, or "" */
 	char net[CAT_NAME_MAX + 1];      /* lab network, or "" */
 	int64_t created;
+	int cloud_init;                  /* 1: started with a NoCloud seed disk */
 };
 
 struct cat_layer {
@@ -54,8 +55,8 @@ struct cat_snapshot {
 int cat_vm_add(struct cat *c, const struct cat_vm *vm);
 /* Loads VM @name; -ENOENT. */
 int cat_vm_get(struct cat *c, const char *name, struct cat_vm *out);
-/* Rewrites state, cpus, mem, top, lab, net and image of VM @vm->name.
- * -ENOENT. */
+/* Rewrites state, cpus, mem, top, lab, net, image and cloud_init of VM
+ * @vm->name. -ENOENT. */
 int cat_vm_update(struct cat *c, const struct cat_vm *vm);
 /* Deletes the VM with its layers, snapshots and disks (rows only). -ENOENT. */
 int cat_vm_del(struct cat *c, const char *name);

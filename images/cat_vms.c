@@ -36,7 +36,8 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 
 /* ---- VMs ---- */
 
-#define VM_COLS "name, state, image, cpus, mem, mac, uuid, machine_id, top, lab, net, created"
+#define VM_COLS "name, state, image, cpus, mem, mac, uuid, machine_id, top, lab, net, created," \
+		" cloud_init"
 
 static void vm_from_row(sqlite3_stmt *st, struct cat_vm *vm)
 {
@@ -53,6 +54,7 @@ static void vm_from_row(sqlite3_stmt *st, struct cat_vm *vm)
 	cat_col_text(st, 9, vm->lab, sizeof(vm->lab));
 	cat_col_text(st, 10, vm->net, sizeof(vm->net));
 	vm->created = sqlite3_column_int64(st, 11);
+	vm->cloud_init = sqlite3_column_int(st, 12);
 }
 
 int cat_vm_add(struct cat *c, const struct cat_vm *vm)
@@ -60,7 +62,7 @@ int cat_vm_add(struct cat *c, const struct cat_vm *vm)
 	sqlite3_stmt *st;
 	int r;
 
-	r = cat_prepare(c, "INSERT INTO vms(" VM_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+	r = cat_prepare(c, "INSERT INTO vms(" VM_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r)
 		return r;
 	bind_text(st, 1, vm->name);
@@ -76,6 +78,7 @@ int cat_vm_add(struct cat *c, const struct cat_vm *vm)
 	bind_text(st, 10, vm->lab);
 	bind_text(st, 11, vm->net);
 	sqlite3_bind_int64(st, 12, vm->created);
+	sqlite3_bind_int(st, 13, vm->cloud_init);
 	return write_step(c, st, false);
 }
 
@@ -102,7 +105,7 @@ int cat_vm_update(struct cat *c, const struct cat_vm *vm)
 	int r;
 
 	r = cat_prepare(c, "UPDATE vms SET state = ?2, cpus = ?3, mem = ?4, top = ?5,"
-			" lab = ?6, net = ?7, image = ?8 WHERE name = ?1", &st);
+			" lab = ?6, net = ?7, image = ?8, cloud_init = ?9 WHERE name = ?1", &st);
 	if (r)
 		return r;
 	bind_text(st, 1, vm->name);
@@ -114,6 +117,7 @@ int cat_vm_update(struct cat *c, const struct cat_vm *vm)
 	bind_text(st, 7, vm->net);
 	if (vm->image[0])
 		bind_text(st, 8, vm->image);
+	sqlite3_bind_int(st, 9, vm->cloud_init);
 	return write_step(c, st, true);
 }
 

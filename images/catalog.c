@@ -85,6 +85,10 @@ static const char schema_v2[] =
 	" created INTEGER NOT NULL,"
 	" PRIMARY KEY(vm, idx));";
 
+/* Version 3: VMs that get a cloud-init NoCloud seed disk. */
+static const char schema_v3[] =
+	"ALTER TABLE vms ADD COLUMN cloud_init INTEGER NOT NULL DEFAULT 0;";
+
 const char *cat_default_state_dir(void)
 {
 	const char *e = getenv("VHDVISOR_STATE");
@@ -257,8 +261,10 @@ static int schema_setup(struct cat *c)
 		r = cat_exec(c, schema_v1);
 	if (!r && version < 2)
 		r = cat_exec(c, schema_v2);
+	if (!r && version < 3)
+		r = cat_exec(c, schema_v3);
 	if (!r && version < CAT_SCHEMA_VERSION)
-		r = cat_exec(c, "PRAGMA user_version = 2");
+		r = cat_exec(c, "PRAGMA user_version = 3");
 out:
 	if (r) {
 		cat_rollback(c);

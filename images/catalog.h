@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAT_SCHEMA_VERSION 2
+#define CAT_SCHEMA_VERSION 3
 #define CAT_ID_LEN 64          /* hex SHA-256 */
 #define CAT_NAME_MAX 64        /* image, VM and lab names */
 

@@ -95,6 +95,17 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	r = cat_disk_foreach(c, name, add_disk, &(struct disk_ctx){ .c = c, .cfg = cfg });
 	if (r)
 		return img_fail(r, "VM '%s': its extra disks: %s", name, cat_errmsg(c));
+	if (vm.cloud_init) {
+		struct vm_disk *seed = &cfg->disks[cfg->nr_disks];
+
+		if (cfg->nr_disks == VM_MAX_DISKS)
+			return img_fail(-E2BIG, "VM '%s': no room for the seed disk", name);
+		r = vmrec_seed_build(&vm, seed->path, sizeof(seed->path));
+		if (r)
+			return r;
+		seed->read_only = true;
+		cfg->nr_disks++;
+	}
 	if (vm.net[0]) {
 		struct vm_nic *nic = &cfg->nics[cfg->nr_nics++];
 

@@ -35,9 +35,21 @@ bool vmrec_running(const char *name);
  * boot disk, its data disks after it (disks[1..]), cpus, memory, run directory, console file and API socket
  * above, a NIC on its lab network (when it has one) with its MAC, and its
  * identity on the kernel command line for directly booted guests:
- * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID". 0 or -errno
- * (reason in img_last_error()). */
+ * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID". For a
+ * cloud-init VM it (re)builds the NoCloud seed (vmrec_seed_build) and
+ * attaches it read-only after the data disks. 0 or -errno (reason in
+ * img_last_error()). */
 int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg);
+
+/* Writes VM @vm's NoCloud seed, an ISO9660 volume labelled "cidata" with
+ * meta-data (instance-id: its SMBIOS UUID, local-hostname: its name) and
+ * user-data (#cloud-config setting the hostname and /etc/machine-id), to
+ * the run directory as NAME.seed.iso (built under a temporary name by
+ * genisoimage; the files it was made from stay in NAME.seed/); its path
+ * into @path (@len bytes). 0, -ENOENT (genisoimage missing) or -errno
+ * (reason in img_last_error()). (vmseed.c) */
+struct cat_vm;
+int vmrec_seed_build(const struct cat_vm *vm, char *path, size_t len);
 
 struct nb_port;
 

@@ -3,7 +3,7 @@
  *   vhdvisor vm create NAME --from IMAGE [--cpus N] [--mem SIZE]
  *   vhdvisor vm clone SRC NEW [--count N] [--full]
  *   vhdvisor vm list [--json]            vhdvisor vm show NAME [--json]
- *   vhdvisor vm set NAME [--cpus N] [--mem SIZE]
+ *   vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]
  *   vhdvisor vm rm NAME...
  *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
  *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
@@ -46,6 +46,7 @@
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
 	unsigned cpus, count;
+	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
 	bool json, full;
 	int first;
@@ -58,7 +59,7 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm clone SRC NEW [--count N] [--full]\n"
 		"       vhdvisor vm list [--json]\n"
 		"       vhdvisor vm show NAME [--json]\n"
-		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE]\n"
+		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
 		"       vhdvisor vm rm NAME...\n"
 		"       vhdvisor vm snapshot NAME [TAG]\n"
 		"       vhdvisor vm snapshots NAME [--json]\n"
@@ -84,6 +85,7 @@ static void vm_usage(FILE *f)
 		"snapshot/revert/reset/snapshot-rm need the VM stopped. 'start' runs the\n"
 		"VM detached (the runtime of 'vhdvisor run'); its console goes to\n"
 		"$VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
+		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -105,12 +107,14 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "accel", required_argument, NULL, 'a' },
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
+		{ "cloud-init", required_argument, NULL, 'C' },
 		{ 0 },
 	};
 	uint64_t v;
 	int ch;
 
 	memset(a, 0, sizeof(*a));
+	a->cloud_init = -1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -147,6 +151,13 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'a': a->accel = optarg; break;
 		case 'B': a->bundle = optarg; break;
 		case 'D': a->file = optarg; break;
+		case 'C':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				log_err("bad --cloud-init '%s' (on or off)", optarg);
+				return CLI_USAGE;
+			}
+			a->cloud_init = !strcmp(optarg, "on");
+			break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -232,6 +243,7 @@ static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 	json_object_object_add(j, "lab", json_object_new_string(vm->lab));
 	json_object_object_add(j, "net", json_object_new_string(vm->net));
 	json_object_object_add(j, "created", json_object_new_int64(vm->created));
+	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
 	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
 		json_object_object_add(j, "disk", json_object_new_string(disk));
 	return j;
@@ -333,7 +345,7 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 {
 	struct cat_vm vm;
 
-	if (argc - a->first != 1 || (!a->cpus && !a->mem))
+	if (argc - a->first != 1 || (!a->cpus && !a->mem && a->cloud_init < 0))
 		return CLI_USAGE;
 	if (cat_vm_get(c, argv[a->first], &vm)) {
 		log_err("no VM '%s'", argv[a->first]);
@@ -343,6 +355,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 		vm.cpus = a->cpus;
 	if (a->mem)
 		vm.mem = a->mem;
+	if (a->cloud_init >= 0)
+		vm.cloud_init = a->cloud_init;
 	if (cat_vm_update(c, &vm)) {
 		log_err("catalog: %s", cat_errmsg(c));
 		return CLI_FAIL;

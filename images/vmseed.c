@@ -1,0 +1,106 @@
+/* images/vmseed.c: the NoCloud seed of cloud-init VMs: an ISO9660 volume
+ * labelled "cidata" holding meta-data and user-data, made by genisoimage. */
+#include "images/vmrun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "images/cat_vm.h"
+#include "images/img_store.h"
+
+#define SEED_DIR_MAX  4300
+#define SEED_PATH_MAX 4400   /* SEED_DIR_MAX and a file name */
+
+/* Writes @text to the file @dir/@name. 0 or -errno. */
+static int put_file(const char *dir, const char *name, const char *text)
+{
+	char path[SEED_PATH_MAX];
+	size_t len = strlen(text);
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return img_fail(-errno, "%s: %s", path, strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len)
+		r = img_fail(-EIO, "%s: short write", path);
+	close(fd);
+	return r;
+}
+
+/* Runs @argv with its output in @log; 0, -ENOENT (not installed), -EIO. */
+static int run_logged(const char *const argv[], const char *log)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return -ENOENT;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+int vmrec_seed_build(const struct cat_vm *vm, char *path, size_t len)
+{
+	char dir[SEED_DIR_MAX], meta[SEED_PATH_MAX], user[SEED_PATH_MAX];
+	char log[SEED_PATH_MAX], tmp[SEED_PATH_MAX], text[1024];
+	const char *const argv[] = {
+		"genisoimage", "-quiet", "-output", tmp, "-V", "cidata", "-r", "-J", meta, user,
+		NULL,
+	};
+	int r;
+
+	if (vmrec_run_path(vm->name, "seed", dir, sizeof(dir)) ||
+	    vmrec_run_path(vm->name, "seed.iso", path, len))
+		return img_fail(-ENAMETOOLONG, "run directory path too long");
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return img_fail(-errno, "%s: %s", dir, strerror(errno));
+	snprintf(text, sizeof(text), "instance-id: %s\nlocal-hostname: %s\n", vm->uuid,
+		 vm->name);
+	r = put_file(dir, "meta-data", text);
+	if (r)
+		return r;
+	snprintf(text, sizeof(text),
+		 "#cloud-config\n"
+		 "hostname: %s\n"
+		 "write_files:\n"
+		 "  - path: /etc/machine-id\n"
+		 "    permissions: '0444'\n"
+		 "    content: \"%s\\n\"\n",
+		 vm->name, vm->machine_id);
+	r = put_file(dir, "user-data", text);
+	if (r)
+		return r;
+	snprintf(meta, sizeof(meta), "%s/meta-data", dir);
+	snprintf(user, sizeof(user), "%s/user-data", dir);
+	snprintf(log, sizeof(log), "%s/genisoimage.log", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	r = run_logged(argv, log);
+	if (r == -ENOENT)
+		return img_fail(r, "cloud-init seed: genisoimage is not installed");
+	if (r)
+		return img_fail(r, "cloud-init seed: genisoimage failed (see %s)", log);
+	if (rename(tmp, path))
+		return img_fail(-errno, "%s: %s", path, strerror(errno));
+	unlink(log);
+	return 0;
+}
