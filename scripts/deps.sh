@@ -13,7 +13,7 @@ PKGS=(
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file
 	seabios ovmf grub-pc-bin fdisk dnsmasq-base nftables iproute2 util-linux
-	hyperfine fio iperf3 jq python3 bc genisoimage
+	hyperfine fio iperf3 jq python3 bc debootstrap genisoimage
 )
 
 missing=()
