@@ -38,7 +38,8 @@ int vhd_bat_load(struct vhd *v, uint64_t file_size)
 	raw = malloc(table_bytes ? table_bytes : 1);
 	v->bat = malloc((table_bytes ? table_bytes : 1));
 	v->bad_map = calloc(v->bat_entries / 8 + 1, 1);
-	if (!raw || !v->bat || !v->bad_map) {
+	v->bat_dirty = calloc(table_bytes / VHD_SECTOR_SIZE / 8 + 1, 1);
+	if (!raw || !v->bat || !v->bad_map || !v->bat_dirty) {
 		free(raw);
 		return vhd_err(-ENOMEM, "out of memory for a BAT of %u entries", v->bat_entries);
 	}
@@ -52,13 +53,13 @@ int vhd_bat_load(struct vhd *v, uint64_t file_size)
 	free(raw);
 
 	/* The end of data: past every region anyone may use. The trailing
-	 * footer starts at file_size - 512 (or - 511 for old Virtual PC). */
+	 * footer starts at file_size - 512 (or - 511 for old Virtual PC).
+	 * published_end leaves out the file size: the end of what metadata
+	 * and the BAT reference. */
 	footer_off = file_size >= VHD_FOOTER_SIZE ? file_size - VHD_FOOTER_SIZE : 0;
 	if (file_size % VHD_SECTOR_SIZE == VHD_SECTOR_SIZE - 1)
 		footer_off = file_size - (VHD_SECTOR_SIZE - 1);
-	end = round_up512(footer_off);
-	if (end < v->footer.data_offset + VHD_HEADER_SIZE)
-		end = v->footer.data_offset + VHD_HEADER_SIZE;
+	end = v->footer.data_offset + VHD_HEADER_SIZE;
 	if (end < round_up512(h->table_offset + table_bytes))
 		end = round_up512(h->table_offset + table_bytes);
 	for (int i = 0; i < VHD_NUM_LOCATORS; i++) {
@@ -92,7 +93,8 @@ int vhd_bat_load(struct vhd *v, uint64_t file_size)
 		vhd_log(VHD_LOG_WARN,
 			"%s: %u BAT entries point past the end of the file or into metadata",
 			v->path, v->bad_bat_entries);
-	v->data_end = end;
+	v->published_end = round_up512(end);
+	v->data_end = round_up512(footer_off) > end ? round_up512(footer_off) : end;
 	v->file_end = file_size;
 	return 0;
 }
@@ -114,6 +116,42 @@ int vhd_bat_set(struct vhd *v, uint32_t blk, uint32_t sector)
 	__atomic_and_fetch(&v->bad_map[blk / 8], (uint8_t)~(1u << (blk % 8)), __ATOMIC_RELAXED);
 	__atomic_store_n(&v->bat[blk], sector, __ATOMIC_RELEASE);
 	__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void vhd_bat_stage(struct vhd *v, uint32_t blk, uint32_t sector)
+{
+	uint32_t sec = blk / (VHD_SECTOR_SIZE / 4);
+
+	v->bat_dirty[sec / 8] |= (uint8_t)(1u << (sec % 8));
+	v->bat_dirty_any = true;
+	__atomic_and_fetch(&v->bad_map[blk / 8], (uint8_t)~(1u << (blk % 8)), __ATOMIC_RELAXED);
+	__atomic_store_n(&v->bat[blk], sector, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+}
+
+int vhd_bat_write_dirty(struct vhd *v)
+{
+	uint32_t per = VHD_SECTOR_SIZE / 4, secs = (v->bat_entries + per - 1) / per;
+	uint8_t raw[VHD_SECTOR_SIZE];
+	int ret;
+
+	if (!v->bat_dirty_any)
+		return 0;
+	for (uint32_t sec = 0; sec < secs; sec++) {
+		if (!(v->bat_dirty[sec / 8] & (1u << (sec % 8))))
+			continue;
+		/* Entries past the table's end pad the sector as unused. */
+		memset(raw, 0xff, sizeof(raw));
+		for (uint32_t i = 0; i < per && sec * per + i < v->bat_entries; i++)
+			vhd_put_be32(raw + 4 * i, vhd_bat_get(v, sec * per + i));
+		ret = vhd_pwrite_full(v->fd, raw, sizeof(raw),
+				      v->header.table_offset + (uint64_t)sec * VHD_SECTOR_SIZE);
+		if (ret)
+			return ret;
+		v->bat_dirty[sec / 8] &= (uint8_t)~(1u << (sec % 8));
+	}
+	v->bat_dirty_any = false;
 	return 0;
 }
 

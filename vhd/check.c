@@ -41,6 +41,11 @@ struct chk {
 	bool write_footer;         /* repair: rewrite the trailing footer */
 	bool write_copy;           /* repair: rewrite the copy at offset 0 */
 	bool fatal;                /* structure unusable: stop looking deeper */
+	/* No footer cookie at the end, the copy at 0 valid: perhaps the tail
+	 * of an interrupted allocation (decided after the BAT, chk_tail). */
+	bool tail_candidate;
+	uint64_t tail_off;         /* where the trailing footer was looked for */
+	bool bat_past_eof;         /* some BAT entry points past the file's end */
 
 	struct vhd_header hdr;
 	bool write_header;
@@ -219,10 +224,10 @@ static int chk_footers(struct chk *c)
 		c->foot = cf;
 		memcpy(c->foot_raw, cbuf, VHD_FOOTER_SIZE);
 		c->write_footer = true;
-		if (ts == FOOT_NONE)
-			chk_problem(c, "footer-missing", toff, false, true,
-				    "no footer at the end of the file (truncated?); the copy at 0 is valid");
-		else if (ts == FOOT_BAD_SUM)
+		if (ts == FOOT_NONE) {
+			c->tail_candidate = true;
+			c->tail_off = toff;
+		} else if (ts == FOOT_BAD_SUM)
 			chk_problem(c, "footer-checksum", toff + 64, false, true,
 				    "footer checksum 0x%08x is wrong; the copy at 0 is valid",
 				    tf.checksum);
@@ -494,6 +499,7 @@ static int chk_bat(struct chk *c)
 		if (c->bat[i] == VHD_BAT_UNUSED)
 			continue;
 		if (off > limit || blk_bytes > limit - off) {
+			c->bat_past_eof = true;
 			chk_problem(c, "bat-past-eof", eoff, false, true,
 				    "BAT entry %u points at %llu, past the end of the data (%llu)",
 				    i, (unsigned long long)off, (unsigned long long)limit);
@@ -514,6 +520,34 @@ static int chk_bat(struct chk *c)
 	}
 	chk_overlaps(c);
 	return 0;
+}
+
+/* Judges a missing trailing footer once the used regions are known: a file
+ * longer than its published data (header, BAT, locators, blocks), with
+ * every BAT entry inside it, ends in the unpublished tail a power loss
+ * leaves after an unflushed allocation (see vhd/write.c). That is a note,
+ * not a problem: the next writable open (or this repair) cuts it. Anything
+ * else is a truncated file, as before. */
+static void chk_tail(struct chk *c)
+{
+	uint64_t end = 0;
+
+	if (!c->tail_candidate)
+		return;
+	for (size_t i = 0; i < c->n_ext; i++)
+		if (c->ext[i].end > end)
+			end = c->ext[i].end;
+	end = (end + VHD_SECTOR_SIZE - 1) & ~(uint64_t)(VHD_SECTOR_SIZE - 1);
+	if (!c->fatal && !c->bat_past_eof && c->foot.type != VHD_TYPE_FIXED &&
+	    c->file_size > end) {
+		chk_problem(c, "footer-unpublished-tail", end, !chk_repairing(c), true,
+			    "unpublished tail after an interrupted allocation (%llu bytes; "
+			    "recovered on the next writable open)",
+			    (unsigned long long)(c->file_size - end));
+		return;
+	}
+	chk_problem(c, "footer-missing", c->tail_off, false, true,
+		    "no footer at the end of the file (truncated?); the copy at 0 is valid");
 }
 
 /* ---- repairs ---- */
@@ -640,6 +674,8 @@ int vhd_check(const char *path, unsigned flags,
 		rc = chk_header(&c);
 	if (!rc && !c.fatal && c.foot.type != VHD_TYPE_FIXED)
 		rc = chk_bat(&c);
+	if (!rc)
+		chk_tail(&c);
 	if (!rc && chk_repairing(&c) && res->repaired)
 		rc = chk_repair(&c);
 	if (!rc && !c.fatal && c.foot.type == VHD_TYPE_DIFF && !res->errors &&

@@ -54,9 +54,11 @@ static int read_trailing(struct vhd *v, uint64_t file_size, uint8_t *buf, uint64
 }
 
 /* Reads the footer: the trailing one, else the copy at offset 0 of a
- * dynamic/differencing disk, which forces read-only. A bad copy at 0 beside
- * a good trailing footer is only a warning. */
-static int vhd_read_footers(struct vhd *v, uint64_t file_size)
+ * dynamic/differencing disk (v->footer_damaged; @why says what is wrong at
+ * the end, *@tail_cookie whether the end carries a footer cookie at all).
+ * A bad copy at 0 beside a good trailing footer is only a warning. */
+static int vhd_read_footers(struct vhd *v, uint64_t file_size, char *why, size_t cap,
+			    bool *tail_cookie)
 {
 	uint8_t tail[VHD_FOOTER_SIZE], head[VHD_FOOTER_SIZE] = { 0 };
 	struct vhd_footer copy;
@@ -74,6 +76,7 @@ static int vhd_read_footers(struct vhd *v, uint64_t file_size)
 	if (ret)
 		return ret;
 	cookie_tail = !memcmp(tail, "conectix", 8);
+	*tail_cookie = cookie_tail;
 	ret = vhd_footer_parse(tail, off, &v->footer);
 	if (!ret && v->footer.type == VHD_TYPE_FIXED)
 		return 0;
@@ -99,9 +102,7 @@ static int vhd_read_footers(struct vhd *v, uint64_t file_size)
 	if (!ret0 && copy.type != VHD_TYPE_FIXED) {
 		v->footer = copy;
 		v->footer_damaged = true;
-		vhd_log(VHD_LOG_WARN,
-			"%s: trailing footer damaged (%s); using the copy at offset 0, read-only",
-			v->path, msg);
+		snprintf(why, cap, "%s", msg);
 		return 0;
 	}
 	if (!cookie_tail && !cookie_head)
@@ -141,10 +142,43 @@ static int vhd_open_dynamic(struct vhd *v, uint64_t file_size)
 	if (v->footer.type == VHD_TYPE_DIFF) {
 		v->bitmaps = calloc(v->bat_entries ? v->bat_entries : 1, sizeof(*v->bitmaps));
 		v->bm_full = malloc(v->bitmap_size);
-		if (!v->bitmaps || !v->bm_full)
+		v->bm_dirty = calloc(v->bat_entries / 8 + 1, 1);
+		if (!v->bitmaps || !v->bm_full || !v->bm_dirty)
 			return vhd_err(-ENOMEM, "out of memory");
 		memset(v->bm_full, 0xff, v->bitmap_size);
 	}
+	return 0;
+}
+
+/* Called when the trailing footer is damaged and the copy at 0 is in use:
+ * tells the tail a power loss leaves after an unflushed allocation (no
+ * footer cookie at the end, every BAT entry inside the file, the file
+ * longer than the published data) from real damage, and on a writable open
+ * recovers it: the footer goes at the end of the published data, the file
+ * is cut after it, and both are made durable. */
+static int vhd_tail_recover(struct vhd *v, uint64_t file_size, bool tail_cookie, bool rw)
+{
+	uint64_t end = v->published_end;
+	int ret;
+
+	if (tail_cookie || v->bad_bat_entries || file_size <= end)
+		return 0;
+	v->footer_damaged = false;
+	v->unpublished_tail = file_size - end;
+	vhd_log(VHD_LOG_INFO,
+		"%s: %llu bytes of unpublished data after an interrupted allocation%s", v->path,
+		(unsigned long long)v->unpublished_tail, rw ? "; recovered" : "");
+	if (!rw)
+		return 0;
+	ret = vhd_footer_write(v, end);
+	if (ret)
+		return ret;
+	if (ftruncate(v->fd, (off_t)(end + VHD_FOOTER_SIZE)) || fdatasync(v->fd))
+		return vhd_err(-errno, "%s: cannot recover the footer: %s", v->path,
+			       strerror(errno));
+	v->data_end = end;
+	v->file_end = end + VHD_FOOTER_SIZE;
+	v->unpublished_tail = 0;
 	return 0;
 }
 
@@ -164,8 +198,9 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 	struct vhd *v = NULL;
 	struct stat st;
 	uint64_t file_size;
+	char why[512] = "";
 	off_t end;
-	bool rw;
+	bool rw, tail_cookie = false;
 	int ret;
 
 	if (!opts)
@@ -203,10 +238,12 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 		goto err;
 	}
 	file_size = (uint64_t)end;
-	ret = vhd_read_footers(v, file_size);
+	ret = vhd_read_footers(v, file_size, why, sizeof(why), &tail_cookie);
 	if (ret)
 		goto err;
-	if (v->footer_damaged && rw) {
+	/* A damaged footer may still be an unpublished tail (decided once the
+	 * BAT is read): lock for writing only when it may be one. */
+	if (v->footer_damaged && rw && tail_cookie) {
 		rw = false;
 		v->flags &= ~VHD_OPEN_RDWR;
 	}
@@ -240,8 +277,25 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 		return 0;
 	}
 	ret = vhd_open_dynamic(v, file_size);
+	if (!ret && v->footer_damaged)
+		ret = vhd_tail_recover(v, file_size, tail_cookie, rw);
 	if (ret)
 		goto err;
+	if (v->footer_damaged) {
+		vhd_log(VHD_LOG_WARN,
+			"%s: trailing footer damaged (%s); using the copy at offset 0, read-only",
+			path, why);
+		if (rw) {
+			rw = false;
+			v->flags &= ~VHD_OPEN_RDWR;
+			v->read_only = true;
+			if (!(opts->flags & VHD_OPEN_NOLOCK)) {
+				ret = vhd_lock(v->fd, false, path);  /* down to shared */
+				if (ret)
+					goto err;
+			}
+		}
+	}
 	if (v->footer.type == VHD_TYPE_DIFF && !(opts->flags & VHD_OPEN_NO_PARENT)) {
 		unsigned max = opts->max_depth ? opts->max_depth : VHD_DEFAULT_MAX_DEPTH;
 
@@ -276,6 +330,7 @@ void vhd_close(struct vhd *v)
 		free(v->bitmaps);
 	}
 	free(v->bm_full);
+	free(v->bm_dirty);
 	if (v->fd >= 0)
 		close(v->fd);
 	pthread_mutex_destroy(&v->alloc_lock);
@@ -284,6 +339,7 @@ void vhd_close(struct vhd *v)
 		pthread_mutex_destroy(&v->bm_lock[i]);
 	free(v->bat);
 	free(v->bad_map);
+	free(v->bat_dirty);
 	free(v->parent_path);
 	free(v->path);
 	free(v);

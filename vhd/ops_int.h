@@ -17,7 +17,8 @@ uint64_t ops_meta_end(const struct vhd *v);
 uint64_t ops_block_bytes(const struct vhd *v);
 
 /* Writes the whole in-memory BAT of @v (v->bat) to the table on disk, the
- * padding up to the next sector as unused entries. */
+ * padding up to the next sector as unused entries (after a vhd_flush() when
+ * writes through @v left BAT entries or bitmaps to write). */
 int ops_bat_write_all(struct vhd *v);
 
 /* Writes footer and header of @v to disk in a crash-safe order: trailing

@@ -54,9 +54,17 @@ int ops_sync(struct vhd *v)
 int ops_bat_write_all(struct vhd *v)
 {
 	uint64_t bytes = ops_round512((uint64_t)v->bat_entries * 4);
-	uint8_t *raw = malloc(bytes ? bytes : 1);
+	uint8_t *raw;
 	int ret;
 
+	/* Entries and bitmaps staged by writes through @v go out first, in
+	 * their order (see write.c). */
+	if (v->bat_dirty_any || __atomic_load_n(&v->bm_dirty_any, __ATOMIC_RELAXED)) {
+		ret = vhd_flush(v);
+		if (ret)
+			return ret;
+	}
+	raw = malloc(bytes ? bytes : 1);
 	if (!raw)
 		return vhd_err(-ENOMEM, "out of memory for the BAT");
 	memset(raw, 0xff, bytes);

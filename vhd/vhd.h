@@ -140,7 +140,11 @@ int vhd_backing_from_vhd(struct vhd *v, struct vhd_backing **out);
  * found: -EINVAL "parent UUID mismatch"); a timestamp mismatch is only a
  * warning. A damaged trailing
  * footer with a good copy at offset 0 opens read-only (info.read_only,
- * info.footer_damaged) even when RDWR was asked. */
+ * info.footer_damaged) even when RDWR was asked, except the tail a power
+ * loss leaves after an unflushed block allocation (no footer cookie at the
+ * end, the file longer than the data the BAT references): that opens
+ * normally, and a writable open truncates the unpublished tail and writes
+ * the footer (made durable) before returning. */
 int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **out);
 /* Flushes (for writable images) and closes; accepts NULL. */
 void vhd_close(struct vhd *v);
@@ -152,9 +156,12 @@ int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off);
 int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off);
 int vhd_preadv(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
 int vhd_pwritev(struct vhd *v, const struct iovec *iov, int cnt, uint64_t off);
-/* Makes every completed write durable (data, bitmaps, BAT, footer): fsync.
- * Without it, completed writes survive a crash of the process (kill -9)
- * but not necessarily a power loss. */
+/* Makes every completed write durable (data, bitmaps, BAT, footer):
+ * fdatasync, then (dynamic/differencing) the BAT entries of blocks
+ * allocated since the last flush are written and fdatasynced. Until then
+ * such blocks are readable through this handle only; after a crash they
+ * read as before the write (see vhd/write.c). Any thread; allocations wait
+ * for it. */
 int vhd_flush(struct vhd *v);
 
 #define VHD_ZERO_MAY_UNMAP 0x1u  /* host space may be released (hole punched) */

@@ -220,6 +220,19 @@ struct vhd {
 	uint32_t *bat;               /* native order; use vhd_bat_get/vhd_bat_set */
 	uint32_t bad_bat_entries;    /* entries found invalid at open */
 	uint8_t *bad_map;            /* bit per entry: invalid at open (-EIO on use) */
+	/* BAT entries set in memory but not yet on disk (see write.c): a bit
+	 * per 512-byte sector of the table, written by vhd_flush(). Under
+	 * alloc_lock. */
+	uint8_t *bat_dirty;
+	bool bat_dirty_any;
+	/* The end of what the on-disk BAT and metadata reference (header,
+	 * BAT, locators, every valid block): where the trailing footer belongs
+	 * when nothing unpublished follows. Set by vhd_bat_load. */
+	uint64_t published_end;
+	/* Bytes past published_end found at open when the file ended in an
+	 * interrupted allocation (no footer at the end, copy at 0 valid);
+	 * 0 otherwise, and after a writable open truncated them. */
+	uint64_t unpublished_tail;
 	/* Where the next block goes and the trailing footer lives: past every
 	 * used region (metadata, locators, valid blocks, old end of data),
 	 * sector aligned (blocks are not aligned further). Under alloc_lock. */
@@ -234,6 +247,12 @@ struct vhd {
 	uint8_t **bitmaps;
 	uint8_t *bm_full;
 	pthread_mutex_t bm_lock[VHD_BM_STRIPES];
+	/* differencing: a bit per block whose cached bitmap has bits set since
+	 * the last flush and not yet written (vhd_flush writes them once the
+	 * data they cover is durable). Bits change atomically (a byte spans
+	 * stripes) under the block's bm_lock; bm_dirty_any is atomic. */
+	uint8_t *bm_dirty;
+	bool bm_dirty_any;
 
 	struct vhd_backing *parent;  /* differencing, unless VHD_OPEN_NO_PARENT */
 	char *parent_path;
@@ -254,6 +273,14 @@ uint32_t vhd_bat_get(const struct vhd *v, uint32_t blk);
  * then publishes it in memory (clearing any "past the end" mark). Caller
  * holds alloc_lock. */
 int vhd_bat_set(struct vhd *v, uint32_t blk, uint32_t sector);
+/* Sets entry @blk = @sector in memory only (this process reads the block
+ * at once) and marks its BAT sector for vhd_bat_write_dirty(). Caller holds
+ * alloc_lock and has written the block's bitmap and data. */
+void vhd_bat_stage(struct vhd *v, uint32_t blk, uint32_t sector);
+/* Writes the BAT sectors holding staged entries and clears the marks. The
+ * caller has made the blocks they point at durable first. Caller holds
+ * alloc_lock (or has the image to itself). */
+int vhd_bat_write_dirty(struct vhd *v);
 /* Byte offset of block @blk's sector bitmap. BAT entries are validated
  * lazily: an entry found at open pointing past the end of the file or into
  * the footer copy, dynamic header or BAT (see bad_map) gives -EIO "BAT entry

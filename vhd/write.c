@@ -1,19 +1,31 @@
 /* vhd/write.c: writes, block allocation, zeroing and flush.
  *
- * Allocation order (crash consistency). Under alloc_lock, a new block goes
- * at data_end (past every used region, sector aligned) and:
- *   1. the footer is written at the block's end, extending the file, so the
- *      file always ends with a valid footer;
+ * Allocation order (crash consistency, kill -9 and power loss). Under
+ * alloc_lock, a new block goes at data_end (past every used region, sector
+ * aligned) and:
+ *   1. the footer is written at the block's end, extending the file;
  *   2. the sector bitmap and the data are written into the block (and any
  *      stale bytes the block overlaps, such as the old footer, are zeroed);
- *   3. the BAT entry is written, then published in memory.
- * A crash before 3 leaves an unreferenced region (a leak, not corruption);
- * after 3 the block is complete. Each step is a pwrite, so after kill -9
- * the page cache holds them in this order; vhd_flush() fsyncs, making every
- * write completed before it durable across power loss too.
+ *   3. the BAT entry is set in memory only (this process reads the block at
+ *      once) and its BAT sector marked dirty.
+ * vhd_flush() then fdatasyncs (blocks, bitmaps, footer durable), writes the
+ * dirty BAT sectors and fdatasyncs again. So the BAT on disk only ever
+ * points at durable blocks, whatever subset of unflushed writes a power
+ * loss keeps. What such a loss may leave is a file ending in unpublished
+ * block data with no footer at its end (step 1 lost, or the old footer
+ * overwritten by step 2): the copy at offset 0 describes it, open.c
+ * recognises that tail (file longer than the published data) and a
+ * writable open truncates it. Until a flush, writes that allocated blocks
+ * (and, in a differencing disk, writes to sectors of a block the bitmap
+ * does not mark yet) survive neither a power loss nor the death of the
+ * process (kill -9): after either they read as before, as with a volatile
+ * disk cache, and the space of such blocks stays unreferenced (a leak that
+ * compact reclaims). Other writes land in place.
  *
- * Writes to allocated blocks: data first, then (differencing only) the
- * bitmap sectors whose bits change, under the block's bitmap stripe lock.
+ * Writes to allocated blocks: data in place; (differencing only) the bits
+ * of the cached bitmap are set under the block's bitmap stripe lock and the
+ * bitmap is written by vhd_flush() after the data is durable, so a sector
+ * never reads as written (the block's stale content) before its data is.
  * Dynamic disks get all-ones bitmaps at allocation, as QEMU writes them,
  * and never touch the bitmap again.
  */
@@ -123,8 +135,8 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 		ret = write_zeros_at(v->fd, dstart + in_off + n, zend - (dstart + in_off + n));
 	if (!ret)
 		ret = write_bitmap_data(v, bm, boff, buf, n, dstart + in_off);
-	/* The cached bitmap goes in before the entry is published: once
-	 * other writers see the block, they update this copy. */
+	/* The cached bitmap goes in before the entry is set: once other
+	 * writers see the block, they update this copy. */
 	if (!ret && v->footer.type == VHD_TYPE_DIFF) {
 		pthread_mutex_lock(&v->bm_lock[blk % VHD_BM_STRIPES]);
 		vhd_bitmap_install(v, blk, bm);
@@ -132,33 +144,26 @@ static int alloc_block(struct vhd *v, uint32_t blk, const uint8_t *buf, uint64_t
 		pthread_mutex_unlock(&v->bm_lock[blk % VHD_BM_STRIPES]);
 	}
 	if (!ret)
-		ret = vhd_bat_set(v, blk, (uint32_t)(boff / VHD_SECTOR_SIZE));
+		vhd_bat_stage(v, blk, (uint32_t)(boff / VHD_SECTOR_SIZE));
 	free(bm);
 	return ret;
 }
 
 /* Sets the bitmap bits for a write into allocated differencing block @blk
- * and writes the changed bitmap sectors. */
+ * in the cached bitmap; vhd_flush() writes it once the data is durable. */
 static int bitmap_update(struct vhd *v, uint32_t blk, uint64_t boff, uint64_t in_off, size_t n)
 {
 	pthread_mutex_t *lock = &v->bm_lock[blk % VHD_BM_STRIPES];
-	uint64_t first, last;
 	uint8_t *bm;
 	int ret = 0;
 
 	pthread_mutex_lock(lock);
 	ret = vhd_bitmap_cached(v, blk, boff, &bm);
 	if (!ret && bm != v->bm_full && bits_set(bm, in_off, n)) {
-		/* The bitmap sectors holding bits of sectors [s0, s1]. */
-		uint64_t s0 = in_off / VHD_SECTOR_SIZE, s1 = (in_off + n) / VHD_SECTOR_SIZE - 1;
-
-		first = s0 / 8 / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
-		last = (s1 / 8 / VHD_SECTOR_SIZE + 1) * VHD_SECTOR_SIZE;
-		if (last > v->bitmap_size)
-			last = v->bitmap_size;
-		ret = vhd_pwrite_full(v->fd, bm + first, last - first, boff + first);
-		if (!ret)
-			vhd_bitmap_install(v, blk, bm);
+		vhd_bitmap_install(v, blk, bm);
+		__atomic_or_fetch(&v->bm_dirty[blk / 8], (uint8_t)(1u << (blk % 8)),
+				  __ATOMIC_RELAXED);
+		__atomic_store_n(&v->bm_dirty_any, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(lock);
 	return ret;
@@ -393,12 +398,101 @@ int vhd_write_zeroes(struct vhd *v, uint64_t off, uint64_t len, unsigned flags)
 	return 0;
 }
 
+static int flush_sync(struct vhd *v)
+{
+	if (fdatasync(v->fd))
+		return vhd_err(-errno, "%s: fdatasync: %s", v->path, strerror(errno));
+	return 0;
+}
+
+/* Bitmaps copied for one round of a flush. */
+#define FLUSH_BM_BATCH 1024u
+
+/* Writes the dirty bitmaps of a differencing disk, each only after the data
+ * its new bits cover is durable: a batch of bitmaps is copied (and marked
+ * clean) first, then fdatasync, then the copies are written, so bits set by
+ * writes racing with the flush wait for the next one. Sets *@synced when
+ * everything written before the call is durable. Caller holds alloc_lock. */
+static int flush_bitmaps(struct vhd *v, bool *synced)
+{
+	uint32_t bytes = v->block_size / VHD_SECTOR_SIZE / 8, next = 0;
+	uint32_t blks[FLUSH_BM_BATCH];
+	uint8_t *copy;
+	int ret = 0;
+
+	if (!__atomic_exchange_n(&v->bm_dirty_any, false, __ATOMIC_ACQUIRE))
+		return 0;
+	copy = malloc((size_t)FLUSH_BM_BATCH * v->bitmap_size);
+	if (!copy) {
+		__atomic_store_n(&v->bm_dirty_any, true, __ATOMIC_RELAXED);
+		return vhd_err(-ENOMEM, "out of memory for flushing bitmaps");
+	}
+	while (!ret && next < v->bat_entries) {
+		uint32_t n = 0;
+
+		for (; next < v->bat_entries && n < FLUSH_BM_BATCH; next++) {
+			pthread_mutex_t *lock = &v->bm_lock[next % VHD_BM_STRIPES];
+			uint8_t *dst = copy + (size_t)n * v->bitmap_size;
+
+			if (!(__atomic_load_n(&v->bm_dirty[next / 8], __ATOMIC_RELAXED) &
+			      (1u << (next % 8))))
+				continue;
+			pthread_mutex_lock(lock);
+			__atomic_and_fetch(&v->bm_dirty[next / 8], (uint8_t)~(1u << (next % 8)),
+					   __ATOMIC_RELAXED);
+			memcpy(dst, v->bitmaps[next], v->bitmap_size);
+			if (v->bitmaps[next] == v->bm_full)  /* padding past the block: 0 */
+				memset(dst + bytes, 0, v->bitmap_size - bytes);
+			pthread_mutex_unlock(lock);
+			blks[n++] = next;
+		}
+		if (!n)
+			break;
+		ret = flush_sync(v);
+		*synced = !ret;
+		for (uint32_t i = 0; !ret && i < n; i++)
+			ret = vhd_pwrite_full(v->fd, copy + (size_t)i * v->bitmap_size,
+					      v->bitmap_size,
+					      (uint64_t)vhd_bat_get(v, blks[i]) * VHD_SECTOR_SIZE);
+		if (ret) {   /* written again by the next flush */
+			for (uint32_t i = 0; i < n; i++) {
+				pthread_mutex_lock(&v->bm_lock[blks[i] % VHD_BM_STRIPES]);
+				__atomic_or_fetch(&v->bm_dirty[blks[i] / 8],
+						  (uint8_t)(1u << (blks[i] % 8)), __ATOMIC_RELAXED);
+				pthread_mutex_unlock(&v->bm_lock[blks[i] % VHD_BM_STRIPES]);
+			}
+		}
+	}
+	if (ret)
+		__atomic_store_n(&v->bm_dirty_any, true, __ATOMIC_RELAXED);
+	free(copy);
+	return ret;
+}
+
 int vhd_flush(struct vhd *v)
 {
+	bool synced = false;
+	int ret;
+
 	if (v->read_only)
 		return 0;
-	if (fsync(v->fd))
-		return vhd_err(-errno, "%s: fsync: %s", v->path, strerror(errno));
+	/* Cleared first: a write racing with this flush sets it again. */
 	__atomic_store_n(&v->dirty, false, __ATOMIC_RELAXED);
-	return 0;
+	if (v->footer.type == VHD_TYPE_FIXED) {
+		ret = flush_sync(v);
+		goto out;
+	}
+	pthread_mutex_lock(&v->alloc_lock);
+	ret = v->bm_dirty ? flush_bitmaps(v, &synced) : 0;
+	if (!ret && v->bat_dirty_any && !synced)
+		ret = flush_sync(v);
+	if (!ret && v->bat_dirty_any)
+		ret = vhd_bat_write_dirty(v);
+	if (!ret)
+		ret = flush_sync(v);
+	pthread_mutex_unlock(&v->alloc_lock);
+out:
+	if (ret)
+		__atomic_store_n(&v->dirty, true, __ATOMIC_RELAXED);
+	return ret;
 }
