@@ -24,7 +24,7 @@ assert_eq "$(nfiles "$VHDVISOR_STATE/tmp")" 0 "tmp after the build"
 
 note "boot it to the login prompt"
 vv image export debian "$T/debian.vhd"
-vv run --disk "$T/debian.vhd" --boot image --mem 1G --console "file:$T/console" \
+"$VHDVISOR" run --disk "$T/debian.vhd" --boot image --mem 1G --console "file:$T/console" \
 	--name "deb$$" >"$T/run.out" 2>&1 &
 pid=$!
 at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
