@@ -14,6 +14,7 @@ PKGS=(
 	e2fsprogs busybox-static cpio xz-utils kmod file
 	seabios ovmf grub-pc-bin fdisk dnsmasq-base nftables iproute2 util-linux
 	hyperfine fio iperf3 jq python3 bc debootstrap genisoimage
+	socat
 )
 
 missing=()
