@@ -154,4 +154,22 @@ struct vhd_convert_opts {
  * exists. */
 int vhd_convert(const char *src, const char *dst, const struct vhd_convert_opts *o);
 
+/* ---- parent link (restamp.c) ---- */
+
+/* Checks that the differencing disk @child is a child of the VHD @parent:
+ * it records @parent's UUID, and its parent lookup (see vhd_open()) finds
+ * @parent first (the same file: device and inode). Both are only read;
+ * no locks are taken. 0, -EINVAL (not differencing, UUID mismatch, the
+ * locators lead elsewhere), -ENOENT (no candidate exists) or -errno. */
+int vhd_parent_verify(const char *child, const char *parent);
+
+/* After vhd_parent_verify()'s checks, records @parent's current
+ * modification time as @child's parent timestamp, so that opening @child
+ * gives no timestamp-mismatch warning. For a parent changed on purpose
+ * (the old top of a live chain that just got a new child). @child is
+ * opened read-write (exclusive lock: -EBUSY when in use); the header is
+ * rewritten (only its first sector when nothing else differs) and
+ * fsynced. Nothing is written when the timestamp already matches. */
+int vhd_set_parent_timestamp(const char *child, const char *parent);
+
 #endif
