@@ -7,19 +7,29 @@
  *   manifest.json            what the bundle holds, with hashes
  *   images/<id>.vhd          each image (standalone dynamic VHD)
  *   vms/<name>/<layer>.vhd   a VM's layers (differencing VHDs)
+ *   vms/<name>/<disk>.vhd    a VM's extra data disks (standalone VHDs)
  *
- * manifest.json (format "vhdvisor-bundle", version 1):
- *   { "format": "vhdvisor-bundle", "version": 1, "created": UNIX,
+ * manifest.json (format "vhdvisor-bundle"):
+ *   { "format": "vhdvisor-bundle", "version": 1 or 2, "created": UNIX,
  *     "files": [ { "path": P, "size": N, "sha256": HEX }, ... ],
  *     "images": [ { "id", "virtual_size", "os", "arch", "boot", "min_mem",
- *                   "min_disk", "source", "created", "parent", "names": [] } ],
+ *                   "min_disk", "source", "created", "parent", "names": [],
+ *                   "cloud_init": BOOL (optional, false when absent) } ],
  *     "vm": { "name", "image", "cpus", "mem", "mac", "uuid", "machine_id",
+ *             "cloud_init": BOOL (optional; absent: the image's),
  *             "top": LAYER, "layers": [ { "id", "file", "parent" } ],
- *             "snapshots": [ { "tag", "layer", "created" } ] } }   (VM bundles)
+ *             "snapshots": [ { "tag", "layer", "created" } ],
+ *             "disks": [ { "idx", "file", "size" } ] (optional) } }
+ *                                                          (VM bundles)
  *
- * Importing verifies every file's size and SHA-256 and every image's
- * content id before anything enters the catalog; any mismatch, missing or
- * unlisted file refuses the whole bundle and leaves nothing behind.
+ * Version 2 is written when the VM has data disks, so that readers which
+ * do not know "disks" refuse the bundle instead of dropping them; every
+ * other bundle is written as version 1. Both versions are read.
+ *
+ * Importing verifies every file's size and SHA-256, every image's content
+ * id and every layer's and data disk's structure before anything enters
+ * the catalog; any mismatch, missing or unlisted file refuses the whole
+ * bundle and leaves nothing behind.
  */
 #ifndef VV_IMAGES_BUNDLE_H
 #define VV_IMAGES_BUNDLE_H
@@ -28,6 +38,9 @@
 
 #include "images/catalog.h"
 
+#define BUNDLE_VERSION_PLAIN 1   /* images, VMs without data disks */
+#define BUNDLE_VERSION       2   /* the newest: VMs with data disks */
+
 /* True when the file at @path looks like a tar archive. */
 bool bundle_probe(const char *path);
 
@@ -35,8 +48,8 @@ bool bundle_probe(const char *path);
  * refuses to overwrite (-EEXIST). 0 or -errno (img_last_error()). */
 int bundle_export_image(struct cat *c, const char *id, const char *dest);
 
-/* Writes VM @name (stopped), its definition, layers, snapshots and its
- * image, as a bundle to @dest. VMs with extra data disks: -EOPNOTSUPP. */
+/* Writes VM @name (stopped), its definition, layers, snapshots, extra
+ * data disks and its image, as a bundle to @dest. -EBUSY while it runs. */
 int bundle_export_vm(struct cat *c, const char *name, const char *dest);
 
 struct bundle_result {
@@ -46,8 +59,10 @@ struct bundle_result {
 	char vm[CAT_NAME_MAX + 1];  /* the VM created, or "" */
 };
 
-/* Imports the bundle at @path: its images, and its VM under its own name
- * or @vm_name when not NULL (-EEXIST when the name is taken). */
+/* Imports the bundle at @path: its images (an image already here keeps
+ * its own metadata), and its VM, with its data disks at their indexes,
+ * under its own name or @vm_name when not NULL (-EEXIST when the name is
+ * taken). */
 int bundle_import(struct cat *c, const char *path, const char *vm_name,
 		  struct bundle_result *res);
 

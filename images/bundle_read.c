@@ -247,8 +247,13 @@ static int verify_files(struct br *b)
 	json_object *files;
 	size_t n;
 
-	if (strcmp(jstr(b->man, "format"), "vhdvisor-bundle") || jint(b->man, "version") != 1)
-		return img_fail(-EINVAL, "bundle: not a version 1 vhdvisor bundle");
+	if (strcmp(jstr(b->man, "format"), "vhdvisor-bundle"))
+		return img_fail(-EINVAL, "bundle: not a vhdvisor bundle");
+	if (jint(b->man, "version") < BUNDLE_VERSION_PLAIN ||
+	    jint(b->man, "version") > BUNDLE_VERSION)
+		return img_fail(-EPROTO, "bundle: format version %lld; this vhdvisor reads"
+				" versions %d to %d", (long long)jint(b->man, "version"),
+				BUNDLE_VERSION_PLAIN, BUNDLE_VERSION);
 	if (!json_object_object_get_ex(b->man, "files", &files) ||
 	    !json_object_is_type(files, json_type_array))
 		return img_fail(-EINVAL, "bundle: manifest lists no files");
@@ -324,6 +329,7 @@ static int adopt_image(struct br *b, json_object *o, struct bundle_result *res)
 	img.min_disk = (uint64_t)jint(o, "min_disk");
 	snprintf(img.source, sizeof(img.source), "%s", jstr(o, "source"));
 	img.created = jint(o, "created");
+	img.cloud_init = json_object_get_boolean(json_object_object_get(o, "cloud_init"));
 	r = cat_begin(b->c);
 	if (r)
 		return img_fail(r, "catalog: %s", cat_errmsg(b->c));

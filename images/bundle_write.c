@@ -16,6 +16,7 @@
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrun.h"
+#include "vhd/vhd.h"
 
 #define MAX_FILES 256
 
@@ -86,6 +87,7 @@ static int add_image(struct bw *w, const char *id)
 	json_object_object_add(o, "source", json_object_new_string(img.source));
 	json_object_object_add(o, "created", json_object_new_int64(img.created));
 	json_object_object_add(o, "parent", json_object_new_string(img.parent));
+	json_object_object_add(o, "cloud_init", json_object_new_boolean(img.cloud_init));
 	cat_name_foreach(w->c, img.id, name_json, names);
 	json_object_object_add(o, "names", names);
 	json_object_array_add(imgs, o);
@@ -116,6 +118,35 @@ static int snap_json(void *opaque, const struct cat_snapshot *s)
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
 	json_object_array_add(opaque, o);
 	return 0;
+}
+
+/* A data disk: its index, file and virtual size in "disks", its file in
+ * "files". */
+static int disk_json(void *opaque, const struct cat_disk *d)
+{
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NO_PARENT };
+	struct bw *w = opaque;
+	json_object *vm, *disks, *o;
+	char path[4300];
+	struct vhd *v;
+	uint64_t size;
+	int r;
+
+	r = cat_path(w->c, d->file, path, sizeof(path));
+	if (!r)
+		r = vhd_open(path, &oo, &v);
+	if (r)
+		return img_fail(r, "disk %u: %s: %s", d->idx, path, vhd_last_error());
+	size = vhd_size(v);
+	vhd_close(v);
+	json_object_object_get_ex(w->man, "vm", &vm);
+	json_object_object_get_ex(vm, "disks", &disks);
+	o = json_object_new_object();
+	json_object_object_add(o, "idx", json_object_new_int((int)d->idx));
+	json_object_object_add(o, "file", json_object_new_string(d->file));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
+	json_object_array_add(disks, o);
+	return add_file(w, d->file);
 }
 
 static int write_entry(struct archive *a, const char *name, uint64_t size, time_t mtime)
@@ -221,7 +252,7 @@ static struct bw *bw_new(struct cat *c)
 	w->c = c;
 	w->man = json_object_new_object();
 	json_object_object_add(w->man, "format", json_object_new_string("vhdvisor-bundle"));
-	json_object_object_add(w->man, "version", json_object_new_int(1));
+	json_object_object_add(w->man, "version", json_object_new_int(BUNDLE_VERSION_PLAIN));
 	json_object_object_add(w->man, "created", json_object_new_int64(time(NULL)));
 	json_object_object_add(w->man, "images", json_object_new_array());
 	return w;
@@ -249,13 +280,6 @@ int bundle_export_image(struct cat *c, const char *id, const char *dest)
 	return r;
 }
 
-static int has_disk(void *opaque, const struct cat_disk *d)
-{
-	(void)opaque;
-	(void)d;
-	return 1;
-}
-
 int bundle_export_vm(struct cat *c, const char *name, const char *dest)
 {
 	json_object *vmj = json_object_new_object(), *snaps = json_object_new_array();
@@ -279,11 +303,6 @@ int bundle_export_vm(struct cat *c, const char *name, const char *dest)
 		r = img_fail(-EBUSY, "VM '%s' is running; stop it first", name);
 		goto out;
 	}
-	if (cat_disk_foreach(c, name, has_disk, NULL)) {
-		r = img_fail(-EOPNOTSUPP, "VM '%s' has extra disks, which bundles do not carry"
-			     " yet; remove them (vm disk rm) to export it", name);
-		goto out;
-	}
 	json_object_object_add(vmj, "name", json_object_new_string(vm.name));
 	json_object_object_add(vmj, "image", json_object_new_string(vm.image));
 	json_object_object_add(vmj, "cpus", json_object_new_int((int)vm.cpus));
@@ -291,13 +310,20 @@ int bundle_export_vm(struct cat *c, const char *name, const char *dest)
 	json_object_object_add(vmj, "mac", json_object_new_string(vm.mac));
 	json_object_object_add(vmj, "uuid", json_object_new_string(vm.uuid));
 	json_object_object_add(vmj, "machine_id", json_object_new_string(vm.machine_id));
+	json_object_object_add(vmj, "cloud_init", json_object_new_boolean(vm.cloud_init));
 	json_object_object_add(vmj, "top", json_object_new_int64(vm.top));
 	json_object_object_add(vmj, "layers", json_object_new_array());
+	json_object_object_add(vmj, "disks", json_object_new_array());
 	r = vm.image[0] ? add_image(w, vm.image) : 0;
 	if (!r)
 		r = cat_layer_foreach(c, name, layer_json, w);
 	if (!r)
 		r = cat_snap_foreach(c, name, snap_json, snaps);
+	if (!r)
+		r = cat_disk_foreach(c, name, disk_json, w);
+	/* readers that do not know data disks must refuse the bundle */
+	if (!r && json_object_array_length(json_object_object_get(vmj, "disks")))
+		json_object_object_add(w->man, "version", json_object_new_int(BUNDLE_VERSION));
 	if (!r)
 		r = write_bundle(w, dest);
 out:

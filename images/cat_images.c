@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define IMAGE_COLS "id, file_sha256, file, virtual_size, file_size, os, arch, boot," \
-	" min_mem, min_disk, source, created, parent"
+	" min_mem, min_disk, source, created, parent, cloud_init"
 
 static void image_from_row(sqlite3_stmt *st, struct cat_image *img)
 {
@@ -27,6 +27,7 @@ static void image_from_row(sqlite3_stmt *st, struct cat_image *img)
 	cat_col_text(st, 10, img->source, sizeof(img->source));
 	img->created = sqlite3_column_int64(st, 11);
 	cat_col_text(st, 12, img->parent, sizeof(img->parent));
+	img->cloud_init = sqlite3_column_int(st, 13) != 0;
 }
 
 int cat_image_add(struct cat *c, const struct cat_image *img)
@@ -38,7 +39,7 @@ int cat_image_add(struct cat *c, const struct cat_image *img)
 	if (own < 0)
 		return own;
 	r = cat_prepare(c, "INSERT INTO images(" IMAGE_COLS ")"
-			" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+			" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r)
 		return cat_auto_end(c, own, r);
 	sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
@@ -57,6 +58,7 @@ int cat_image_add(struct cat *c, const struct cat_image *img)
 		sqlite3_bind_text(st, 13, img->parent, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 13);
+	sqlite3_bind_int(st, 14, img->cloud_init);
 	r = cat_sqlerr(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return cat_auto_end(c, own, r);
@@ -234,6 +236,26 @@ int cat_image_del(struct cat *c, const char *id)
 		exec1(c, "DELETE FROM names WHERE image = ?", id, NULL);
 		exec1(c, "DELETE FROM labels WHERE image = ?", id, NULL);
 		r = exec1(c, "DELETE FROM images WHERE id = ?", id, NULL);
+	}
+	return cat_auto_end(c, own, r);
+}
+
+int cat_image_set_cloud_init(struct cat *c, const char *id, bool on)
+{
+	sqlite3_stmt *st;
+	int own, r;
+
+	own = cat_auto_begin(c);
+	if (own < 0)
+		return own;
+	r = cat_prepare(c, "UPDATE images SET cloud_init = ?2 WHERE id = ?1", &st);
+	if (!r) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, on);
+		r = cat_sqlerr(sqlite3_step(st));
+		if (!r && sqlite3_changes(c->db) == 0)
+			r = -ENOENT;
+		sqlite3_finalize(st);
 	}
 	return cat_auto_end(c, own, r);
 }

@@ -89,6 +89,10 @@ static const char schema_v2[] =
 static const char schema_v3[] =
 	"ALTER TABLE vms ADD COLUMN cloud_init INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 4: images that say they are cloud-init images. */
+static const char schema_v4[] =
+	"ALTER TABLE images ADD COLUMN cloud_init INTEGER NOT NULL DEFAULT 0;";
+
 const char *cat_default_state_dir(void)
 {
 	const char *e = getenv("VHDVISOR_STATE");
@@ -263,8 +267,10 @@ static int schema_setup(struct cat *c)
 		r = cat_exec(c, schema_v2);
 	if (!r && version < 3)
 		r = cat_exec(c, schema_v3);
+	if (!r && version < 4)
+		r = cat_exec(c, schema_v4);
 	if (!r && version < CAT_SCHEMA_VERSION)
-		r = cat_exec(c, "PRAGMA user_version = 3");
+		r = cat_exec(c, "PRAGMA user_version = 4");
 out:
 	if (r) {
 		cat_rollback(c);

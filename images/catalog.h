@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAT_SCHEMA_VERSION 3
+#define CAT_SCHEMA_VERSION 4
 #define CAT_ID_LEN 64          /* hex SHA-256 */
 #define CAT_NAME_MAX 64        /* image, VM and lab names */
 
@@ -89,12 +89,16 @@ struct cat_image {
 	char source[256];                 /* where it came from (file, bundle) */
 	int64_t created;                  /* Unix time */
 	char parent[CAT_ID_LEN + 1];      /* image it was derived from, or "" */
+	bool cloud_init;                  /* a cloud-init image: its VMs get a
+					   * NoCloud seed unless turned off */
 };
 
 /* Inserts @img (id must be new: -EEXIST otherwise). */
 int cat_image_add(struct cat *c, const struct cat_image *img);
 /* Loads the image with exactly this id; -ENOENT when absent. */
 int cat_image_get(struct cat *c, const char *id, struct cat_image *out);
+/* Marks image @id as a cloud-init image (@on) or not. -ENOENT. */
+int cat_image_set_cloud_init(struct cat *c, const char *id, bool on);
 /* Resolves a reference to an image id: "NAME:VERSION", "NAME" (= the
  * latest version: the most recently added one, or the one literally
  * called "latest"), or an id or unique id prefix of at least 8 hex digits.

@@ -94,7 +94,12 @@ static int commit_image(struct cat *c, const char *tmp, const struct img_import_
 		res->existed = true;
 		unlink(tmp);
 	} else if (r == -ENOENT) {
+		struct cat_image parent;
+
 		snprintf(img->file, sizeof(img->file), "%s", rel);
+		/* an image derived from a cloud-init image is one too */
+		img->cloud_init = o->parent && !cat_image_get(c, o->parent, &parent) &&
+				  parent.cloud_init;
 		if (rename(tmp, dest)) {
 			r = img_fail(-errno, "rename to %s: %s", dest, strerror(errno));
 			goto err;

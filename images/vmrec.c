@@ -342,6 +342,7 @@ int vmrec_create(struct cat *c, const char *image_id, const char *const *names, 
 					   VMREC_DEFAULT_MEM);
 	snprintf(tmpl.lab, sizeof(tmpl.lab), "%s", o && o->lab ? o->lab : "");
 	snprintf(tmpl.net, sizeof(tmpl.net), "%s", o && o->net ? o->net : "");
+	tmpl.cloud_init = img.cloud_init;
 	return create_many(c, &tmpl, base, NULL, names, n, NULL, NULL);
 }
 
@@ -394,6 +395,10 @@ int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsign
 	r = vmrec_disk_path(c, src, top, sizeof(top));
 	if (r)
 		return r;
+	/* clones keep the source's cloud-init setting, and get it when their
+	 * image is a cloud-init image */
+	if (vm.image[0] && !cat_image_get(c, vm.image, &img) && img.cloud_init)
+		tmpl.cloud_init = 1;
 	if (full) {
 		r = create_many(c, &tmpl, NULL, top, names, n, progress, opaque);
 		return r ? r : vmrec_disks_clone(c, src, names, n);

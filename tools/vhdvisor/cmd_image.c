@@ -1,10 +1,11 @@
 /* tools/vhdvisor/cmd_image.c: `vhdvisor image`: the image catalog.
  *
  *   vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS] [--arch A]
- *                              [--boot MODE] [--min-mem SIZE]
+ *                              [--boot MODE] [--min-mem SIZE] [--cloud-init]
  *   vhdvisor image build RECIPE [--name NAME[:VERSION]] [--json]
  *   vhdvisor image list [--json]
  *   vhdvisor image show IMAGE [--json]
+ *   vhdvisor image set IMAGE --cloud-init on|off
  *   vhdvisor image tag IMAGE NAME[:VERSION]     (another name)
  *   vhdvisor image untag NAME:VERSION
  *   vhdvisor image label IMAGE LABEL [--rm]
@@ -41,6 +42,7 @@ struct image_args {
 	const char *state, *name, *format, *os, *arch, *boot, *bundle;
 	uint64_t min_mem;
 	bool json, force, rm, verify;
+	int cloud_init;         /* -1 not given, 0 off, 1 on */
 	int first;
 };
 
@@ -49,9 +51,11 @@ static void image_usage(FILE *f)
 	fprintf(f,
 		"usage: vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS]\n"
 		"                     [--arch ARCH] [--boot bios|uefi|direct] [--min-mem SIZE]\n"
+		"                     [--cloud-init]\n"
 		"       vhdvisor image build RECIPE [--name NAME[:VERSION]]  (default name RECIPE)\n"
 		"       vhdvisor image list [--json]\n"
 		"       vhdvisor image show IMAGE [--json]\n"
+		"       vhdvisor image set IMAGE --cloud-init on|off\n"
 		"       vhdvisor image tag IMAGE NAME[:VERSION]\n"
 		"       vhdvisor image untag NAME:VERSION\n"
 		"       vhdvisor image label IMAGE LABEL [--rm]\n"
@@ -68,6 +72,8 @@ static void image_usage(FILE *f)
 		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
 		"'rm --force' first flattens the VMs that use it. 'build' runs\n"
 		"images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and imports its VHD.\n"
+		"--cloud-init marks a cloud-init image: VMs made from it (vm create, clone,\n"
+		"lab create) get a NoCloud seed at start unless 'vm set --cloud-init off'.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -87,11 +93,13 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "rm", no_argument, NULL, 'r' },
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "cloud-init", optional_argument, NULL, 'C' },
 		{ 0 },
 	};
 	int ch;
 
 	memset(a, 0, sizeof(*a));
+	a->cloud_init = -1;
 	optind = 1;
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -113,6 +121,17 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		case 'r': a->rm = true; break;
 		case 'B': a->bundle = optarg; break;
 		case 'V': a->verify = true; break;
+		case 'C':
+			/* "--cloud-init" alone means on; "on"/"off" may follow */
+			if (!optarg && optind < argc && (!strcmp(argv[optind], "on") ||
+							 !strcmp(argv[optind], "off")))
+				optarg = argv[optind++];
+			if (optarg && strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				log_err("bad --cloud-init '%s' (on or off)", optarg);
+				return CLI_USAGE;
+			}
+			a->cloud_init = !optarg || !strcmp(optarg, "on");
+			break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -178,6 +197,10 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 {
 	struct bundle_result res;
 
+	if (a->cloud_init >= 0) {
+		log_err("--cloud-init does not apply to bundles: their manifest says");
+		return CLI_USAGE;
+	}
 	if (bundle_import(c, path, a->name, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
@@ -205,6 +228,8 @@ static int print_imported(const struct image_args *a, const char *ref,
 		json_object_object_add(j, "version", json_object_new_string(res->version));
 		json_object_object_add(j, "data_bytes",
 				       json_object_new_int64((int64_t)res->data_bytes));
+		json_object_object_add(j, "cloud_init",
+				       json_object_new_boolean(res->img.cloud_init));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 		json_object_put(j);
 		return CLI_OK;
@@ -212,8 +237,28 @@ static int print_imported(const struct image_args *a, const char *ref,
 	printf("%s %s", res->existed ? "exists" : "imported", res->img.id);
 	if (ref)
 		printf(" as %.*s:%s", (int)strcspn(ref, ":"), ref, res->version);
-	printf(" (%s virtual, %s of data)\n", size_format(res->img.virtual_size, sz, sizeof(sz)),
-	       size_format(res->data_bytes, (char[32]){ 0 }, 32));
+	printf(" (%s virtual, %s of data%s)\n", size_format(res->img.virtual_size, sz, sizeof(sz)),
+	       size_format(res->data_bytes, (char[32]){ 0 }, 32),
+	       res->img.cloud_init ? ", cloud-init" : "");
+	return CLI_OK;
+}
+
+/* Applies --cloud-init to the image just imported or built (also when it
+ * was there already). */
+static int apply_cloud_init(struct cat *c, const struct image_args *a,
+			    struct img_import_result *res)
+{
+	int r;
+
+	if (a->cloud_init < 0)
+		return CLI_OK;
+	r = cat_image_set_cloud_init(c, res->img.id, a->cloud_init);
+	if (r) {
+		log_err("image %.12s is in the catalog, but marking it cloud-init failed: %s",
+			res->img.id, cat_errmsg(c));
+		return CLI_FAIL;
+	}
+	res->img.cloud_init = a->cloud_init;
 	return CLI_OK;
 }
 
@@ -234,6 +279,8 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 		log_err("%s", img_last_error());
 		return CLI_FAIL;
 	}
+	if (apply_cloud_init(c, a, &res))
+		return CLI_FAIL;
 	return print_imported(a, a->name, &res);
 }
 
@@ -275,6 +322,8 @@ static int do_build(struct cat *c, const struct image_args *a, int argc, char **
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}
+	if (apply_cloud_init(c, a, &res))
+		return CLI_FAIL;
 	return print_imported(a, o.ref, &res);
 }
 
@@ -334,6 +383,7 @@ static json_object *image_json(struct cat *c, const struct cat_image *img)
 	json_object_object_add(j, "created", json_object_new_int64(img->created));
 	json_object_object_add(j, "parent", img->parent[0] ?
 			       json_object_new_string(img->parent) : NULL);
+	json_object_object_add(j, "cloud_init", json_object_new_boolean(img->cloud_init));
 	return j;
 }
 
@@ -404,7 +454,24 @@ static int do_show(struct cat *c, const struct image_args *a, int argc, char **a
 	return CLI_OK;
 }
 
-/* ---- names, labels, export, rm, gc ---- */
+/* ---- properties, names, labels, export, rm, gc ---- */
+
+static int do_set(struct cat *c, const struct image_args *a, int argc, char **argv)
+{
+	char id[CAT_ID_LEN + 1];
+
+	if (argc - a->first == 2 && a->cloud_init >= 0)	/* "--cloud-init WORD" */
+		log_err("bad --cloud-init '%s' (on or off)", argv[a->first + 1]);
+	if (argc - a->first != 1 || a->cloud_init < 0)
+		return CLI_USAGE;
+	if (imgcli_resolve(c, argv[a->first], id))
+		return CLI_FAIL;
+	if (cat_image_set_cloud_init(c, id, a->cloud_init)) {
+		log_err("catalog: %s", cat_errmsg(c));
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
 
 static int do_tag(struct cat *c, const struct image_args *a, int argc, char **argv)
 {
@@ -564,6 +631,8 @@ int cmd_image(int argc, char **argv)
 		r = do_list(c, &a);
 	else if (!strcmp(act, "show"))
 		r = do_show(c, &a, argc, argv);
+	else if (!strcmp(act, "set"))
+		r = do_set(c, &a, argc, argv);
 	else if (!strcmp(act, "tag"))
 		r = do_tag(c, &a, argc, argv);
 	else if (!strcmp(act, "untag"))
