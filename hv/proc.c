@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/pidfile.h"
+
 long long hv_now_ms(void)
 {
 	struct timespec ts;
@@ -155,22 +157,10 @@ const char *hv_run_root(char *buf, size_t len)
 /* The pid recorded in DIR/pid, if that process still exists. */
 static bool run_dir_live(const char *dir)
 {
-	char path[PATH_MAX + 8], buf[32];
-	ssize_t n;
-	int fd;
-	long pid;
+	char path[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s/pid", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	return pid_alive(pidfile_read(path));
 }
 
 int hv_run_dir_create(const char *root, const char *name, char *out, size_t outlen)

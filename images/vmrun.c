@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/pidfile.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrec.h"
@@ -30,25 +31,13 @@ int vmrec_run_path(const char *name, const char *suffix, char *buf, size_t len)
 
 pid_t vmrec_pid(const char *name)
 {
-	char path[4200], buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
+	char path[4200];
+	pid_t pid;
 
 	if (vmrec_run_path(name, "vm.pid", path, sizeof(path)))
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 0 || (kill((pid_t)pid, 0) && errno != EPERM))
-		return 0;
-	return (pid_t)pid;
+	pid = pidfile_read(path);
+	return pid_alive(pid) ? pid : 0;
 }
 
 bool vmrec_running(const char *name)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/pidfile.h"
 #include "netback/nb_int.h"
 #include "netback/spawn.h"
 
@@ -126,25 +127,13 @@ static bool dnsm_is_ours(int pid, const char *pid_arg)
 
 int dnsm_pid(const char *dir)
 {
-	char path[4200], arg[4300], buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
+	char path[4200], arg[4300];
+	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/dnsmasq.pid", dir);
 	snprintf(arg, sizeof(arg), "--pid-file=%s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || pid > 0x3fffffff)
-		return 0;
-	return dnsm_is_ours(pid, arg) ? (int)pid : 0;
+	pid = pidfile_read(path);
+	return pid && dnsm_is_ours(pid, arg) ? (int)pid : 0;
 }
 
 static void sleep_ms(long ms)

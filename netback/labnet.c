@@ -323,6 +323,37 @@ static int check_unused(struct labnet_ctx *ctx, struct nl *nl,
 		    taps, taps > 1 ? "s" : "", list, taps > 1 ? "s" : "");
 }
 
+/* The start of labnet_remove()/labnet_up(): takes the records' lock,
+ * loads network @name and opens rtnetlink. Returns the lock fd with *net
+ * and *nl set, or -errno with the reason in ctx->err and nothing held. */
+static int op_begin(struct labnet_ctx *ctx, const char *name, struct labnet *net,
+		    struct nl **nl)
+{
+	int lock, err;
+
+	ctx->err[0] = '\0';
+	lock = labnet_lock(ctx->state_dir);
+	if (lock < 0)
+		return fail(ctx, lock, "locking %s/networks: %s", ctx->state_dir,
+			    strerror(-lock));
+	err = labnet_load(ctx->state_dir, name, net);
+	if (err) {
+		if (err == -ENOENT)
+			fail(ctx, err, "no network named '%s'", name);
+		else
+			fail(ctx, err, "reading network '%s': %s", name, strerror(-err));
+	} else {
+		err = nl_open(nl);
+		if (err)
+			nl_fail(ctx, err, "opening rtnetlink");
+	}
+	if (err) {
+		close(lock);
+		return err;
+	}
+	return lock;
+}
+
 int labnet_remove(struct labnet_ctx *ctx, const char *name, bool force)
 {
 	struct labnet net;
@@ -330,24 +361,9 @@ int labnet_remove(struct labnet_ctx *ctx, const char *name, bool force)
 	char dir[4200], path[4300], msg[200];
 	int lock, err, idx;
 
-	ctx->err[0] = '\0';
-	lock = labnet_lock(ctx->state_dir);
+	lock = op_begin(ctx, name, &net, &nl);
 	if (lock < 0)
-		return fail(ctx, lock, "locking %s/networks: %s", ctx->state_dir,
-			    strerror(-lock));
-	err = labnet_load(ctx->state_dir, name, &net);
-	if (err) {
-		if (err == -ENOENT)
-			fail(ctx, err, "no network named '%s'", name);
-		else
-			fail(ctx, err, "reading network '%s': %s", name, strerror(-err));
-		goto out;
-	}
-	err = nl_open(&nl);
-	if (err) {
-		nl_fail(ctx, err, "opening rtnetlink");
-		goto out;
-	}
+		return lock;
 	if (!force) {
 		err = check_unused(ctx, nl, &net);
 		if (err)
@@ -395,24 +411,9 @@ int labnet_up(struct labnet_ctx *ctx, const char *name)
 	char dir[4200], msg[200];
 	int lock, err, idx;
 
-	ctx->err[0] = '\0';
-	lock = labnet_lock(ctx->state_dir);
+	lock = op_begin(ctx, name, &net, &nl);
 	if (lock < 0)
-		return fail(ctx, lock, "locking %s/networks: %s", ctx->state_dir,
-			    strerror(-lock));
-	err = labnet_load(ctx->state_dir, name, &net);
-	if (err) {
-		if (err == -ENOENT)
-			fail(ctx, err, "no network named '%s'", name);
-		else
-			fail(ctx, err, "reading network '%s': %s", name, strerror(-err));
-		goto out;
-	}
-	err = nl_open(&nl);
-	if (err) {
-		nl_fail(ctx, err, "opening rtnetlink");
-		goto out;
-	}
+		return lock;
 	idx = nl_link_index(nl, net.bridge);
 	if (idx == -ENODEV) {
 		/* Recreate everything, dnsmasq included (it lost its socket). */
