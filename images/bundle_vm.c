@@ -174,9 +174,9 @@ int bundle_vm_verify(const char *dir, json_object *vmj)
 
 	if (!layers || !snaps || layer_index(layers, jint(vmj, "top")) < 0)
 		return img_fail(-EINVAL, "bundle: the VM has no layers or no top layer");
-	r = disks_verify(dir, vmj);
+	r = files_verify(vmj);
 	if (!r)
-		r = files_verify(vmj);
+		r = disks_verify(dir, vmj);
 	if (r)
 		return r;
 	for (size_t i = 0; i < json_object_array_length(layers); i++) {

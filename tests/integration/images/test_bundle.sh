@@ -24,6 +24,9 @@ VHDVISOR_STATE=$A vv vm show web --json >"$T/webA.json"
 VHDVISOR_STATE=$A vv image export deb:12 --bundle "$T/img.tar"
 VHDVISOR_STATE=$A vv vm export web --bundle "$T/vm.tar"
 [[ $(tar tf "$T/vm.tar" | sed -n 1p) == manifest.json ]] || fail "manifest is not first"
+# without data disks, bundles stay version 1 (what older vhdvisors read)
+assert_eq "$(tar -xOf "$T/vm.tar" manifest.json | jq .version)" 1 "VM bundle version"
+assert_eq "$(tar -xOf "$T/img.tar" manifest.json | jq .version)" 1 "image bundle version"
 
 note "image bundle into host B"
 VHDVISOR_STATE=$B vv image import "$T/img.tar" >/dev/null
@@ -37,7 +40,7 @@ VHDVISOR_STATE=$B vv image import "$T/vm.tar" --json >"$T/vmimp.json"
 assert_eq "$(jq -r .vm "$T/vmimp.json")" web "VM name"
 assert_eq "$(jq -r .images_known "$T/vmimp.json")" 1 "image known"
 VHDVISOR_STATE=$B vv vm show web --json >"$T/webB.json"
-for k in mac uuid machine_id cpus image; do
+for k in mac uuid machine_id cpus image cloud_init; do
 	assert_eq "$(jq -r .$k "$T/webB.json")" "$(jq -r .$k "$T/webA.json")" "$k kept"
 done
 vraw "$(jq -r .disk "$T/webB.json")" "$T/webB.raw"
