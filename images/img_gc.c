@@ -2,11 +2,13 @@
 #include "images/cat_int.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
+#include "images/vmrec_int.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,9 +32,19 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
-/* Removes the files of folder @rel_dir that no row names (everything,
- * folders included, when @sql is NULL). Returns how many entries went. */
-static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql)
+static bool kept(char (*keep)[192], unsigned nkeep, const char *rel)
+{
+	for (unsigned i = 0; i < nkeep; i++)
+		if (!strcmp(keep[i], rel))
+			return true;
+	return false;
+}
+
+/* Removes the files of folder @rel_dir that no row names and @keep does
+ * not list (everything, folders included, when @sql is NULL). Returns how
+ * many entries went. */
+static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql, char (*keep)[192],
+		      unsigned nkeep)
 {
 	char dir[4300], rel[4400], path[4600];
 	unsigned n = 0;
@@ -46,7 +58,7 @@ static unsigned sweep(struct cat *c, const char *rel_dir, const char *sql)
 					     (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		snprintf(rel, sizeof(rel), "%s/%s", rel_dir, de->d_name);
-		if (sql && referenced(c, sql, rel))
+		if (sql && (referenced(c, sql, rel) || kept(keep, nkeep, rel)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!sql && de->d_type == DT_DIR) {
@@ -96,15 +108,23 @@ int img_gc(struct cat *c, struct img_gc_result *res)
 		cat_rollback(c);
 		return img_fail(r, "catalog: %s", cat_errmsg(c));
 	}
-	res->tmp_removed = sweep(c, "tmp", NULL);
-	res->files_removed = sweep(c, "images", "SELECT 1 FROM images WHERE file = ?");
+	res->tmp_removed = sweep(c, "tmp", NULL, NULL, 0);
+	res->files_removed = sweep(c, "images", "SELECT 1 FROM images WHERE file = ?", NULL, 0);
 	if (cat_path(c, "vms", vms, sizeof(vms)) || !(d = opendir(vms)))
 		return 0;
 	while ((de = readdir(d))) {
+		char (*keep)[192];
+		unsigned nkeep;
+
 		if (de->d_name[0] == '.')
 			continue;
+		/* an interrupted snapshot-rm that can still resume keeps its
+		 * journal and new files; any other journal is swept */
+		if (vmrec_merge_keep(c, de->d_name, &keep, &nkeep))
+			continue;
 		snprintf(sub, sizeof(sub), "vms/%s", de->d_name);
-		res->files_removed += sweep(c, sub, layer_sql);
+		res->files_removed += sweep(c, sub, layer_sql, keep, nkeep);
+		free(keep);
 		snprintf(path, sizeof(path), "%s/%s", vms, de->d_name);
 		rmdir(path);	/* only when empty */
 	}

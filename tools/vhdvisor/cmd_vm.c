@@ -378,6 +378,35 @@ static int do_rm(struct cat *c, const struct vm_args *a, int argc, char **argv)
 	return r;
 }
 
+/* snapshot-rm's progress: a merge that resumes after a crash starts
+ * above 0 (images/vmrec_merge.c), which is said once. */
+struct merge_note {
+	const char *tag;
+	void *bar;
+	bool started;
+};
+
+static void merge_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct merge_note *m = opaque;
+
+	if (!m->started && done && total)
+		fprintf(stderr, "resuming merge of %s at %u%%\n", m->tag,
+			(unsigned)(done * 100 / total));
+	m->started = true;
+	imgcli_progress(m->bar, done, total);
+}
+
+static int snapshot_rm(struct cat *c, const char *name, const char *tag)
+{
+	struct merge_note m = { .tag = tag, .bar = imgcli_progress_new("merging") };
+	int r = vmrec_snapshot_rm(c, name, tag, merge_progress, &m);
+
+	if (!r && img_last_error()[0])
+		log_warn("%s", img_last_error());	/* a finished or discarded journal */
+	return r;
+}
+
 static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, int argc,
 		      char **argv)
 {
@@ -398,8 +427,7 @@ static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, i
 		if (!strcmp(act, "revert"))
 			r = vmrec_revert(c, name, argv[a->first + 1]);
 		else
-			r = vmrec_snapshot_rm(c, name, argv[a->first + 1], imgcli_progress,
-					      imgcli_progress_new("merging"));
+			r = snapshot_rm(c, name, argv[a->first + 1]);
 	} else if (!strcmp(act, "reset")) {
 		if (n != 1)
 			return CLI_USAGE;

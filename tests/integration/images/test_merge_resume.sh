@@ -1,0 +1,164 @@
+#!/bin/bash
+# snapshot-rm killed -9 resumes its merge from the journal's checkpoints:
+# a kill after a checkpoint resumes above 0% (also after `image gc`, which
+# keeps a resumable merge), random kills always end with the same VM and
+# snapshot views, a source written between the kill and the rerun makes
+# the rerun start over (and keep the write), and a journal for another
+# tag or a damaged one is discarded with a note.
+# timeout: 600
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/images/lib_images.sh"
+need_cmd jq sqlite3
+ITER=${VV_KILL_ITER:-6}
+
+truncate -s 512M "$T/base.raw"
+head -c 2M /dev/urandom | dd of="$T/base.raw" bs=1M seek=400 conv=notrunc status=none
+vv image import "$T/base.raw" --name base >/dev/null
+
+disk() { vv vm show "$1" --json | jq -r .disk; }
+# put VM OFF MIB: MIB MiB of random data at byte OFF of the VM's top
+put() {
+	head -c "$3M" /dev/urandom >"$T/w"
+	"$VHD" write "$(disk "$1")" "$2" --from "$T/w" >/dev/null
+}
+# view VHD: sha256 of its virtual disk (with its chain)
+view() { vraw "$1" "$T/v"; sha "$T/v"; }
+snapfile() {
+	echo "$VHDVISOR_STATE/$(sqlite3 -cmd '.timeout 10000' "$VHDVISOR_STATE/catalog.db" \
+		"SELECT l.file FROM snapshots s JOIN layers l ON l.id = s.layer
+		 WHERE s.vm = '$1' AND s.tag = '$2'")"
+}
+journal() { echo "$VHDVISOR_STATE/vms/$1/merge.journal"; }
+has_snap() { vv vm snapshots "$1" --json | jq -e --arg t "$2" 'map(.tag) | index($t)' >/dev/null; }
+
+# mkvm VM: snapshot a (64 MiB), snapshot b (64 MiB, half over a's), a
+# 32 MiB top; removing a rebuilds b's layer (~96 MiB) and the top.
+# Sets want_top and want_b to the views.
+mkvm() {
+	vv vm create "$1" --from base >/dev/null
+	put "$1" 0 64
+	vv vm snapshot "$1" a >/dev/null
+	put "$1" 33554432 64
+	vv vm snapshot "$1" b >/dev/null
+	put "$1" 200000000 32
+	put "$1" 5000 1
+	want_top=$(view "$(disk "$1")")
+	want_b=$(view "$(snapfile "$1" b)")
+}
+
+# check VM WHAT: the VM and snapshot b read what they did, and the VM's
+# chain passes `vhd check` (QEMU's vpc driver reads no differencing chain)
+check() {
+	assert_eq "$(view "$(disk "$1")")" "$want_top" "$2: VM view"
+	assert_eq "$(view "$(snapfile "$1" b)")" "$want_b" "$2: snapshot b view"
+	"$VHD" check "$(disk "$1")" >/dev/null || fail "$2: vhd check of the VM's disk"
+}
+
+# kill_after_checkpoint VM TAG: starts snapshot-rm and kills it -9 as
+# soon as its journal records a durable checkpoint.
+kill_after_checkpoint() {
+	"$VHDVISOR" vm snapshot-rm "$1" "$2" 2>/dev/null &
+	local pid=$! j
+	j=$(journal "$1")
+	for _ in $(seq 1 2000); do
+		grep -qE '"done":[1-9]' "$j" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.005
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	grep -qE '"done":[1-9]' "$j" 2>/dev/null ||
+		fail "snapshot-rm $1 $2 reached no checkpoint before the kill"
+}
+
+note "kill after a checkpoint, gc, rerun: resumes above 0% with the same views"
+mkvm v1
+kill_after_checkpoint v1 a
+consistent
+has_snap v1 a || fail "snapshot a gone after a killed merge"
+check v1 "after the kill"
+mapfile -t newf < <(jq -r '.files[].new' "$(journal v1)")
+assert_eq "${#newf[@]}" 2 "new files planned (b's layer and the top)"
+vv image gc >/dev/null
+[[ -f $(journal v1) ]] || fail "gc removed a resumable merge journal"
+[[ -f $VHDVISOR_STATE/${newf[0]} ]] || fail "gc removed the merge's new file ${newf[0]}"
+vv vm snapshot-rm v1 a 2>"$T/err"
+grep -E "resuming merge of a at [0-9]+%" "$T/err" || fail "no resume note: $(cat "$T/err")"
+pct=$(sed -nE 's/.*resuming merge of a at ([0-9]+)%.*/\1/p' "$T/err")
+((pct > 0)) || fail "resumed at $pct%"
+has_snap v1 a && fail "snapshot a still there"
+[[ ! -e $(journal v1) ]] || fail "journal left after the merge"
+check v1 "after the resumed merge"
+vv image gc >/dev/null
+consistent clean
+
+note "random kills ($ITER): every rerun continues, views never change"
+mkvm v2
+resumed=0
+for i in $(seq 1 "$ITER"); do
+	has_snap v2 a || break
+	"$VHDVISOR" vm snapshot-rm v2 a 2>>"$T/err2" &
+	pid=$!
+	sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	consistent
+	assert_eq "$(view "$(disk v2)")" "$want_top" "VM view after kill $i"
+	if has_snap v2 a; then
+		assert_eq "$(view "$(snapfile v2 b)")" "$want_b" "snapshot b after kill $i"
+	fi
+done
+has_snap v2 a && vv vm snapshot-rm v2 a 2>>"$T/err2"
+resumed=$(grep -c "resuming merge" "$T/err2" || true)
+echo "resumed $resumed times in $ITER kills"
+check v2 "after random kills"
+vv image gc >/dev/null
+consistent clean
+
+note "a source written between the kill and the rerun: the merge starts over"
+mkvm v3
+kill_after_checkpoint v3 a
+put v3 300000000 4
+want_top=$(view "$(disk v3)")
+vv vm snapshot-rm v3 a 2>"$T/err"
+grep -q "resuming" "$T/err" && fail "resumed a stale merge: $(cat "$T/err")"
+grep -E "discarded the interrupted merge of snapshot 'a': .*changed since" "$T/err" ||
+	fail "no discard note: $(cat "$T/err")"
+check v3 "after the merge that started over"
+vv image gc >/dev/null
+consistent clean
+
+note "gc drops a merge whose source changed; the rerun starts fresh"
+mkvm v4
+kill_after_checkpoint v4 a
+put v4 300000000 4
+want_top=$(view "$(disk v4)")
+vv image gc >/dev/null
+[[ ! -e $(journal v4) ]] || fail "gc kept a stale merge journal"
+consistent clean
+vv vm snapshot-rm v4 a 2>"$T/err"
+grep -q "resuming" "$T/err" && fail "resumed after gc dropped the journal"
+check v4 "after gc and a fresh merge"
+
+note "a journal for another tag, and a damaged journal, are discarded"
+mkvm v5
+want_a=$(view "$(snapfile v5 a)")
+kill_after_checkpoint v5 a
+vv vm snapshot v5 c >/dev/null
+want_c=$(view "$(snapfile v5 c)")
+vv vm snapshot-rm v5 c 2>"$T/err"
+grep -E "discarded the interrupted merge of snapshot 'a'" "$T/err" ||
+	fail "no note for another tag's journal: $(cat "$T/err")"
+assert_eq "$(view "$(disk v5)")" "$want_c" "VM view after rm c"
+assert_eq "$(view "$(snapfile v5 a)")" "$want_a" "snapshot a kept"
+vv image gc >/dev/null
+consistent clean
+kill_after_checkpoint v5 a
+echo '{"format": "vhdvisor-merge-journal", "version": 1, "files": [' >"$(journal v5)"
+vv vm snapshot-rm v5 a 2>"$T/err"
+grep -E "damaged merge journal" "$T/err" || fail "no note for a damaged journal: $(cat "$T/err")"
+has_snap v5 a && fail "snapshot a still there after rm with a damaged journal"
+assert_eq "$(view "$(disk v5)")" "$want_c" "VM view after rm a"
+assert_eq "$(view "$(snapfile v5 b)")" "$want_b" "snapshot b after rm a"
+vv image gc >/dev/null
+consistent clean
