@@ -187,6 +187,7 @@ static void nbd_io_done(struct ioq_req *req)
 	struct nbd_conn *c = io->conn;
 	int rc;
 
+	nbd_gate_put(c->exp->gate);     /* the image is no longer used */
 	nbd_io_reply_build(c, io);
 	io->next = NULL;
 	pthread_mutex_lock(&c->lock);
@@ -277,7 +278,7 @@ static void nbd_inflight_drain(struct nbd_conn *c)
 
 static bool nbd_range_ok(const struct nbd_conn *c, const struct nbd_request *r)
 {
-	uint64_t size = bimg_size(c->exp->img);
+	uint64_t size = c->exp->size;
 
 	return r->offset <= size && r->length <= size - r->offset;
 }
@@ -297,7 +298,7 @@ static uint32_t nbd_alloc_state(int st, int layer)
 /* One BLOCK_STATUS chunk (without its header's DONE flag yet) for
  * context @m: extents from @r->offset, merged while their values match. On
  * failure before any extent, returns -errno. */
-static int nbd_status_chunk(struct nbd_conn *c, const struct nbd_request *r, unsigned m,
+static int nbd_status_chunk(struct bimg *img, const struct nbd_request *r, unsigned m,
 			    uint8_t *buf, uint32_t *len)
 {
 	unsigned max = (r->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_MAX_EXTENTS;
@@ -307,7 +308,7 @@ static int nbd_status_chunk(struct nbd_conn *c, const struct nbd_request *r, uns
 
 	while (off < end) {
 		uint64_t pnum;
-		int layer, st = bimg_block_status(c->exp->img, off, end - off, &pnum, &layer);
+		int layer, st = bimg_block_status(img, off, end - off, &pnum, &layer);
 		uint32_t v;
 
 		if (st < 0) {
@@ -340,12 +341,16 @@ static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
 	struct iovec iov[NBD_META_COUNT];
 	uint8_t *buf = malloc(cap * NBD_META_COUNT);
 	unsigned k = 0, last = 0;
+	struct bimg *img;
 	int rc = 0;
 
 	if (!buf) {
 		nbd_reply_status(c, r->cookie, -ENOMEM);
 		return;
 	}
+	img = nbd_gate_get(c->exp->gate);
+	if (!img)
+		rc = -EIO;
 	for (unsigned m = 0; m < NBD_META_COUNT; m++)
 		if (c->meta & (1u << m))
 			last = m;
@@ -355,7 +360,7 @@ static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
 
 		if (!(c->meta & (1u << m)))
 			continue;
-		rc = nbd_status_chunk(c, r, m, b, &len);
+		rc = nbd_status_chunk(img, r, m, b, &len);
 		if (rc)
 			break;
 		nbd_chunk_hdr_encode(m == last ? NBD_REPLY_FLAG_DONE : 0,
@@ -365,6 +370,7 @@ static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
 		iov[k].iov_len = len;
 		k++;
 	}
+	nbd_gate_put(c->exp->gate);
 	if (rc)
 		nbd_reply_status(c, r->cookie, rc);
 	else
@@ -379,7 +385,7 @@ static int nbd_request_check(const struct nbd_conn *c, const struct nbd_request 
 	bool writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
 		      r->type == NBD_CMD_WRITE_ZEROES;
 
-	if (writes && !bimg_writable(c->exp->img))
+	if (writes && !c->exp->writable)
 		return -EPERM;
 	if (r->type == NBD_CMD_FLUSH)
 		return 0;
@@ -406,7 +412,6 @@ static struct nbd_io *nbd_io_new(struct nbd_conn *c, const struct nbd_request *r
 	io->type = r->type;
 	io->iov.iov_base = io->data;
 	io->iov.iov_len = payload;
-	io->req.img = c->exp->img;
 	io->req.off = r->offset;
 	io->req.len = r->length;
 	io->req.done = nbd_io_done;
@@ -512,6 +517,14 @@ static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
 			nbd_io_put(io);     /* the client is gone: no reply */
 			return rc;
 		}
+	}
+	/* Held until nbd_io_done(): a swap waits for this request. */
+	io->req.img = nbd_gate_get(c->exp->gate);
+	if (!io->req.img) {
+		nbd_gate_put(c->exp->gate);
+		nbd_reply_status(c, r->cookie, -EIO);
+		nbd_io_put(io);
+		return 0;
 	}
 	ioq_submit(c->srv->q, &io->req);
 	return 0;

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blkback/bimg.h"
 #include "blkback/nbd_proto.h"
 
 /* An option's header and data, as received. */
@@ -34,7 +33,7 @@ static uint16_t export_flags(const struct nbd_export *e)
 	uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
 		     NBD_FLAG_SEND_DF | NBD_FLAG_CAN_MULTI_CONN;
 
-	if (bimg_writable(e->img))
+	if (e->writable)
 		f |= NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES;
 	else
 		f |= NBD_FLAG_READ_ONLY;
@@ -51,7 +50,7 @@ static int opt_export_name(struct nbd_conn *c, const struct nbd_opt *o)
 
 	if (!e)
 		return -ENOENT;
-	nbd_put64(buf, bimg_size(e->img));
+	nbd_put64(buf, e->size);
 	nbd_put16(buf + 8, export_flags(e));
 	if (nbd_send_iov(c, &iov, 1))
 		return -EIO;
@@ -111,7 +110,7 @@ static int opt_info_go(struct nbd_conn *c, const struct nbd_opt *o)
 		return opt_reply(c, o->option, NBD_REP_ERR_UNKNOWN, NULL, 0);
 
 	nbd_put16(info, NBD_INFO_EXPORT);
-	nbd_put64(info + 2, bimg_size(e->img));
+	nbd_put64(info + 2, e->size);
 	nbd_put16(info + 10, export_flags(e));
 	rc = opt_reply(c, o->option, NBD_REP_INFO, info, 12);
 	if (!rc && want_name) {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blkback/bimg.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -45,8 +46,14 @@ void nbd_server_destroy(struct nbd_server *s)
 		unlink(s->unix_path);
 		free(s->unix_path);
 	}
-	for (unsigned i = 0; i < s->nexports; i++)
+	for (unsigned i = 0; i < s->nexports; i++) {
+		struct nbd_gate *g = s->exports[i].gate;
+
 		free(s->exports[i].name);
+		pthread_mutex_destroy(&g->lock);
+		pthread_cond_destroy(&g->cond);
+		free(g);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -75,11 +82,72 @@ int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *i
 		return -ENOSPC;
 	e = &s->exports[s->nexports];
 	e->name = strdup(name);
-	if (!e->name)
+	e->gate = calloc(1, sizeof(*e->gate));
+	if (!e->name || !e->gate) {
+		free(e->name);
+		free(e->gate);
 		return -ENOMEM;
-	e->img = img;
+	}
+	pthread_mutex_init(&e->gate->lock, NULL);
+	pthread_cond_init(&e->gate->cond, NULL);
+	e->gate->img = img;
+	e->size = bimg_size(img);
+	e->writable = bimg_writable(img);
 	s->nexports++;
 	return 0;
+}
+
+struct bimg *nbd_gate_get(struct nbd_gate *g)
+{
+	struct bimg *img;
+
+	pthread_mutex_lock(&g->lock);
+	while (g->closed)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->active++;
+	img = g->img;
+	pthread_mutex_unlock(&g->lock);
+	return img;
+}
+
+void nbd_gate_put(struct nbd_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	if (!--g->active && g->closed)
+		pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+int nbd_server_swap(struct nbd_server *s, const char *name,
+		    int (*fn)(void *opaque, struct bimg *old, struct bimg **new_img),
+		    void *opaque)
+{
+	const struct nbd_export *e = nbd_export_find(s, name ? name : "",
+						     name ? strlen(name) : 0);
+	struct nbd_gate *g;
+	struct bimg *img;
+	int rc;
+
+	if (!e)
+		return -ENOENT;
+	g = e->gate;
+	pthread_mutex_lock(&g->lock);
+	while (g->closed)               /* another swap of this export */
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->closed = true;
+	while (g->active)
+		pthread_cond_wait(&g->cond, &g->lock);
+	img = g->img;
+	pthread_mutex_unlock(&g->lock);
+
+	rc = fn(opaque, img, &img);
+
+	pthread_mutex_lock(&g->lock);
+	g->img = img;
+	g->closed = false;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return rc;
 }
 
 static int nbd_add_lfd(struct nbd_server *s, int fd)

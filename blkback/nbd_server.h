@@ -24,9 +24,29 @@ int nbd_server_create(struct ioq *q, struct nbd_server **out);
 void nbd_server_destroy(struct nbd_server *s);
 
 /* Adds an export named @name (copied; unique) serving @img (not owned;
- * must outlive the server). Writes are refused with EPERM when @img is
+ * must outlive the server, or its use by the server, see
+ * nbd_server_swap()). Writes are refused with EPERM when @img is
  * read-only. Call before nbd_server_run(). 0, -EEXIST or -ENOMEM. */
 int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *img);
+
+/* Replaces the image of the export named @name (NULL or "" = the first)
+ * while it is being served, e.g. to move its writes to a new
+ * differencing child. New requests for that export (from every client)
+ * wait; once the requests already submitted have finished, @fn runs on
+ * the calling thread with the current image @old and sets *@new_img to
+ * the image to serve from then on (@old itself when nothing changed).
+ * Then requests flow again; clients stay connected and only see a pause.
+ * The new image must have @old's size and writability (what clients were
+ * told at negotiation). @fn may close @old: the server no longer uses it
+ * once it set *@new_img to something else. Setting *@new_img = NULL
+ * means no image is left: later requests of that export fail with EIO
+ * (the caller should then stop the server). Swaps of one export run one
+ * at a time. Any thread except the server's own (client and engine
+ * threads). Returns @fn's return value, or -ENOENT when there is no such
+ * export. */
+int nbd_server_swap(struct nbd_server *s, const char *name,
+		    int (*fn)(void *opaque, struct bimg *old, struct bimg **new_img),
+		    void *opaque);
 
 /* Listens on a Unix socket at @path. The socket is bound and listening
  * under a temporary name in the same folder, then renamed to @path: once

@@ -15,22 +15,35 @@
 #include "common/log.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
+#include "tools/vhd/serve_control.h"
 #include "vhd/vhd.h"
 
 static const char serve_usage[] =
 	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
-	"                 [--export-name NAME] [--snapshot] [--workers N] FILE...\n"
+	"                 [--export-name NAME] [--snapshot] [--workers N]\n"
+	"                 [--control PATH] FILE...\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
 	"--snapshot: writes go to a throwaway child; the files stay untouched\n"
 	"(with --read-only, the export is simply read-only).\n"
 	"The Unix socket appears at PATH only once the server listens.\n"
-	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n";
+	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n"
+	"--control PATH: a Unix socket (0600, ready before the NBD socket) taking\n"
+	"one JSON request per line, one JSON reply line each:\n"
+	"  {\"cmd\":\"switch\",\"file\":F[,\"export\":NAME]}  moves the export's writes\n"
+	"      to F, a differencing child of its current top (same size), with\n"
+	"      clients connected: requests pause, the top is flushed and closed\n"
+	"      and becomes F's read-only parent. Not for --read-only/--snapshot.\n"
+	"  {\"cmd\":\"flush\"}  flushes every export.\n"
+	"  {\"cmd\":\"info\"}   {\"ok\":true,\"exports\":[{\"name\",\"file\",\"writable\"}]}\n"
+	"  Replies: {\"ok\":true,...} or {\"ok\":false,\"error\":REASON}. When a failed\n"
+	"  switch cannot even reopen the old top, the server exits 1.\n";
 
 struct serve_opts {
 	const char *socket;
 	const char *port;
 	const char *bind;
 	const char *export_name;
+	const char *control;
 	bool read_only;
 	bool snapshot;
 	unsigned workers;
@@ -53,6 +66,7 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "snapshot", no_argument, NULL, 'S' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "control", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -67,6 +81,7 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		case 'r': o->read_only = true; break;
 		case 'S': o->snapshot = true; break;
 		case 'w': o->workers = (unsigned)atoi(optarg); break;
+		case 'c': o->control = optarg; break;
 		default: return -1;
 		}
 	}
@@ -92,10 +107,44 @@ static int serve_listen(struct nbd_server *srv, const struct serve_opts *o)
 	return rc;
 }
 
+/* Starts the control socket for the @n exports of @imgs (argv's FILEs). */
+static int serve_control(struct nbd_server *srv, const struct serve_opts *o, char **files,
+			 struct bimg **imgs, int n, struct serve_ctl **ctl)
+{
+	struct serve_ctl_export *exps = calloc((size_t)n, sizeof(*exps));
+	char **dups = calloc((size_t)n, sizeof(*dups));
+	int rc = -ENOMEM;
+
+	if (!exps || !dups)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		dups[i] = strdup(files[i]);
+		if (!dups[i])
+			goto out;
+		exps[i] = (struct serve_ctl_export){
+			.name = o->export_name ? o->export_name : basename(dups[i]),
+			.path = files[i],
+			.img = &imgs[i],
+			.read_only = o->read_only,
+			.snapshot = o->snapshot,
+		};
+	}
+	rc = serve_ctl_start(o->control, srv, exps, (unsigned)n, ctl);
+out:
+	if (rc == -ENOMEM)
+		log_err("out of memory");
+	for (int i = 0; dups && i < n; i++)
+		free(dups[i]);
+	free(dups);
+	free(exps);
+	return rc;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { 0 };
 	struct bimg **imgs = NULL;
+	struct serve_ctl *ctl = NULL;
 	struct nbd_server *srv = NULL;
 	struct ioq *q = NULL;
 	int nimg = 0, sfd = -1, rc, ret = CLI_FAIL;
@@ -160,19 +209,29 @@ int cmd_serve(int argc, char **argv)
 		}
 		free(dup);
 	}
+	/* The control socket first: once the NBD socket accepts, it does too. */
+	if (o.control && serve_control(srv, &o, argv + optind, imgs, nimg, &ctl))
+		goto out;
 	if (serve_listen(srv, &o))
 		goto out;
 	rc = nbd_server_run(srv, sfd);
 	ret = rc ? CLI_FAIL : CLI_OK;
 out:
+	/* Stopped before anything else: a switch changes imgs[]. */
+	if (serve_ctl_stop(ctl))
+		ret = CLI_FAIL;
 	nbd_server_destroy(srv);
 	ioq_destroy(q);
 	for (int i = 0; i < nimg; i++) {
+		/* After a switch the top is not the FILE given. */
+		char *top = imgs[i] ? strdup(bimg_path(imgs[i])) : NULL;
+
 		rc = bimg_close(imgs[i]);
 		if (rc) {
-			log_err("%s: flush failed: %s", argv[optind + i], strerror(-rc));
+			log_err("%s: flush failed: %s", top ? top : argv[optind + i], strerror(-rc));
 			ret = CLI_FAIL;
 		}
+		free(top);
 	}
 	free(imgs);
 	close(sfd);
