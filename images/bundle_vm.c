@@ -3,6 +3,7 @@
 #include "images/bundle_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,8 +135,9 @@ static int disk_verify(const char *dir, json_object *d)
 	return r;
 }
 
-/* The optional "disks": indexes 1..VMREC_MAX_DISKS, each once, each file
- * a sound data disk. */
+/* The optional "disks": at most VMREC_MAX_DISKS, indexes from 1 (not
+ * dense: removed disks leave gaps), each once, each file a sound data
+ * disk. */
 static int disks_verify(const char *dir, json_object *vmj)
 {
 	json_object *disks, *v;
@@ -152,7 +154,7 @@ static int disks_verify(const char *dir, json_object *vmj)
 		json_object *d = json_object_array_get_idx(disks, i);
 		int64_t idx = jint(d, "idx");
 
-		if (idx < 1 || idx > VMREC_MAX_DISKS)
+		if (idx < 1 || idx > INT32_MAX)
 			return img_fail(-EINVAL, "bundle: bad data disk index %lld", (long long)idx);
 		for (size_t k = 0; k < i; k++)
 			if (jint(json_object_array_get_idx(disks, k), "idx") == idx)

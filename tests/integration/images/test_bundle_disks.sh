@@ -67,6 +67,14 @@ assert_eq "$(b vm disk list web2 --json | jq length)" 3 "second copy's disks"
 [[ $(b vm disk list web2 --json | jq -r '.[1].file') == "$B/vms/web2/"* ]] ||
 	fail "second copy's disk 1 not in its own folder"
 b vm rm web2
+# indexes past the count (after many add/rm) travel as they are
+mkdir "$T/w"
+tar -C "$T/w" -xf "$T/web.tar"
+jq '.vm.disks[1].idx = 40' "$T/w/manifest.json" >"$T/m" && mv "$T/m" "$T/w/manifest.json"
+(cd "$T/w" && tar -cf "$T/idx40.tar" manifest.json images vms)
+b vm import "$T/idx40.tar" web40 >/dev/null
+assert_eq "$(b vm disk list web40 --json | jq -c '[.[] | .disk]')" "[0,1,40]" "disk indexes kept"
+b vm rm web40
 [[ ! -e $B/vms/web2 ]] || fail "vm rm left the second copy's files"
 VHDVISOR_STATE=$B consistent
 
@@ -97,6 +105,7 @@ jq '.version = 3' "$T/man.json" >"$T/x/manifest.json"
 expect_exit 1 env VHDVISOR_STATE=$C "$VHDVISOR" image import "$T/v3.tar"
 assert_stderr "format version 3; this vhdvisor reads versions 1 to 2"
 assert_eq "$(VHDVISOR_STATE=$C vv image list --json | jq length)" 0 "no image on host C"
+[[ $(find "$C" -name '*.vhd' | wc -l) == 0 ]] || fail "VHD files left on host C"
 assert_eq "$(VHDVISOR_STATE=$C vv vm list --json | jq length)" 0 "no VM on host C"
 assert_eq "$(find "$C/images" "$C/tmp" "$C/vms" -type f | wc -l)" 0 "no files on host C"
 
