@@ -188,6 +188,108 @@ assert_eq "$(top_of)" "$T/c0.vhd" "info after malformed requests"
 qio -f raw -c 'read -P 0x5a 0 1M' "$U"
 serve_stop
 
+note "a failure after the close: the old top is reopened, or the server exits 1"
+# failopen.so: read-write opens of PATH fail with EIO after the first N
+# (VV_FAIL_OPEN="PATH=N;PATH=N"), to break a switch after its checks.
+cat >"$T/failopen.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hits[8];
+
+static int should_fail(const char *path, int flags)
+{
+	const char *spec = getenv("VV_FAIL_OPEN");
+	char buf[8192], *save = NULL, *tok;
+	int i = 0;
+
+	if (!spec || (flags & O_ACCMODE) != O_RDWR)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ";", &save); tok && i < 8; tok = strtok_r(NULL, ";", &save), i++) {
+		char *eq = strrchr(tok, '=');
+
+		if (eq) {
+			*eq = 0;
+			if (!strcmp(tok, path))
+				return __atomic_add_fetch(&hits[i], 1, __ATOMIC_SEQ_CST) > atoi(eq + 1);
+		}
+	}
+	return 0;
+}
+
+static int do_open(const char *sym, const char *path, int flags, va_list ap)
+{
+	int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
+	mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+
+	if (should_fail(path, flags)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	int fd;
+
+	va_start(ap, flags);
+	fd = do_open("open64", path, flags, ap);
+	va_end(ap);
+	return fd;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	int fd;
+
+	va_start(ap, flags);
+	fd = do_open("open", path, flags, ap);
+	va_end(ap);
+	return fd;
+}
+C
+gcc -shared -fPIC -o "$T/failopen.so" "$T/failopen.c" -ldl || fail "cannot build failopen.so"
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+"$VHD" snapshot "$T/base.vhd" "$T/e0.vhd"
+mkchild "$T/e0.vhd" "$T/e1.vhd"
+# e1 is opened read-write by the checks (1), the restamp (2), then for
+# serving (3): that one fails.
+LD_PRELOAD=$T/failopen.so VV_FAIL_OPEN="$T/e1.vhd=2" serve_start "$S" --control "$C" "$T/e0.vhd"
+U=$(nbd_uri "$S" e0.vhd)
+qio -f raw -c 'write -P 0x31 0 1M' "$U"
+ctl_err "{\"cmd\":\"switch\",\"file\":\"$T/e1.vhd\"}" 'e1.vhd'
+grep -q 'failed, still on' "$T/serve.err" || fail "the switch did not fail after the close"
+assert_eq "$(top_of)" "$T/e0.vhd" "top after a failed switch"
+qio -f raw -c 'write -P 0x32 1M 1M' -c 'read -P 0x31 0 1M' -c 'read -P 0x32 1M 1M' "$U"
+serve_stop
+"$VHD" map --json "$T/e0.vhd" | jq -e '.[] | select(.start == 0 and .length == 2097152 and .depth == 1)' \
+	>/dev/null || fail "e0.vhd lacks the writes around the failed switch"
+[[ $("$VHD" map --json "$T/e1.vhd" | jq 'map(select(.depth == 1)) | length') == 0 ]] ||
+	fail "the child of a failed switch was written"
+# ... and e0 cannot be reopened either (its second read-write open fails)
+LD_PRELOAD=$T/failopen.so VV_FAIL_OPEN="$T/e1.vhd=2;$T/e0.vhd=1" \
+	serve_start "$S" --control "$C" "$T/e0.vhd"
+qio -f raw -c 'write -P 0x33 2M 1M' "$U"
+ctl_err "{\"cmd\":\"switch\",\"file\":\"$T/e1.vhd\"}" 'exiting'
+rc=0
+wait "$SERVE_PID" || rc=$?
+assert_eq "$rc" 1 "exit status after losing the export"
+grep -q 'cannot be reopened' "$T/serve.err" || fail "no reason logged: $(cat "$T/serve.err")"
+[[ ! -e $S && ! -e $C ]] || fail "sockets left behind after the failure exit"
+expect_exit 0 "$VHD" check "$T/e0.vhd"
+expect_exit 0 "$VHD" check "$T/e1.vhd"
+qio -f vpc -r -c 'read -P 0x31 0 1M' -c 'read -P 0x32 1M 1M' -c 'read -P 0x33 2M 1M' "$T/e0.vhd"
+
 note "fio random writes at iodepth 16, verified, across 3 switches"
 if fio --enghelp 2>/dev/null | grep -qw nbd; then
 	"$VHD" create "$T/fbase.vhd" 64M
