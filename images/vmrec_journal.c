@@ -218,8 +218,7 @@ static bool get_str(json_object *o, const char *k, char *out, size_t len)
 	return true;
 }
 
-/* A layer file name of VM @vm: "vms/<vm>/<16 hex>.vhd". */
-static bool layer_name(const char *vm, const char *rel)
+bool vmj_layer_name(const char *vm, const char *rel)
 {
 	size_t n = strlen(vm);
 
@@ -313,7 +312,7 @@ static bool decode_files(json_object *o, struct vmj *j)
 		/* the first file sits on the base, every other on a new one */
 		if ((i == 0) != (parent == -1) || (i == 0) != (depth == 2))
 			return false;
-		if (!layer_name(j->vm, f->old_file) || !layer_name(j->vm, f->new_file))
+		if (!vmj_layer_name(j->vm, f->old_file) || !vmj_layer_name(j->vm, f->new_file))
 			return false;
 		f->parent = (int)parent;
 		f->depth = (int)depth;

@@ -75,6 +75,9 @@ void vmj_remove(struct cat *c, const char *vm);
 /* Frees what vmj_load allocated (and @j's arrays); accepts a zeroed @j. */
 void vmj_free(struct vmj *j);
 
+/* True when @rel is a layer file name of VM @vm: "vms/<vm>/<16 hex>.vhd". */
+bool vmj_layer_name(const char *vm, const char *rel);
+
 /* The identity of the file at @path. 0 or -errno. */
 int vmj_ident_of(const char *path, struct vmj_ident *id);
 

@@ -179,8 +179,15 @@ static enum jstate judge(struct cat *c, const struct vmj *j, char *why, size_t l
 		snprintf(why, len, "the VM is gone");
 		return J_STALE;
 	}
-	if (cat_snap_get(c, j->vm, j->tag, &s))
+	switch (cat_snap_get(c, j->vm, j->tag, &s)) {
+	case 0:
+		break;
+	case -ENOENT:
 		return committed(c, j) ? J_COMMITTED : J_STALE;
+	default:
+		snprintf(why, len, "catalog: %s", cat_errmsg(c));
+		return J_STALE;
+	}
 	if (s.layer != j->snap_layer || vm.top != j->top ||
 	    cat_layer_foreach(c, j->vm, collect, &now) || !rows_match(j, &now))
 		goto out;
@@ -256,12 +263,9 @@ static void discard(struct cat *c, const struct vmj *j)
 		}
 	}
 	for (unsigned i = 0; i < j->nrows; i++) {
-		if (j->rows[i].id != j->snap_layer || referenced(c, j->vm, j->rows[i].file))
-			continue;
-		/* L's file: only a layer name of this VM's folder */
-		snprintf(one[0], sizeof(one[0]), "vms/%s/", j->vm);
-		if (strncmp(j->rows[i].file, one[0], strlen(one[0])) ||
-		    strchr(j->rows[i].file + strlen(one[0]), '/'))
+		/* L's file, when it is a layer name of this VM's folder */
+		if (j->rows[i].id != j->snap_layer || !vmj_layer_name(j->vm, j->rows[i].file) ||
+		    referenced(c, j->vm, j->rows[i].file))
 			continue;
 		snprintf(one[0], sizeof(one[0]), "%s", j->rows[i].file);
 		vmrec_unlink_files(c, one, 1);

@@ -3,8 +3,9 @@
 # a kill after a checkpoint resumes above 0% (also after `image gc`, which
 # keeps a resumable merge), random kills always end with the same VM and
 # snapshot views, a source written between the kill and the rerun makes
-# the rerun start over (and keep the write), and a journal for another
-# tag or a damaged one is discarded with a note.
+# the rerun start over (and keep the write), a rerun after the switch
+# only cleans up, and a journal for another tag or a damaged one is
+# discarded with a note.
 # timeout: 600
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
@@ -82,6 +83,10 @@ assert_eq "${#newf[@]}" 2 "new files planned (b's layer and the top)"
 vv image gc >/dev/null
 [[ -f $(journal v1) ]] || fail "gc removed a resumable merge journal"
 [[ -f $VHDVISOR_STATE/${newf[0]} ]] || fail "gc removed the merge's new file ${newf[0]}"
+# kept to fake a kill after the switch below: the resume reuses the names
+cp "$(journal v1)" "$T/journal.saved"
+old_top=$(disk v1)
+cp --sparse=always "$old_top" "$T/oldtop.saved"
 vv vm snapshot-rm v1 a 2>"$T/err"
 grep -E "resuming merge of a at [0-9]+%" "$T/err" || fail "no resume note: $(cat "$T/err")"
 pct=$(sed -nE 's/.*resuming merge of a at ([0-9]+)%.*/\1/p' "$T/err")
@@ -90,6 +95,20 @@ has_snap v1 a && fail "snapshot a still there"
 [[ ! -e $(journal v1) ]] || fail "journal left after the merge"
 check v1 "after the resumed merge"
 vv image gc >/dev/null
+consistent clean
+
+note "killed after the switch: gc, or the rerun, removes the old files and the journal"
+cp "$T/journal.saved" "$(journal v1)"
+cp --sparse=always "$T/oldtop.saved" "$old_top"
+vv image gc >/dev/null
+[[ ! -e $(journal v1) && ! -e $old_top ]] || fail "gc kept a finished merge's journal or old file"
+cp "$T/journal.saved" "$(journal v1)"
+cp --sparse=always "$T/oldtop.saved" "$old_top"
+vv vm snapshot-rm v1 a 2>"$T/err"
+grep -E "finished the interrupted removal of snapshot 'a'" "$T/err" ||
+	fail "no note for the finished merge: $(cat "$T/err")"
+[[ ! -e $(journal v1) && ! -e $old_top ]] || fail "rerun kept a finished merge's journal or old file"
+check v1 "after finishing a switched merge"
 consistent clean
 
 note "random kills ($ITER): every rerun continues, views never change"
