@@ -3,10 +3,13 @@
  *
  *	{"cmd":"status"}     -> {"ok":true,"state":"running",...}
  *	{"cmd":"pause"|"resume"|"powerdown"|"stop"} -> {"ok":true}
+ *	{"cmd":"switch-disk","disk":N,"file":PATH} -> {"ok":true}
+ *	                     (PATH: a differencing child of disk N's current
+ *	                     top, made its writable top; see engine.h)
  *	anything else        -> {"ok":false,"error":"..."}
  *
- * Internal to hv/: the VM (hv/vm.c) answers the requests; callers never
- * see QMP. Single-threaded; served from vm_run()'s loop.
+ * The server is internal to hv/: the VM (hv/vm.c) answers the requests;
+ * callers never see QMP. Other modules talk to it with hv/vm_client.h. Single-threaded; served from vm_run()'s loop.
  */
 #ifndef VV_HV_API_H
 #define VV_HV_API_H

@@ -85,6 +85,13 @@ struct vm_engine_ops {
 	/* Asks the guest to shut down (ACPI power button). 0 or -errno. */
 	int (*powerdown)(struct vm_engine *e);
 	int (*status)(struct vm_engine *e, struct vm_status *st);
+	/* Makes @file, a differencing VHD the caller created on the current
+	 * top of disk @index, that disk's writable top while the VM lives:
+	 * pauses running vCPUs (the engine drains and flushes the guest's
+	 * I/O first), switches the disk's backend to @file, resumes. The old
+	 * top is not written again. 0, or -errno with the reason in @err. */
+	int (*switch_disk)(struct vm_engine *e, unsigned index, const char *file,
+			   char *err, size_t errlen);
 	/* Kills whatever still runs, removes the engine's files; accepts NULL
 	 * and engines that never started. */
 	void (*destroy)(struct vm_engine *e);

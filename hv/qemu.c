@@ -532,6 +532,41 @@ static int qemu_status(struct vm_engine *e, struct vm_status *st)
 	return 0;
 }
 
+static int qemu_switch_disk(struct vm_engine *e, unsigned index, const char *file,
+			    char *err, size_t errlen)
+{
+	struct vm_status st;
+	int r, rr;
+
+	if (index >= e->cfg->nr_disks || e->disks[index].pid <= 0) {
+		snprintf(err, errlen, "no disk %u is being served", index);
+		return -ENOENT;
+	}
+	r = qemu_status(e, &st);
+	if (r) {
+		snprintf(err, errlen, "QEMU does not answer: %s", strerror(-r));
+		return r;
+	}
+	/* QMP stop drains every block device and flushes it (vm_stop) */
+	if (st.running) {
+		r = qemu_pause(e);
+		if (r) {
+			snprintf(err, errlen, "cannot pause the guest: %s", strerror(-r));
+			return r;
+		}
+	}
+	r = qemu_disk_switch(&e->disks[index], file, err, errlen);
+	if (st.running) {
+		rr = qemu_resume(e);
+		if (rr && !r) {
+			snprintf(err, errlen, "switched, but the guest does not resume: %s",
+				 strerror(-rr));
+			r = rr;
+		}
+	}
+	return r;
+}
+
 const struct vm_engine_ops vm_qemu_engine = {
 	.name = "qemu",
 	.create = qemu_create,
@@ -543,5 +578,6 @@ const struct vm_engine_ops vm_qemu_engine = {
 	.resume = qemu_resume,
 	.powerdown = qemu_powerdown,
 	.status = qemu_status,
+	.switch_disk = qemu_switch_disk,
 	.destroy = qemu_destroy,
 };

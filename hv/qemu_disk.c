@@ -13,11 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #define LOG_TAG "disk"
 #include "common/log.h"
+#include "common/usock.h"
 #include "hv/hv_int.h"
 
-#define DISK_READY_MS 15000
+#define DISK_READY_MS  15000
+#define DISK_SWITCH_MS 120000   /* a switch flushes the old top first */
 
 static bool sock_accepts(const char *path)
 {
@@ -38,7 +42,7 @@ static bool sock_accepts(const char *path)
 int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
 		    const char *run_dir, const char *vhd_tool)
 {
-	const char *argv[8];
+	const char *argv[10];
 	const char *base = strrchr(d->path, '/');
 	long long deadline;
 	char buf[64];
@@ -54,6 +58,7 @@ int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned inde
 		log_err("run folder path too long for a socket: %s", run_dir);
 		return -ENAMETOOLONG;
 	}
+	snprintf(qd->ctl, sizeof(qd->ctl), "%s/disk%u.ctl", run_dir, index);
 	if (strlen(base) >= sizeof(qd->export_name) || strchr(base, ',')) {
 		log_err("disk '%s': its file name cannot be an NBD export name", d->path);
 		return -EINVAL;
@@ -64,6 +69,8 @@ int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned inde
 	argv[n++] = "serve";
 	argv[n++] = "--socket";
 	argv[n++] = qd->sock;
+	argv[n++] = "--control";
+	argv[n++] = qd->ctl;
 	if (d->read_only)
 		argv[n++] = "--read-only";
 	if (d->snapshot)
@@ -128,5 +135,39 @@ int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms)
 	}
 	if (qd->sock[0])
 		unlink(qd->sock);
+	if (qd->ctl[0])
+		unlink(qd->ctl);
 	return r;
+}
+
+int qemu_disk_switch(struct qemu_disk *qd, const char *file, char *err, size_t errlen)
+{
+	struct json_object *req, *rep, *v;
+	char line[4096];
+	int r;
+
+	if (qd->pid <= 0)
+		return snprintf(err, errlen, "the disk's export is not running"), -ESRCH;
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("switch"));
+	json_object_object_add(req, "file", json_object_new_string(file));
+	r = usock_request(qd->ctl, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+			  line, sizeof(line), DISK_SWITCH_MS);
+	json_object_put(req);
+	if (r) {
+		snprintf(err, errlen, "the disk's export does not answer on %s: %s", qd->ctl,
+			 strerror(-r));
+		return r;
+	}
+	rep = json_tokener_parse(line);
+	if (rep && json_object_object_get_ex(rep, "ok", &v) && json_object_get_boolean(v)) {
+		json_object_put(rep);
+		return 0;
+	}
+	if (rep && json_object_object_get_ex(rep, "error", &v))
+		snprintf(err, errlen, "%s", json_object_get_string(v));
+	else
+		snprintf(err, errlen, "the disk's export answered: %.200s", line);
+	json_object_put(rep);
+	return -EIO;
 }

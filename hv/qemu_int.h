@@ -11,6 +11,7 @@
 /* The NBD export of one disk: a `vhd serve` process on a private socket. */
 struct qemu_disk {
 	char sock[PATH_MAX];
+	char ctl[PATH_MAX];     /* the export's control socket */
 	char export_name[256];
 	pid_t pid;              /* 0 = not running */
 	int pidfd;              /* -1 = none */
@@ -25,6 +26,10 @@ int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned inde
  * then kills it. Returns 0 when it exited cleanly, -EIO otherwise.
  * Accepts a disk that never started. */
 int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms);
+/* Tells the running export to make @file (a differencing child of its
+ * current top) its writable top; the caller has paused the guest. 0, or
+ * -errno with the export's reason in @err. */
+int qemu_disk_switch(struct qemu_disk *qd, const char *file, char *err, size_t errlen);
 
 /* Argument vector under construction; strings are owned by it. */
 struct qemu_argv {

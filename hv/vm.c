@@ -262,8 +262,44 @@ static void api_status(struct vm *vm, struct json_object *reply)
 		json_object_object_add(reply, "console", json_object_new_string(st.console));
 }
 
+/* {"cmd":"switch-disk","disk":N,"file":PATH}: see vm_engine_ops.switch_disk */
+static int api_switch_disk(struct vm *vm, struct json_object *req, char *err, size_t errlen)
+{
+	struct json_object *jd, *jf;
+	const char *file;
+	int64_t d;
+	int r;
+
+	if (!json_object_object_get_ex(req, "disk", &jd) ||
+	    !json_object_is_type(jd, json_type_int) ||
+	    !json_object_object_get_ex(req, "file", &jf) ||
+	    !json_object_is_type(jf, json_type_string))
+		return snprintf(err, errlen, "switch-disk needs \"disk\" (a number) and"
+				" \"file\" (a path)"), -EINVAL;
+	d = json_object_get_int64(jd);
+	file = json_object_get_string(jf);
+	if (d < 0 || d >= (int64_t)vm->cfg.nr_disks)
+		return snprintf(err, errlen, "the VM has no disk %lld", (long long)d), -ENOENT;
+	if (file[0] != '/' || strlen(file) >= sizeof(vm->cfg.disks[0].path))
+		return snprintf(err, errlen, "\"file\" must be an absolute path"), -EINVAL;
+	if (vm->cfg.disks[d].read_only || vm->cfg.disks[d].snapshot)
+		return snprintf(err, errlen, "disk %lld is %s", (long long)d,
+				vm->cfg.disks[d].read_only ? "read-only" : "in snapshot mode"),
+		       -EINVAL;
+	if (!vm->ops->switch_disk)
+		return snprintf(err, errlen, "the %s engine cannot switch disks", vm->ops->name),
+		       -EOPNOTSUPP;
+	r = vm->ops->switch_disk(vm->engine, (unsigned)d, file, err, errlen);
+	if (r)
+		return r;
+	strcpy(vm->cfg.disks[d].path, file);
+	log_info("%s: disk %lld now writes to %s", vm->cfg.name, (long long)d, file);
+	return 0;
+}
+
 static void api_handler(struct json_object *req, struct json_object *reply, void *opaque)
 {
+	char err[512] = "";
 	struct vm *vm = opaque;
 	struct json_object *jcmd;
 	const char *cmd;
@@ -289,15 +325,18 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 	else if (!strcmp(cmd, "stop")) {
 		host_stop(vm, 0);
 		r = 0;
+	} else if (!strcmp(cmd, "switch-disk")) {
+		r = api_switch_disk(vm, req, err, sizeof(err));
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
-			"unknown cmd (status, pause, resume, powerdown, stop)"));
+			"unknown cmd (status, pause, resume, powerdown, stop, switch-disk)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));
 	if (r)
-		json_object_object_add(reply, "error", json_object_new_string(strerror(-r)));
+		json_object_object_add(reply, "error",
+				       json_object_new_string(err[0] ? err : strerror(-r)));
 }
 
 static void on_event(struct vm *vm, const struct vm_event *ev, struct vm_result *res)

@@ -82,9 +82,10 @@ static void vm_usage(FILE *f)
 		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
 		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
 		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
-		"snapshot/revert/reset/snapshot-rm need the VM stopped. 'start' runs the\n"
-		"VM detached (the runtime of 'vhdvisor run'); its console goes to\n"
-		"$VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
+		"snapshot also works while the VM runs (the guest pauses while its disk\n"
+		"switches to a new layer); revert/reset/snapshot-rm need it stopped.\n"
+		"'start' runs the VM detached (the runtime of 'vhdvisor run'); its\n"
+		"console goes to $VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
 		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
