@@ -29,6 +29,12 @@ r=$(api "$sock" '{"cmd":"fly"}')
 assert_eq "$(json_get "$r" ok)" false "unknown command refused ($r)"
 r=$(api "$sock" 'not json')
 assert_eq "$(json_get "$r" ok)" false "bad JSON refused ($r)"
+r=$(api "$sock" '{"cmd":"switch-disk","file":"/x"}')
+assert_eq "$(json_get "$r" error)" 'switch-disk needs "disk" (a number) and "file" (a path)' \
+	"switch-disk without a disk"
+r=$(api "$sock" '{"cmd":"switch-disk","disk":0,"file":"/x"}')
+assert_eq "$(json_get "$r" error)" "the VM has no disk 0" "switch-disk of a diskless VM"
+assert_eq "$(json_get "$(api "$sock" '{"cmd":"status"}')" state)" running "running after refusals"
 assert_eq "$(json_get "$(api "$sock" '{"cmd":"powerdown"}')" ok)" true "powerdown"
 wait_exit
 assert_eq "$RC" 0 "exit after powerdown"
@@ -62,7 +68,8 @@ assert_clean
 note "--reboot restarts the guest"
 start_direct "$T/rr.log" "vv.run=reboot" --reboot --api "$sock"
 end=$((SECONDS + 300))
-while (($(grep -c '^VHDVISOR-GUEST-UP' "$T/rr.log" 2>/dev/null || true) < 2)); do
+ups() { local n; n=$(grep -c '^VHDVISOR-GUEST-UP' "$T/rr.log" 2>/dev/null); echo "${n:-0}"; }
+while (($(ups) < 2)); do
 	((SECONDS < end)) || fail "the guest did not come up a second time"
 	kill -0 "$VMPID" || fail "vhdvisor ended on a reboot despite --reboot"
 	sleep 0.5
