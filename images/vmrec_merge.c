@@ -40,7 +40,7 @@
 #include "images/vmrec_journal.h"
 #include "vhd/vhd.h"
 
-#define VMREC_MERGE_CHECKPOINT (16ull << 20)
+#define VMREC_MERGE_CHECKPOINT (32ull << 20)
 
 struct layers {
 	struct cat_layer *l;

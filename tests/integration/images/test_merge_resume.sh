@@ -6,14 +6,14 @@
 # the rerun start over (and keep the write), a rerun after the switch
 # only cleans up, and a journal for another tag or a damaged one is
 # discarded with a note.
-# timeout: 600
+# timeout: 900
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq sqlite3
 ITER=${VV_KILL_ITER:-6}
 
-truncate -s 512M "$T/base.raw"
-head -c 2M /dev/urandom | dd of="$T/base.raw" bs=1M seek=400 conv=notrunc status=none
+truncate -s 320M "$T/base.raw"
+head -c 2M /dev/urandom | dd of="$T/base.raw" bs=1M seek=250 conv=notrunc status=none
 vv image import "$T/base.raw" --name base >/dev/null
 
 disk() { vv vm show "$1" --json | jq -r .disk; }
@@ -181,3 +181,26 @@ assert_eq "$(view "$(disk v5)")" "$want_c" "VM view after rm a"
 assert_eq "$(view "$(snapfile v5 b)")" "$want_b" "snapshot b after rm a"
 vv image gc >/dev/null
 consistent clean
+
+note "revert, reset, flatten, vm rm after a kill: no stale resume"
+mkvm v6
+kill_after_checkpoint v6 a
+vv vm revert v6 b
+want_top=$want_b
+vv vm snapshot-rm v6 a 2>"$T/err"
+grep -q "resuming" "$T/err" && fail "resumed after a revert"
+grep -E "discarded the interrupted merge of snapshot 'a': the VM's layers changed" "$T/err" ||
+	fail "no discard note after revert: $(cat "$T/err")"
+check v6 "after revert and rm a"
+for op in reset flatten rm; do
+	mkvm "v7$op"
+	kill_after_checkpoint "v7$op" a
+	vv vm "$op" "v7$op" >/dev/null
+	vv image gc >/dev/null
+	[[ ! -e $(journal "v7$op") ]] || fail "gc kept the merge journal after $op"
+	consistent clean
+done
+vv vm snapshot v7reset x >/dev/null
+vv vm snapshot-rm v7reset a 2>"$T/err"
+grep -q "resuming\|discarded" "$T/err" && fail "a journal after reset and gc: $(cat "$T/err")"
+true
