@@ -294,6 +294,11 @@ static int open_db(struct cat *c)
 		return cat_sqlerr(r);
 	sqlite3_busy_timeout(c->db, CAT_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(c->db, 0);
+	/* No checkpoint when the last connection closes, so that the -wal and
+	 * -shm files stay: the next open then needs no new space, and a full
+	 * filesystem still lets users list things and free space (writers
+	 * checkpoint as usual, every 1000 pages). */
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	r = cat_exec(c, "PRAGMA journal_mode=WAL");
 	if (!r)
 		r = cat_exec(c, "PRAGMA synchronous=FULL");
