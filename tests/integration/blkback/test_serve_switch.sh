@@ -162,6 +162,13 @@ serve_start "$S" --control "$C" --snapshot "$T/c0.vhd"
 ctl_err "{\"cmd\":\"switch\",\"file\":\"$T/c1.vhd\"}" 'snapshot'
 qio -f raw -c 'write -P 0x77 0 4k' -c 'read -P 0x77 0 4k' -c 'read -P 0x6b 1M 1M' "$U"
 serve_stop
+head -c 4M /dev/zero >"$T/r.img"
+serve_start "$S" --control "$C" "$T/r.img"
+ctl_err "{\"cmd\":\"switch\",\"file\":\"$T/c1.vhd\"}" 'not a VHD'
+assert_eq "$(ctl_ok '{"cmd":"info"}' | jq -c '.exports')" \
+	"[{\"name\":\"r.img\",\"file\":\"$T/r.img\",\"writable\":true}]" "info of a raw export"
+qio -f raw -c 'write -P 0x44 0 4k' -c 'read -P 0x44 0 4k' "$(nbd_uri "$S" r.img)"
+serve_stop
 
 note "malformed requests get errors; the server lives"
 serve_start "$S" --control "$C" "$T/c0.vhd"
