@@ -15,6 +15,7 @@ PKGS=(
 	seabios ovmf grub-pc-bin fdisk dnsmasq-base nftables iproute2 util-linux
 	hyperfine fio iperf3 jq python3 bc debootstrap genisoimage
 	socat
+	grub-efi-amd64-bin dosfstools mtools
 )
 
 missing=()
