@@ -95,49 +95,65 @@ struct ctl_switch {
 	char err[1024];
 };
 
+/* Writes the reason for refusing into @err and returns @rc (a -errno). */
+static int ctl_refuse(char *err, size_t cap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int ctl_refuse(char *err, size_t cap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Refuses a switch of @e to @file that cannot work, before anything is
  * paused. Returns 0 or -errno with the reason in @err. */
 static int ctl_switch_check(struct serve_ctl *ctl, const struct ctl_export *e,
 			    const char *file, char *err, size_t cap)
 {
 	struct vhd_open_opts o = { .flags = VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT };
+	uint64_t size, have;
 	struct vhd_info info;
 	struct vhd *v = NULL;
-	uint64_t size;
 	int rc;
 
 	if (ctl->failed)
-		return snprintf(err, cap, "an export lost its image; the server is exiting"), -EIO;
+		return ctl_refuse(err, cap, -EIO, "an export lost its image; exiting");
 	if (e->snapshot)
-		return snprintf(err, cap, "export '%s' is a --snapshot export (its writes go to "
-				"a throwaway child)", e->name), -EPERM;
+		return ctl_refuse(err, cap, -EPERM, "export '%s' is a --snapshot export "
+				  "(its writes go to a throwaway child)", e->name);
 	if (e->read_only)
-		return snprintf(err, cap, "export '%s' is read-only", e->name), -EPERM;
+		return ctl_refuse(err, cap, -EPERM, "export '%s' is read-only", e->name);
 	if (strcmp(bimg_driver_name(*e->img), "vhd"))
-		return snprintf(err, cap, "export '%s' is not a VHD (%s image)", e->name,
-				bimg_driver_name(*e->img)), -EINVAL;
+		return ctl_refuse(err, cap, -EINVAL, "export '%s' is not a VHD (%s image)",
+				  e->name, bimg_driver_name(*e->img));
+	have = bimg_size(*e->img);
 	/* Opening it for writing also tells whether another user holds it. */
 	rc = vhd_open(file, &o, &v);
 	if (rc)
-		return snprintf(err, cap, "%s", vhd_last_error()), rc;
+		return ctl_refuse(err, cap, rc, "%s", vhd_last_error());
 	rc = vhd_get_info(v, &info);
 	size = vhd_size(v);
 	vhd_close(v);
 	if (rc)
-		return snprintf(err, cap, "%s", vhd_last_error()), rc;
+		return ctl_refuse(err, cap, rc, "%s", vhd_last_error());
 	if (info.type != VHD_TYPE_DIFF)
-		return snprintf(err, cap, "%s: not a differencing VHD (%s)", file,
-				vhd_type_name(info.type)), -EINVAL;
+		return ctl_refuse(err, cap, -EINVAL, "%s: not a differencing VHD (%s)", file,
+				  vhd_type_name(info.type));
 	if (info.read_only)
-		return snprintf(err, cap, "%s: damaged footer, cannot be written", file), -EROFS;
-	if (size != bimg_size(*e->img))
-		return snprintf(err, cap, "%s: virtual size %llu differs from the export's %llu",
-				file, (unsigned long long)size,
-				(unsigned long long)bimg_size(*e->img)), -EINVAL;
+		return ctl_refuse(err, cap, -EROFS, "%s: damaged footer, cannot be written",
+				  file);
+	if (size != have)
+		return ctl_refuse(err, cap, -EINVAL,
+				  "%s: virtual size %llu differs from the export's %llu", file,
+				  (unsigned long long)size, (unsigned long long)have);
 	rc = vhd_parent_verify(file, e->path);
 	if (rc)
-		return snprintf(err, cap, "%s (the export's top is '%s')", vhd_last_error(),
-				e->path), rc;
+		return ctl_refuse(err, cap, rc, "%s (the export's top is '%s')",
+				  vhd_last_error(), e->path);
 	return 0;
 }
 
@@ -252,6 +268,7 @@ static struct json_object *ctl_switch(struct serve_ctl *ctl, struct json_object 
 		return ctl_error("out of memory");
 
 	t0 = ctl_now_ms();
+	sw.img = *sw.e->img;            /* unchanged unless the callback runs */
 	rc = nbd_server_swap(ctl->srv, sw.e->name, ctl_switch_fn, &sw);
 	*sw.e->img = sw.img;
 	if (sw.lost) {
