@@ -170,6 +170,27 @@ assert_eq "$(ctl_ok '{"cmd":"info"}' | jq -c '.exports')" \
 qio -f raw -c 'write -P 0x44 0 4k' -c 'read -P 0x44 0 4k' "$(nbd_uri "$S" r.img)"
 serve_stop
 
+note "two exports: \"export\" picks the one that switches"
+mkdir "$T/multi"
+"$VHD" snapshot "$T/base.vhd" "$T/multi/p.vhd"
+"$VHD" snapshot "$T/base.vhd" "$T/multi/q.vhd"
+mkchild "$T/multi/q.vhd" "$T/multi/q1.vhd"
+serve_start "$S" --control "$C" "$T/multi/p.vhd" "$T/multi/q.vhd"
+ctl_err "{\"cmd\":\"switch\",\"file\":\"$T/multi/q1.vhd\"}" 'UUID mismatch'   # p.vhd is first
+ctl_ok "{\"cmd\":\"switch\",\"file\":\"$T/multi/q1.vhd\",\"export\":\"q.vhd\"}" >/dev/null
+assert_eq "$(ctl_ok '{"cmd":"info"}' | jq -r '[.exports[] | .name + "=" + .file] | join(" ")')" \
+	"p.vhd=$T/multi/p.vhd q.vhd=$T/multi/q1.vhd" "info of two exports"
+qio -f raw -c 'write -P 0x51 0 64k' "$(nbd_uri "$S" p.vhd)"
+qio -f raw -c 'write -P 0x52 0 64k' "$(nbd_uri "$S" q.vhd)"
+ctl_ok '{"cmd":"flush"}' >/dev/null
+serve_stop
+"$VHD" read "$T/multi/p.vhd" 0 64k | cmp -s - <(head -c 64k /dev/zero | tr '\0' '\121') ||
+	fail "p.vhd lacks its write"
+"$VHD" read "$T/multi/q1.vhd" 0 64k | cmp -s - <(head -c 64k /dev/zero | tr '\0' '\122') ||
+	fail "q1.vhd lacks its write"
+[[ $("$VHD" map --json "$T/multi/q.vhd" | jq 'map(select(.depth == 1)) | length') == 0 ]] ||
+	fail "q.vhd was written after its switch"
+
 note "malformed requests get errors; the server lives"
 serve_start "$S" --control "$C" "$T/c0.vhd"
 ctl_err 'garbage' 'malformed'
