@@ -13,13 +13,11 @@ int cat_disk_add(struct cat *c, const struct cat_disk *d)
 	r = cat_prepare(c, "INSERT INTO disks(vm, idx, file, created) VALUES(?, ?, ?, ?)", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, d->vm, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, d->vm);
 	sqlite3_bind_int64(st, 2, d->idx);
-	sqlite3_bind_text(st, 3, d->file, -1, SQLITE_STATIC);
+	cat_bind_text(st, 3, d->file);
 	sqlite3_bind_int64(st, 4, d->created);
-	r = cat_sqlerr(sqlite3_step(st));
-	sqlite3_finalize(st);
-	return r;
+	return cat_step_write(c, st, false);
 }
 
 static void disk_row(sqlite3_stmt *st, struct cat_disk *d)
@@ -34,19 +32,20 @@ static void disk_row(sqlite3_stmt *st, struct cat_disk *d)
 int cat_disk_get(struct cat *c, const char *vm, unsigned idx, struct cat_disk *out)
 {
 	sqlite3_stmt *st;
-	int r, rc;
+	int r;
 
 	r = cat_prepare(c, "SELECT vm, idx, file, created FROM disks WHERE vm = ? AND idx = ?",
 			&st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, vm);
 	sqlite3_bind_int64(st, 2, idx);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		disk_row(st, out);
+	r = cat_step_row(st);
+	if (r)
+		return r;
+	disk_row(st, out);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(rc);
+	return 0;
 }
 
 int cat_disk_del(struct cat *c, const char *vm, unsigned idx)
@@ -57,13 +56,9 @@ int cat_disk_del(struct cat *c, const char *vm, unsigned idx)
 	r = cat_prepare(c, "DELETE FROM disks WHERE vm = ? AND idx = ?", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, vm);
 	sqlite3_bind_int64(st, 2, idx);
-	r = cat_sqlerr(sqlite3_step(st));
-	if (!r && sqlite3_changes(c->db) == 0)
-		r = -ENOENT;
-	sqlite3_finalize(st);
-	return r;
+	return cat_step_write(c, st, true);
 }
 
 int cat_disk_foreach(struct cat *c, const char *vm,
@@ -77,7 +72,7 @@ int cat_disk_foreach(struct cat *c, const char *vm,
 			&st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, vm);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		disk_row(st, &d);
 		r = fn(opaque, &d);

@@ -42,20 +42,20 @@ int cat_image_add(struct cat *c, const struct cat_image *img)
 			" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r)
 		return cat_auto_end(c, own, r);
-	sqlite3_bind_text(st, 1, img->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, img->file_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, img->file, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, img->id);
+	cat_bind_text(st, 2, img->file_sha256);
+	cat_bind_text(st, 3, img->file);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)img->virtual_size);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)img->file_size);
-	sqlite3_bind_text(st, 6, img->os, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, img->arch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, img->boot, -1, SQLITE_STATIC);
+	cat_bind_text(st, 6, img->os);
+	cat_bind_text(st, 7, img->arch);
+	cat_bind_text(st, 8, img->boot);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)img->min_mem);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)img->min_disk);
-	sqlite3_bind_text(st, 11, img->source, -1, SQLITE_STATIC);
+	cat_bind_text(st, 11, img->source);
 	sqlite3_bind_int64(st, 12, img->created);
 	if (img->parent[0])
-		sqlite3_bind_text(st, 13, img->parent, -1, SQLITE_STATIC);
+		cat_bind_text(st, 13, img->parent);
 	else
 		sqlite3_bind_null(st, 13);
 	sqlite3_bind_int(st, 14, img->cloud_init);
@@ -67,21 +67,18 @@ int cat_image_add(struct cat *c, const struct cat_image *img)
 int cat_image_get(struct cat *c, const char *id, struct cat_image *out)
 {
 	sqlite3_stmt *st;
-	int r, rc;
+	int r;
 
 	r = cat_prepare(c, "SELECT " IMAGE_COLS " FROM images WHERE id = ?", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		image_from_row(st, out);
-		r = 0;
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(rc);
-	}
+	cat_bind_text(st, 1, id);
+	r = cat_step_row(st);
+	if (r)
+		return r;
+	image_from_row(st, out);
 	sqlite3_finalize(st);
-	return r;
+	return 0;
 }
 
 static bool name_ok(const char *s, size_t n)
@@ -128,9 +125,9 @@ static int one_id(struct cat *c, const char *sql, const char *a, const char *b,
 	if (r)
 		return r;
 	if (a)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		cat_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		cat_bind_text(st, 2, b);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		cat_col_text(st, 0, id, CAT_ID_LEN + 1);
@@ -189,7 +186,7 @@ static int count_rows(struct cat *c, const char *sql, const char *a, int64_t *n)
 	r = cat_prepare(c, sql, &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, a);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*n = sqlite3_column_int64(st, 0);
@@ -209,14 +206,10 @@ static int exec1(struct cat *c, const char *sql, const char *a, const char *b)
 	r = cat_prepare(c, sql, &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	r = cat_sqlerr(sqlite3_step(st));
-	if (!r && sqlite3_changes(c->db) == 0)
-		r = -ENOENT;
-	sqlite3_finalize(st);
-	return r;
+		cat_bind_text(st, 2, b);
+	return cat_step_write(c, st, true);
 }
 
 int cat_image_del(struct cat *c, const char *id)
@@ -250,12 +243,9 @@ int cat_image_set_cloud_init(struct cat *c, const char *id, bool on)
 		return own;
 	r = cat_prepare(c, "UPDATE images SET cloud_init = ?2 WHERE id = ?1", &st);
 	if (!r) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		cat_bind_text(st, 1, id);
 		sqlite3_bind_int(st, 2, on);
-		r = cat_sqlerr(sqlite3_step(st));
-		if (!r && sqlite3_changes(c->db) == 0)
-			r = -ENOENT;
-		sqlite3_finalize(st);
+		r = cat_step_write(c, st, true);
 	}
 	return cat_auto_end(c, own, r);
 }
@@ -294,7 +284,7 @@ static int next_version(struct cat *c, const char *name, char out[CAT_NAME_MAX +
 			" WHERE name = ? AND version NOT GLOB '*[^0-9]*'", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		max = sqlite3_column_int64(st, 0);
@@ -326,9 +316,9 @@ int cat_name_set(struct cat *c, const char *name, const char *version,
 				" VALUES(?1, ?2, ?3, (SELECT coalesce(max(seq), 0) + 1 FROM names))",
 				&st);
 	if (!r) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ver, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		cat_bind_text(st, 1, name);
+		cat_bind_text(st, 2, ver);
+		cat_bind_text(st, 3, id);
 		r = cat_sqlerr(sqlite3_step(st));
 		sqlite3_finalize(st);
 	}
@@ -357,7 +347,7 @@ int cat_name_foreach(struct cat *c, const char *id,
 	r = cat_prepare(c, "SELECT name, version FROM names WHERE image = ? ORDER BY seq", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = fn(opaque, (const char *)sqlite3_column_text(st, 0),
 		       (const char *)sqlite3_column_text(st, 1));
@@ -404,7 +394,7 @@ int cat_label_foreach(struct cat *c, const char *id,
 	r = cat_prepare(c, "SELECT label FROM labels WHERE image = ? ORDER BY label", &st);
 	if (r)
 		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	cat_bind_text(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = fn(opaque, (const char *)sqlite3_column_text(st, 0));
 		if (r)

@@ -2,6 +2,8 @@
 #ifndef VV_IMAGES_CAT_INT_H
 #define VV_IMAGES_CAT_INT_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "images/catalog.h"
@@ -20,6 +22,15 @@ int cat_prepare(struct cat *c, const char *sql, sqlite3_stmt **st);
 int cat_sqlerr(int rc);
 /* Runs @sql (no parameters, no rows). 0 or -errno. */
 int cat_exec(struct cat *c, const char *sql);
+
+/* Steps @st once as a write, then finalizes it. 0, -ENOENT when
+ * @must_change and no row changed, or -errno. */
+int cat_step_write(struct cat *c, sqlite3_stmt *st, bool must_change);
+/* Steps @st once as a read of one row: 0 with the row ready (the caller
+ * finalizes @st), or -ENOENT / -errno with @st finalized. */
+int cat_step_row(sqlite3_stmt *st);
+/* Binds text @s (not copied: it must outlive the step) to parameter @i. */
+void cat_bind_text(sqlite3_stmt *st, int i, const char *s);
 
 /* Copies column @col of @st (text or NULL) into @buf of @len bytes. */
 void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len);

@@ -5,35 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Steps @st once as a write; -ENOENT when @must_change and nothing changed.
- * Finalizes @st. */
-static int write_step(struct cat *c, sqlite3_stmt *st, bool must_change)
-{
-	int r = cat_sqlerr(sqlite3_step(st));
-
-	if (!r && must_change && sqlite3_changes(c->db) == 0)
-		r = -ENOENT;
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Steps @st once as a read of one row: 0 (row ready), -ENOENT, -errno.
- * Finalizes @st unless a row was found. */
-static int read_step(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(rc);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 /* ---- VMs ---- */
 
 #define VM_COLS "name, state, image, cpus, mem, mac, uuid, machine_id, top, lab, net, created," \
@@ -65,21 +36,21 @@ int cat_vm_add(struct cat *c, const struct cat_vm *vm)
 	r = cat_prepare(c, "INSERT INTO vms(" VM_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, vm->name);
-	bind_text(st, 2, vm->state);
+	cat_bind_text(st, 1, vm->name);
+	cat_bind_text(st, 2, vm->state);
 	if (vm->image[0])
-		bind_text(st, 3, vm->image);
+		cat_bind_text(st, 3, vm->image);
 	sqlite3_bind_int(st, 4, (int)vm->cpus);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)vm->mem);
-	bind_text(st, 6, vm->mac);
-	bind_text(st, 7, vm->uuid);
-	bind_text(st, 8, vm->machine_id);
+	cat_bind_text(st, 6, vm->mac);
+	cat_bind_text(st, 7, vm->uuid);
+	cat_bind_text(st, 8, vm->machine_id);
 	sqlite3_bind_int64(st, 9, vm->top);
-	bind_text(st, 10, vm->lab);
-	bind_text(st, 11, vm->net);
+	cat_bind_text(st, 10, vm->lab);
+	cat_bind_text(st, 11, vm->net);
 	sqlite3_bind_int64(st, 12, vm->created);
 	sqlite3_bind_int(st, 13, vm->cloud_init);
-	return write_step(c, st, false);
+	return cat_step_write(c, st, false);
 }
 
 int cat_vm_get(struct cat *c, const char *name, struct cat_vm *out)
@@ -90,8 +61,8 @@ int cat_vm_get(struct cat *c, const char *name, struct cat_vm *out)
 	r = cat_prepare(c, "SELECT " VM_COLS " FROM vms WHERE name = ?", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, name);
-	r = read_step(st);
+	cat_bind_text(st, 1, name);
+	r = cat_step_row(st);
 	if (r)
 		return r;
 	vm_from_row(st, out);
@@ -108,17 +79,17 @@ int cat_vm_update(struct cat *c, const struct cat_vm *vm)
 			" lab = ?6, net = ?7, image = ?8, cloud_init = ?9 WHERE name = ?1", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, vm->name);
-	bind_text(st, 2, vm->state);
+	cat_bind_text(st, 1, vm->name);
+	cat_bind_text(st, 2, vm->state);
 	sqlite3_bind_int(st, 3, (int)vm->cpus);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)vm->mem);
 	sqlite3_bind_int64(st, 5, vm->top);
-	bind_text(st, 6, vm->lab);
-	bind_text(st, 7, vm->net);
+	cat_bind_text(st, 6, vm->lab);
+	cat_bind_text(st, 7, vm->net);
 	if (vm->image[0])
-		bind_text(st, 8, vm->image);
+		cat_bind_text(st, 8, vm->image);
 	sqlite3_bind_int(st, 9, vm->cloud_init);
-	return write_step(c, st, true);
+	return cat_step_write(c, st, true);
 }
 
 int cat_vm_del(struct cat *c, const char *name)
@@ -139,15 +110,15 @@ int cat_vm_del(struct cat *c, const char *name)
 	for (size_t i = 0; !r && i < sizeof(sqls) / sizeof(sqls[0]); i++) {
 		r = cat_prepare(c, sqls[i], &st);
 		if (!r) {
-			bind_text(st, 1, name);
-			r = write_step(c, st, false);
+			cat_bind_text(st, 1, name);
+			r = cat_step_write(c, st, false);
 		}
 	}
 	if (!r)
 		r = cat_prepare(c, "DELETE FROM vms WHERE name = ?", &st);
 	if (!r) {
-		bind_text(st, 1, name);
-		r = write_step(c, st, true);
+		cat_bind_text(st, 1, name);
+		r = cat_step_write(c, st, true);
 	}
 	return cat_auto_end(c, own, r);
 }
@@ -164,9 +135,9 @@ int cat_vm_foreach(struct cat *c, const char *image, const char *lab,
 	if (r)
 		return r;
 	if (image)
-		bind_text(st, 1, image);
+		cat_bind_text(st, 1, image);
 	if (lab)
-		bind_text(st, 2, lab);
+		cat_bind_text(st, 2, lab);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		vm_from_row(st, &vm);
 		r = fn(opaque, &vm);
@@ -211,12 +182,12 @@ int cat_layer_add(struct cat *c, const struct cat_layer *l, int64_t *id)
 			" VALUES(?,?,?,?,?)", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, l->vm);
-	bind_text(st, 2, l->file);
+	cat_bind_text(st, 1, l->vm);
+	cat_bind_text(st, 2, l->file);
 	bind_layer_ref(st, 3, l->parent);
 	sqlite3_bind_int(st, 4, l->standalone);
 	sqlite3_bind_int64(st, 5, l->created);
-	r = write_step(c, st, false);
+	r = cat_step_write(c, st, false);
 	if (!r)
 		*id = sqlite3_last_insert_rowid(c->db);
 	return r;
@@ -231,7 +202,7 @@ int cat_layer_get(struct cat *c, int64_t id, struct cat_layer *out)
 	if (r)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	r = read_step(st);
+	r = cat_step_row(st);
 	if (r)
 		return r;
 	layer_from_row(st, out);
@@ -251,8 +222,8 @@ int cat_layer_update(struct cat *c, const struct cat_layer *l)
 	sqlite3_bind_int64(st, 1, l->id);
 	bind_layer_ref(st, 2, l->parent);
 	sqlite3_bind_int(st, 3, l->standalone);
-	bind_text(st, 4, l->file);
-	return write_step(c, st, true);
+	cat_bind_text(st, 4, l->file);
+	return cat_step_write(c, st, true);
 }
 
 static int count1(struct cat *c, const char *sql, int64_t id, int64_t *n)
@@ -264,7 +235,7 @@ static int count1(struct cat *c, const char *sql, int64_t id, int64_t *n)
 	if (r)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	r = read_step(st);
+	r = cat_step_row(st);
 	if (r)
 		return r;
 	*n = sqlite3_column_int64(st, 0);
@@ -299,7 +270,7 @@ int cat_layer_del(struct cat *c, int64_t id)
 		r = cat_prepare(c, "DELETE FROM layers WHERE id = ?", &st);
 	if (!r) {
 		sqlite3_bind_int64(st, 1, id);
-		r = write_step(c, st, true);
+		r = cat_step_write(c, st, true);
 	}
 	return cat_auto_end(c, own, r);
 }
@@ -316,7 +287,7 @@ int cat_layer_foreach(struct cat *c, const char *vm,
 	if (r)
 		return r;
 	if (vm)
-		bind_text(st, 1, vm);
+		cat_bind_text(st, 1, vm);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		layer_from_row(st, &l);
 		r = fn(opaque, &l);
@@ -339,11 +310,11 @@ int cat_snap_add(struct cat *c, const struct cat_snapshot *s)
 	r = cat_prepare(c, "INSERT INTO snapshots(vm, tag, layer, created) VALUES(?,?,?,?)", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, s->vm);
-	bind_text(st, 2, s->tag);
+	cat_bind_text(st, 1, s->vm);
+	cat_bind_text(st, 2, s->tag);
 	sqlite3_bind_int64(st, 3, s->layer);
 	sqlite3_bind_int64(st, 4, s->created);
-	return write_step(c, st, false);
+	return cat_step_write(c, st, false);
 }
 
 static void snap_from_row(sqlite3_stmt *st, struct cat_snapshot *s)
@@ -364,9 +335,9 @@ int cat_snap_get(struct cat *c, const char *vm, const char *tag, struct cat_snap
 			" WHERE vm = ? AND tag = ?", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, vm);
-	bind_text(st, 2, tag);
-	r = read_step(st);
+	cat_bind_text(st, 1, vm);
+	cat_bind_text(st, 2, tag);
+	r = cat_step_row(st);
 	if (r)
 		return r;
 	snap_from_row(st, out);
@@ -382,9 +353,9 @@ int cat_snap_del(struct cat *c, const char *vm, const char *tag)
 	r = cat_prepare(c, "DELETE FROM snapshots WHERE vm = ? AND tag = ?", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, vm);
-	bind_text(st, 2, tag);
-	return write_step(c, st, true);
+	cat_bind_text(st, 1, vm);
+	cat_bind_text(st, 2, tag);
+	return cat_step_write(c, st, true);
 }
 
 int cat_snap_foreach(struct cat *c, const char *vm,
@@ -398,7 +369,7 @@ int cat_snap_foreach(struct cat *c, const char *vm,
 			" ORDER BY created, rowid", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, vm);
+	cat_bind_text(st, 1, vm);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snap_from_row(st, &s);
 		r = fn(opaque, &s);
@@ -422,12 +393,12 @@ int cat_lab_add(struct cat *c, const struct cat_lab *l)
 			" VALUES(?,?,?,?,?)", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, l->name);
-	bind_text(st, 2, l->image);
+	cat_bind_text(st, 1, l->name);
+	cat_bind_text(st, 2, l->image);
 	sqlite3_bind_int(st, 3, (int)l->count);
-	bind_text(st, 4, l->net);
+	cat_bind_text(st, 4, l->net);
 	sqlite3_bind_int64(st, 5, l->created);
-	return write_step(c, st, false);
+	return cat_step_write(c, st, false);
 }
 
 static void lab_from_row(sqlite3_stmt *st, struct cat_lab *l)
@@ -448,8 +419,8 @@ int cat_lab_get(struct cat *c, const char *name, struct cat_lab *out)
 	r = cat_prepare(c, "SELECT name, image, count, net, created FROM labs WHERE name = ?", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, name);
-	r = read_step(st);
+	cat_bind_text(st, 1, name);
+	r = cat_step_row(st);
 	if (r)
 		return r;
 	lab_from_row(st, out);
@@ -465,8 +436,8 @@ int cat_lab_del(struct cat *c, const char *name)
 	r = cat_prepare(c, "DELETE FROM labs WHERE name = ?", &st);
 	if (r)
 		return r;
-	bind_text(st, 1, name);
-	return write_step(c, st, true);
+	cat_bind_text(st, 1, name);
+	return cat_step_write(c, st, true);
 }
 
 int cat_lab_foreach(struct cat *c, int (*fn)(void *opaque, const struct cat_lab *l),

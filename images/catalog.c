@@ -100,6 +100,31 @@ const char *cat_default_state_dir(void)
 	return e && *e ? e : "/var/lib/vhdvisor";
 }
 
+int cat_step_write(struct cat *c, sqlite3_stmt *st, bool must_change)
+{
+	int r = cat_sqlerr(sqlite3_step(st));
+
+	if (!r && must_change && sqlite3_changes(c->db) == 0)
+		r = -ENOENT;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int cat_step_row(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? -ENOENT : cat_sqlerr(rc);
+}
+
+void cat_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
 int cat_sqlerr(int rc)
 {
 	switch (rc & 0xff) {
