@@ -18,8 +18,9 @@
  * files are what the journal says; it finishes the cleanup when the
  * switch was already committed; anything else (another tag, a changed
  * source such as a top the VM wrote into, a damaged journal) is discarded
- * with its new files and the merge starts over. image gc keeps the files
- * of a journal that can still resume (vmrec_merge_keep).
+ * with its new files and the merge starts over. A failure the process
+ * sees itself (e.g. no space) removes the new files and the journal. image
+ * gc keeps the files of a journal that can still resume (vmrec_merge_keep).
  *
  * Reporting: the first progress call gives the bytes already copied (> 0
  * only when resuming); on success img_last_error() holds a note about a
@@ -384,7 +385,9 @@ static int switch_rows(struct cat *c, const struct vmj *j, const struct cat_laye
 }
 
 /* Copies what is left of every new file, switches, removes the old files
- * and the journal. On failure the journal stays for a rerun. */
+ * and the journal. A failure this process sees (no space, a bad source,
+ * a busy catalog) removes the new files and the journal, so that nothing
+ * holds space; only a crash leaves a journal to resume. */
 static int run_merge(struct cat *c, struct vmj *j, img_progress_fn progress, void *opaque)
 {
 	struct run run = { .c = c, .j = j, .progress = progress, .opaque = opaque };
@@ -426,8 +429,10 @@ static int run_merge(struct cat *c, struct vmj *j, img_progress_fn progress, voi
 		r = cat_layer_get(c, j->snap_layer, &L);
 	if (!r)
 		r = switch_rows(c, j, &L);
-	if (r)
+	if (r) {
+		discard(c, j);
 		return r;
+	}
 	if (progress)
 		progress(opaque, run.total, run.total);
 	discard(c, j);	/* now: the old files and the journal */
