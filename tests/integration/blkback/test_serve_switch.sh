@@ -211,6 +211,8 @@ printf '{"cmd":"info"}\n\n{"cmd":"flush"}\n' | socat -t 30 - "UNIX-CONNECT:$C" >
 assert_eq "$(wc -l <"$T/two")" 2 "replies to two requests on one connection"
 assert_eq "$(jq -r .ok "$T/two" | tr '\n' ' ')" "true true " "both replies"
 socat -u OPEN:/dev/null "UNIX-CONNECT:$C"      # connect and leave
+head -c 300k /dev/urandom | socat -t 30 - "UNIX-CONNECT:$C" >"$T/rnd" || true
+[[ $(jq -r .ok "$T/rnd" | sort -u) == false ]] || fail "random bytes: $(head -c 300 "$T/rnd")"
 kill -0 "$SERVE_PID" || fail "the server died"
 assert_eq "$(top_of)" "$T/c0.vhd" "info after malformed requests"
 qio -f raw -c 'read -P 0x5a 0 1M' "$U"
