@@ -131,6 +131,13 @@ static void add_boot(struct qemu_argv *a, const struct vm_config *cfg,
 			add_path_opt(a, "if=pflash,format=raw,unit=1,file=", env->run_dir,
 				     "/OVMF_VARS.fd");
 		}
+		/* The disk's boot loader may add the command line we were
+		 * given: it is the SMBIOS OEM string (type 11) "vv.append=..."
+		 * (the tiny templates' grub.cfg reads it). */
+		if (cfg->append[0]) {
+			qemu_argv_add(a, "-smbios");
+			add_path_opt(a, "type=11,value=vv.append=", cfg->append, "");
+		}
 		return;
 	}
 	qemu_argv_add(a, "-kernel");
