@@ -266,8 +266,10 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	default:
 		return seterr(err, errlen, "unknown boot mode");
 	}
-	if (cfg->boot != VM_BOOT_FIRMWARE && cfg->firmware != VM_FW_BIOS)
-		return seterr(err, errlen, "UEFI firmware needs firmware boot");
+	/* The firmware is that of firmware boot (asked, or auto finding no
+	 * kernel and no boot config); image boot loads the kernel itself. */
+	if ((cfg->boot == VM_BOOT_DIRECT || cfg->kernel[0]) && cfg->firmware != VM_FW_BIOS)
+		return seterr(err, errlen, "UEFI firmware needs firmware boot, not a kernel");
 	if (!cfg->kernel[0] && cfg->initrd[0])
 		return seterr(err, errlen, "an initrd needs a kernel");
 	if (!cfg->kernel[0] && cfg->boot == VM_BOOT_AUTO && !cfg->nr_disks)
