@@ -400,11 +400,13 @@ static int run_merge(struct cat *c, struct vmj *j, img_progress_fn progress, voi
 		r = path_of(c, j->files[i].old_file, src);
 		if (!r)
 			r = vmrec_copy_measure(src, j->files[i].depth, j->files[i].done, &cnt);
-		run.total += cnt.total;
-		run.done += cnt.below;
+		if (!r) {
+			run.total += cnt.total;
+			run.done += cnt.below;
+		}
 	}
 	if (r)
-		return r;
+		goto fail;
 	if (progress)
 		progress(opaque, run.done, run.total);
 	for (unsigned i = 0; !r && i < j->nfiles; i++) {
@@ -429,14 +431,15 @@ static int run_merge(struct cat *c, struct vmj *j, img_progress_fn progress, voi
 		r = cat_layer_get(c, j->snap_layer, &L);
 	if (!r)
 		r = switch_rows(c, j, &L);
-	if (r) {
-		discard(c, j);
-		return r;
-	}
+	if (r)
+		goto fail;
 	if (progress)
 		progress(opaque, run.total, run.total);
 	discard(c, j);	/* now: the old files and the journal */
 	return 0;
+fail:
+	discard(c, j);	/* the new files and the journal */
+	return r;
 }
 
 /* ---- planning a fresh merge ---- */
