@@ -61,6 +61,25 @@ static int add_disk(void *opaque, const struct cat_disk *d)
 			sizeof(cfg->disks[0].path));
 }
 
+/* Firmware boot of a VM whose template image says boot=uefi uses OVMF. A
+ * flattened VM (no image any more) keeps the default (SeaBIOS). */
+static int pick_firmware(struct cat *c, const struct cat_vm *vm, struct vm_config *cfg)
+{
+	struct cat_image img;
+	int r;
+
+	if (!vm->image[0])
+		return 0;
+	r = cat_image_get(c, vm->image, &img);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return img_fail(r, "VM '%s': its image: %s", vm->name, cat_errmsg(c));
+	if (!strcmp(img.boot, "uefi"))
+		cfg->firmware = VM_FW_UEFI;
+	return 0;
+}
+
 int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 {
 	struct cat_vm vm;
@@ -75,6 +94,9 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 		return img_fail(-ENAMETOOLONG, "VM '%s': name or network name too long to run",
 				name);
 	memcpy(cfg->name, vm.name, strlen(vm.name) + 1);
+	r = pick_firmware(c, &vm, cfg);
+	if (r)
+		return r;
 	cfg->cpus = vm.cpus;
 	cfg->mem = vm.mem;
 	r = vmrec_disk_path(c, name, cfg->disks[0].path, sizeof(cfg->disks[0].path));

@@ -35,7 +35,8 @@ bool vmrec_running(const char *name);
  * boot disk, its data disks after it (disks[1..]), cpus, memory, run directory, console file and API socket
  * above, a NIC on its lab network (when it has one) with its MAC, and its
  * identity on the kernel command line for directly booted guests:
- * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID". For a
+ * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID", and UEFI
+ * firmware (used by firmware boot) when its image says boot=uefi. For a
  * cloud-init VM it (re)builds the NoCloud seed (vmrec_seed_build) and
  * attaches it read-only after the data disks. 0 or -errno (reason in
  * img_last_error()). */
