@@ -30,7 +30,8 @@ static void run_usage(FILE *f)
 "  --append ARGS          kernel command line (console=ttyS0 is added if absent)\n"
 "  --boot MODE            auto (default), direct, image (kernel from the disk's\n"
 "                         grub.cfg/extlinux.conf), firmware (the disk's boot loader)\n"
-"  --firmware bios|uefi   firmware for --boot firmware (default bios: SeaBIOS)\n"
+"  --firmware bios|uefi   firmware for --boot firmware (default bios: SeaBIOS);\n"
+"                         uefi implies --boot firmware\n"
 "  --disk FILE[,ro][,snapshot]  a disk (VHD or raw), repeatable; the first boots\n"
 "  --cpus N               vCPUs (default 1)\n"
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
@@ -209,6 +210,13 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		return usage_err("unexpected argument '%s'", argv[optind]);
+	/* Asking for UEFI means booting through it. */
+	if (cfg->firmware == VM_FW_UEFI) {
+		if (cfg->boot == VM_BOOT_AUTO && !cfg->kernel[0])
+			cfg->boot = VM_BOOT_FIRMWARE;
+		else if (cfg->boot != VM_BOOT_FIRMWARE)
+			return usage_err("--firmware uefi is for firmware boot (--boot firmware)");
+	}
 	return 0;
 }
 

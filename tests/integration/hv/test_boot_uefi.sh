@@ -64,7 +64,10 @@ assert_eq "$(console_value img.log VV-EFI)" no "image boot has no EFI"
 assert_eq "$(sha u.vhd)" "$sum" "template after a read-only boot"
 assert_clean
 
-note "refused: UEFI with a kernel"
-expect_exit 1 "$VHDVISOR" run --name "$VM" --kernel "$G/vmlinux" --firmware uefi --console none
-assert_stderr 'UEFI firmware needs firmware boot'
+note "refused: UEFI with a kernel or with image boot (usage errors)"
+expect_exit 2 "$VHDVISOR" run --name "$VM" --kernel "$G/vmlinux" --firmware uefi --console none
+assert_stderr 'firmware uefi is for firmware boot'
+expect_exit 2 "$VHDVISOR" run --name "$VM" --disk u.vhd,snapshot --boot image --firmware uefi \
+	--console none
+assert_stderr 'firmware uefi is for firmware boot'
 assert_clean
