@@ -231,15 +231,17 @@ static bool new_files_ok(struct cat *c, const struct vmj *j, char *why, size_t l
 			continue;	/* made afresh */
 		ok = !path_of(c, f->new_file, path) && !parent_of(c, j, i, parent) &&
 		     !vhd_open(path, NULL, &v);
+		if (ok) {
+			ok = !vhd_get_info(v, info) && info->size == f->size &&
+			     (parent[0] ? info->type == VHD_TYPE_DIFF &&
+					  info->parent_uuid_match &&
+					  same_file(info->parent_path, parent)
+					: info->type == VHD_TYPE_DYNAMIC);
+			vhd_close(v);
+		}
 		if (!ok)
-			break;
-		ok = !vhd_get_info(v, info) && info->size == f->size &&
-		     (parent[0] ? info->type == VHD_TYPE_DIFF && info->parent_uuid_match &&
-				  same_file(info->parent_path, parent)
-				: info->type == VHD_TYPE_DYNAMIC);
-		vhd_close(v);
-		if (!ok)
-			snprintf(why, len, "%s is not what it names", f->new_file);
+			snprintf(why, len, "its new file %s is missing or not what it names",
+				 f->new_file);
 	}
 	if (!info)
 		snprintf(why, len, "out of memory");

@@ -4,8 +4,8 @@
 # keeps a resumable merge), random kills always end with the same VM and
 # snapshot views, a source written between the kill and the rerun makes
 # the rerun start over (and keep the write), a rerun after the switch
-# only cleans up, and a journal for another tag or a damaged one is
-# discarded with a note.
+# only cleans up, and a journal for another tag, a damaged one, or one
+# whose new file was replaced is discarded with a note.
 # timeout: 900
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
@@ -265,3 +265,17 @@ vv vm snapshot v7reset x >/dev/null
 vv vm snapshot-rm v7reset a 2>"$T/err"
 grep -q "resuming\|discarded" "$T/err" && fail "a journal after reset and gc: $(cat "$T/err")"
 true
+
+note "a started new file gone or replaced: the rerun starts over"
+mkvm v8
+kill_after_checkpoint v8 a
+first=$(jq -r '.files[0].new' "$(journal v8)")
+rm "$VHDVISOR_STATE/$first"
+"$VHD" create "$VHDVISOR_STATE/$first" 320M >/dev/null
+vv vm snapshot-rm v8 a 2>"$T/err"
+grep -q "resuming" "$T/err" && fail "resumed on a replaced new file"
+grep -E "discarded the interrupted merge of snapshot 'a': its new file .* not what it names" \
+	"$T/err" || fail "no note for a replaced new file: $(cat "$T/err")"
+check v8 "after a replaced new file"
+vv image gc >/dev/null
+consistent clean
