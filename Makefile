@@ -73,6 +73,17 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS) -lcriterion
 
+# ---- test tools: tests/tools/<name>.c, programs the integration tests run
+# ($VV_BUILD/tests/tools/<name>); each links only what it names here ----
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
+TOOL_LIBS_lvread := -lvhdi
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TOOL_LIBS_$*)
+
 # ---- fuzz targets: tests/fuzz/fuzz_<name>.c, built with clang+libFuzzer ----
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
@@ -84,7 +95,7 @@ FUZZ_BUILD := build/fuzz
 deps:
 	@bash scripts/deps.sh
 
-tests-build: all $(UNIT_BINS)
+tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -230,7 +230,8 @@ static int full_layers(struct cat *c, const char *src, const char *const *names,
 		if (!r)
 			r = cat_path(c, rels[i], path, sizeof(path));
 		if (!r)
-			r = vmrec_copy_layers(src, path, VHD_DEFAULT_MAX_DEPTH);
+			r = vmrec_copy_run(src, path, &(struct vmrec_copy_job){
+						   .max_depth = VHD_DEFAULT_MAX_DEPTH });
 		if (r)
 			return r;
 		if (progress)
@@ -536,7 +537,8 @@ int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, voi
 	if (!r)
 		r = cat_path(c, rel, path, sizeof(path));
 	if (!r)
-		r = vmrec_copy_layers(top, path, VHD_DEFAULT_MAX_DEPTH);
+		r = vmrec_copy_run(top, path, &(struct vmrec_copy_job){
+					   .max_depth = VHD_DEFAULT_MAX_DEPTH });
 	if (progress)
 		progress(opaque, 1, 1);
 	/* switch: the new layer alone; old layers and snapshots go */

@@ -29,10 +29,6 @@ int vmrec_disks_clone(struct cat *c, const char *src, const char *const *names, 
 int vmrec_layer_file(struct cat *c, const char *vm, const char *parent, uint64_t size,
 		     char rel[192]);
 
-/* Copies into the VHD at @dst_path (opened read-write) every run of @src's
- * chain held by layers 1..@max_depth of it (zeros included, so that they
- * keep hiding the parent's data). */
-int vmrec_copy_layers(const char *src_path, const char *dst_path, int max_depth);
 
 /* ---- resumable copy (vmrec_copy.c) ---- */
 

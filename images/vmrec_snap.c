@@ -1,5 +1,5 @@
-/* images/vmrec_snap.c: snapshots of VM disks: take, revert, reset to the
- * image, delete with merging, and the layer copy they rest on. */
+/* images/vmrec_snap.c: snapshots of VM disks: take (also of a running VM),
+ * revert, reset to the image. */
 #include "images/vmrec_int.h"
 
 #include <errno.h>
@@ -12,71 +12,6 @@
 #include "images/img_store.h"
 #include "images/vmrun.h"
 #include "vhd/vhd.h"
-
-#define COPY_BUF (1u << 20)
-
-static bool zeros(const uint8_t *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
-int vmrec_copy_layers(const char *src_path, const char *dst_path, int max_depth)
-{
-	struct vhd_open_opts wo = { .flags = VHD_OPEN_RDWR };
-	struct vhd *src = NULL, *dst = NULL;
-	struct vhd_info di;
-	uint64_t off = 0, size;
-	uint8_t *buf;
-	bool diff;
-	int r;
-
-	buf = malloc(COPY_BUF);
-	if (!buf)
-		return -ENOMEM;
-	r = vhd_open(src_path, NULL, &src);
-	if (!r)
-		r = vhd_open(dst_path, &wo, &dst);
-	if (!r)
-		r = vhd_get_info(dst, &di);
-	if (r) {
-		img_fail(r, "%s", vhd_last_error());
-		goto out;
-	}
-	/* In a differencing target zeros must be written: they hide data
-	 * of the layers below. In a standalone one they need not be. */
-	diff = di.type == VHD_TYPE_DIFF;
-	size = vhd_size(src);
-	while (off < size) {
-		uint64_t pnum;
-		int depth;
-
-		r = vhd_block_status(src, off, size - off, &pnum, &depth);
-		if (r)
-			break;
-		if (depth >= 1 && depth <= max_depth) {
-			for (uint64_t done = 0; !r && done < pnum;) {
-				size_t n = pnum - done < COPY_BUF ? (size_t)(pnum - done) : COPY_BUF;
-
-				r = vhd_pread(src, buf, n, off + done);
-				if (!r && (diff || !zeros(buf, n)))
-					r = vhd_pwrite(dst, buf, n, off + done);
-				done += n;
-			}
-			if (r)
-				break;
-		}
-		off += pnum;
-	}
-	if (!r)
-		r = vhd_flush(dst);
-	if (r)
-		img_fail(r, "copying %s: %s", src_path, vhd_last_error());
-out:
-	vhd_close(dst);
-	vhd_close(src);
-	free(buf);
-	return r;
-}
 
 /* Inside a transaction: deletes layer @id and then its ancestors while
  * nothing (child, snapshot, VM top) refers to them; their files are added

@@ -32,9 +32,10 @@ pid_t vmrec_pid(const char *name);
 bool vmrec_running(const char *name);
 
 /* Fills @cfg (after vm_config_init) for VM @name: its top layer as the
- * boot disk, its data disks after it (disks[1..]), cpus, memory, run directory, console file and API socket
- * above, a NIC on its lab network (when it has one) with its MAC, and its
- * identity on the kernel command line for directly booted guests:
+ * boot disk, its data disks after it (disks[1..]), cpus, memory, run
+ * directory, console file and API socket above, a NIC on its lab network
+ * (when it has one) with its MAC, and its identity on the kernel command
+ * line for directly booted guests:
  * "hostname=NAME systemd.machine_id=ID vhdvisor.uuid=UUID", and UEFI
  * firmware (used by firmware boot) when its image says boot=uefi. For a
  * cloud-init VM it (re)builds the NoCloud seed (vmrec_seed_build) and

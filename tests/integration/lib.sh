@@ -48,5 +48,15 @@ expect_exit() {
 assert_stderr() { # assert_stderr REGEX: the last expect_exit's stderr matches
 	grep -Eq -- "$1" "$T/stderr" || { cat "$T/stderr" >&2; fail "stderr lacks /$1/"; }
 }
+# lvread OUT FILE...: writes the disk of the VHD chain FILE... (child
+# first) as libvhdi reads it (tests/tools/lvread.c, built by tests-build).
+lvread() { "$VV_BUILD/tests/tools/lvread" "$@"; }
+# lvread_chain OUT VHD: the same for VHD and the parents `vhd info` lists.
+lvread_chain() {
+	local chain
+	mapfile -t chain < <("$VHD" info --json "$2" | jq -r '.chain[].file')
+	((${#chain[@]})) || return 1
+	lvread "$1" "${chain[@]}"
+}
 need_cmd() { local c; for c; do command -v "$c" >/dev/null || skip "$c not installed"; done; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
