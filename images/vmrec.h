@@ -9,8 +9,8 @@
  * old or the new state, never a mix; the files left over are what
  * `image gc` removes, and re-running the command finishes the job.
  *
- * Disk operations on a VM (snapshot, revert, reset, snapshot-rm, flatten,
- * clone of a VM with data) refuse (-EBUSY) while the VM runs.
+ * Disk operations on a VM (revert, reset, snapshot-rm, flatten, clone of
+ * a VM with data) refuse (-EBUSY) while the VM runs; snapshot does not.
  * 0 or -errno; the reason in img_last_error() (images/img_store.h).
  */
 #ifndef VV_IMAGES_VMREC_H
@@ -36,7 +36,8 @@ struct vmrec_opts {
  * empty differencing layer on the image's file, and its own identity (MAC
  * derived from the name, random SMBIOS UUID and machine-id). All names are
  * claimed in one transaction first (-EEXIST, nothing created, when one is
- * taken), the layers made, then all VMs marked ready in a second one. */
+ * taken), the layers made, then all VMs marked ready in a second one.
+ * VMs of a cloud-init image get cloud_init on. */
 int vmrec_create(struct cat *c, const char *image_id, const char *const *names, unsigned n,
 		 const struct vmrec_opts *o);
 
@@ -45,7 +46,8 @@ int vmrec_create(struct cat *c, const char *image_id, const char *const *names, 
  * @src's current disk is captured once as a new catalog image (derived
  * from @src's) and the clones are linked to it. @full: each clone gets its
  * own standalone copy of @src's disk. Either way each clone gets empty
- * extra disks of the sizes of @src's (data disks are never shared). */
+ * extra disks of the sizes of @src's (data disks are never shared), and
+ * @src's cloud_init setting (on when @src's image is a cloud-init one). */
 int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsigned n,
 		bool full, const struct vmrec_opts *o, img_progress_fn progress, void *opaque);
 
@@ -88,7 +90,10 @@ int vmrec_snapshot_path(struct cat *c, const char *name, const char *tag, char *
 
 /* Freezes the VM's current disk as snapshot @tag (a fresh empty layer takes
  * the writes from now on). @tag NULL: "snap-<n>"; the tag used is written
- * to @tag_out (CAT_NAME_MAX + 1 bytes, may be NULL). -EEXIST. */
+ * to @tag_out (CAT_NAME_MAX + 1 bytes, may be NULL). -EEXIST. On a running
+ * VM the catalog records the new layer first, then the VM's runtime pauses
+ * the guest, switches its disk export to the layer and resumes; a refused
+ * switch undoes the catalog change. */
 int vmrec_snapshot(struct cat *c, const char *name, const char *tag, char *tag_out);
 
 /* Throws the current disk state away and continues from snapshot @tag. */
@@ -101,7 +106,11 @@ int vmrec_reset(struct cat *c, const char *name);
  * into its only child (the child and the layers above it are rebuilt on
  * the layer's parent) or removed when it has no child, so the chain does
  * not grow without bound. Every remaining snapshot and the VM read exactly
- * what they read before. */
+ * what they read before. The merge is journaled (vmrec_journal.h): after a
+ * crash the same call resumes it, finishes it, or discards it when the VM
+ * changed since. @progress's first call gives the bytes already copied
+ * (above 0 only when resuming); on success img_last_error() holds a note
+ * about a finished or discarded earlier merge, or "". */
 int vmrec_snapshot_rm(struct cat *c, const char *name, const char *tag,
 		      img_progress_fn progress, void *opaque);
 
