@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define CAT_BUSY_TIMEOUT_MS 60000
@@ -304,7 +305,15 @@ out:
 	return cat_commit(c);
 }
 
-static int open_db(struct cat *c)
+/* True when the filesystem holding @path has (almost) no space left. */
+static bool fs_full(const char *path)
+{
+	struct statvfs sv;
+
+	return !statvfs(path, &sv) && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
+}
+
+static int open_db(struct cat *c, bool exclusive)
 {
 	char path[4200];
 	int r;
@@ -320,11 +329,14 @@ static int open_db(struct cat *c)
 	sqlite3_busy_timeout(c->db, CAT_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(c->db, 0);
 	/* No checkpoint when the last connection closes, so that the -wal and
-	 * -shm files stay: the next open then needs no new space, and a full
-	 * filesystem still lets users list things and free space (writers
-	 * checkpoint as usual, every 1000 pages). */
+	 * -shm files usually stay and the next open needs no new space
+	 * (writers checkpoint as usual, every 1000 pages). */
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	r = cat_exec(c, "PRAGMA journal_mode=WAL");
+	/* Exclusive locking keeps the WAL index in memory, without the -shm
+	 * file that SQLite may have to grow: the way in on a full disk. */
+	r = exclusive ? cat_exec(c, "PRAGMA locking_mode=EXCLUSIVE") : 0;
+	if (!r)
+		r = cat_exec(c, "PRAGMA journal_mode=WAL");
 	if (!r)
 		r = cat_exec(c, "PRAGMA synchronous=FULL");
 	if (!r)
@@ -369,7 +381,16 @@ int cat_open(const char *dir, struct cat **out)
 		r = -errno;
 		goto err;
 	}
-	r = open_db(c);
+	r = open_db(c, false);
+	if (r == -EIO && fs_full(c->dir)) {
+		/* the -shm file could not grow: read (and fail writes with
+		 * -ENOSPC) holding the catalog alone until cat_close() */
+		sqlite3_close_v2(c->db);
+		c->db = NULL;
+		r = open_db(c, true);
+	}
+	if (r == -EIO && fs_full(c->dir))
+		r = -ENOSPC;
 	if (r)
 		goto err;
 	*out = c;
