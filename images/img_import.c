@@ -23,18 +23,6 @@ static int sink_vhd(void *opaque, const void *buf, size_t len, uint64_t off)
 	return vhd_pwrite(opaque, buf, len, off);
 }
 
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* Copies @src into a new dynamic VHD at @path, hashing on the way. */
 static int copy_to_vhd(const struct img_src *src, const char *path,
 		       const struct img_import_opts *o, char id[IMG_HEX_LEN + 1],
@@ -67,7 +55,7 @@ static int copy_to_vhd(const struct img_src *src, const char *path,
 	vhd_close(v);
 	if (r)
 		return img_fail(r, "flush failed: %s", strerror(-r));
-	r = fsync_path(path);
+	r = img_fsync_path(path);
 	return r ? img_fail(r, "fsync %s: %s", path, strerror(-r)) : 0;
 }
 

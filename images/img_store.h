@@ -117,4 +117,7 @@ int img_gc(struct cat *c, struct img_gc_result *res);
  * (relative path into @rel, @len bytes). 0 or -errno. */
 int img_tmp_name(const char *suffix, char *rel, size_t len);
 
+/* fsyncs the file or folder at @path. 0 or -errno. */
+int img_fsync_path(const char *path);
+
 #endif

@@ -140,3 +140,15 @@ void img_src_vhd_close(struct img_src *src)
 	vhd_close(src->opaque);
 	src->opaque = NULL;
 }
+
+int img_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		r = -errno;
+	close(fd);
+	return r;
+}

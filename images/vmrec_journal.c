@@ -117,17 +117,10 @@ static json_object *encode(const struct vmj *j)
 static int fsync_dir(const char *path)
 {
 	char dir[VMREC_PATH_MAX];
-	int fd, r = 0;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
+	return img_fsync_path(dir);
 }
 
 static int write_all(int fd, const char *s, size_t len)
