@@ -34,10 +34,6 @@ serve_stop() {
 # nbd_uri SOCK NAME
 nbd_uri() { echo "nbd+unix:///$2?socket=$1"; }
 
-# have_vhd_cmd NAME: true when this build of vhd has subcommand NAME (some
-# belong to other engineers and may not have landed).
-have_vhd_cmd() { "$VHD" "$1" --help >/dev/null 2>&1; }
-
 # qio ARGS...: runs qemu-io ARGS; fails the test when qemu-io fails (it
 # exits 1 when a command fails) or a pattern does not verify.
 qio() {

@@ -10,7 +10,6 @@
 # timeout: 400
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/hv/lib_hv.sh"
-"$VHD" serve --help >/dev/null 2>&1 || skip "vhd serve is not built"
 [[ -r /usr/share/OVMF/OVMF_CODE.fd && -r /usr/share/OVMF/OVMF_VARS.fd ]] ||
 	skip "OVMF is not installed (ovmf)"
 [[ -d /usr/lib/grub/x86_64-efi ]] || skip "GRUB for x86_64-efi is not installed (grub-efi-amd64-bin)"

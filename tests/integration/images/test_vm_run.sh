@@ -20,7 +20,7 @@ before=$(sha "$img")
 N=10
 vv vm create base --from tmpl --mem 128M >/dev/null
 vv vm clone base lab --count 50 >/dev/null
-at_exit 'for k in $(seq 1 $N); do "$VHDVISOR" vm stop lab-$k >/dev/null 2>&1; done'
+at_exit 'for k in $(seq 1 $N) 12; do "$VHDVISOR" vm stop lab-$k >/dev/null 2>&1; done'
 idle=$(vv vm show lab-11 --json | jq -r .disk)
 idle_sum=$(sha "$idle")
 
@@ -30,10 +30,16 @@ for i in $(seq 1 $N); do
 		--append "vv.run=write:vda:2048:16:MARK$i,uuid,poweroff" >/dev/null
 	assert_eq "$(vv vm status "lab-$i" --json | jq .running)" true "lab-$i running"
 done
-expect_exit 1 vv vm start lab-1 --kernel "$G/vmlinux" --initrd "$G/initrd.img"
+# A second start and a reset are refused while a VM runs: checked on a held
+# guest (lab-12), which cannot power itself off under the check.
+vv vm start lab-12 --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append "vv.run=hold" >/dev/null
+assert_eq "$(vv vm status lab-12 --json | jq .running)" true "lab-12 running"
+expect_exit 1 vv vm start lab-12 --kernel "$G/vmlinux" --initrd "$G/initrd.img"
 assert_stderr "already running"
-expect_exit 1 vv vm reset lab-1
+expect_exit 1 vv vm reset lab-12
 assert_stderr "running"
+vv vm stop lab-12 >/dev/null
+assert_eq "$(vv vm status lab-12 --json | jq .running)" false "lab-12 stopped"
 
 uuids=()
 for i in $(seq 1 $N); do
