@@ -151,48 +151,6 @@ err:
 	return r;
 }
 
-static int vm_add_check(struct vm *vm)
-{
-	int r;
-
-	if (vm->phase != VM_CREATED) {
-		snprintf(vm->error, sizeof(vm->error), "the VM already runs");
-		return -EBUSY;
-	}
-	r = vm_config_validate(&vm->cfg, vm->error, sizeof(vm->error));
-	return r;
-}
-
-int vm_add_disk(struct vm *vm, const struct vm_disk *disk)
-{
-	int r;
-
-	if (vm->cfg.nr_disks == VM_MAX_DISKS) {
-		snprintf(vm->error, sizeof(vm->error), "at most %d disks", VM_MAX_DISKS);
-		return -ENOSPC;
-	}
-	vm->cfg.disks[vm->cfg.nr_disks++] = *disk;
-	r = vm_add_check(vm);
-	if (r)
-		vm->cfg.nr_disks--;
-	return r;
-}
-
-int vm_add_nic(struct vm *vm, const struct vm_nic *nic)
-{
-	int r;
-
-	if (vm->cfg.nr_nics == VM_MAX_NICS) {
-		snprintf(vm->error, sizeof(vm->error), "at most %d NICs", VM_MAX_NICS);
-		return -ENOSPC;
-	}
-	vm->cfg.nics[vm->cfg.nr_nics++] = *nic;
-	r = vm_add_check(vm);
-	if (r)
-		vm->cfg.nr_nics--;
-	return r;
-}
-
 /* Opens through netback the taps of NICs that came without one. */
 static int attach_nics(struct vm *vm)
 {

@@ -45,11 +45,6 @@ struct vm_run_opts {
  * last vm_create failure). */
 int vm_create(const struct vm_config *cfg, struct vm **out);
 
-/* Adds a disk or a NIC before vm_run(); re-validated. 0 or -errno (reason
- * in vm_error(vm)). -EBUSY once the VM runs. */
-int vm_add_disk(struct vm *vm, const struct vm_disk *disk);
-int vm_add_nic(struct vm *vm, const struct vm_nic *nic);
-
 /* Opens through netback the taps of NICs given without a tap fd, starts
  * the guest and serves its API socket (cfg.api_path) until the guest is
  * gone: it powered off, rebooted (unless cfg.reboot), panicked,

@@ -56,11 +56,6 @@ const char *vm_boot_mode_name(enum vm_boot_mode m)
 	return (unsigned)m < ARRAY_SIZE(boot_names) ? boot_names[m] : "?";
 }
 
-const char *vm_accel_name(enum vm_accel a)
-{
-	return (unsigned)a < ARRAY_SIZE(accel_names) ? accel_names[a] : "?";
-}
-
 int vm_boot_mode_parse(const char *s, enum vm_boot_mode *out)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(boot_names); i++) {

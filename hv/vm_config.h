@@ -110,10 +110,10 @@ int vm_console_parse(const char *spec, struct vm_config *cfg, char *err, size_t 
 /* Parses "aa:bb:cc:dd:ee:ff". 0 or -EINVAL. */
 int vm_mac_parse(const char *s, uint8_t mac[6]);
 
-/* Names for messages and status: "auto", "direct", ...; "tcg", "kvm", ... */
+/* Name for messages and status: "auto", "direct", ... */
 const char *vm_boot_mode_name(enum vm_boot_mode m);
-const char *vm_accel_name(enum vm_accel a);
-/* Reverse of the above; -EINVAL for an unknown name. */
+/* Boot mode and accelerator ("tcg", "kvm", ...) from their names; -EINVAL
+ * for an unknown name. */
 int vm_boot_mode_parse(const char *s, enum vm_boot_mode *out);
 int vm_accel_parse(const char *s, enum vm_accel *out);
 

@@ -34,24 +34,6 @@ int vmrec_get_idle(struct cat *c, const char *name, struct cat_vm *vm)
 	return 0;
 }
 
-int vmrec_parent_path(struct cat *c, const struct cat_vm *vm, const struct cat_layer *l,
-		      char *path, size_t len)
-{
-	struct cat_layer p;
-	struct cat_image img;
-	int r;
-
-	path[0] = '\0';
-	if (l->parent) {
-		r = cat_layer_get(c, l->parent, &p);
-		return r ? r : cat_path(c, p.file, path, len);
-	}
-	if (l->standalone)
-		return 0;
-	r = cat_image_get(c, vm->image, &img);
-	return r ? r : cat_path(c, img.file, path, len);
-}
-
 int vmrec_file_name(struct cat *c, const char *vm, char rel[192], char *path, size_t len)
 {
 	char dir[128];
@@ -499,20 +481,6 @@ int vmrec_disk_path(struct cat *c, const char *name, char *path, size_t len)
 		return img_fail(r, "VM '%s' has no disk (interrupted creation? run 'image gc')",
 				name);
 	return cat_path(c, l.file, path, len);
-}
-
-int vmrec_snapshot_path(struct cat *c, const char *name, const char *tag, char *path,
-			size_t len)
-{
-	struct cat_snapshot s;
-	struct cat_layer l;
-	int r;
-
-	r = cat_snap_get(c, name, tag, &s);
-	if (r)
-		return img_fail(r, "VM '%s' has no snapshot '%s'", name, tag);
-	r = cat_layer_get(c, s.layer, &l);
-	return r ? r : cat_path(c, l.file, path, len);
 }
 
 int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, void *opaque)

@@ -84,10 +84,6 @@ int vmrec_disk_rm(struct cat *c, const char *name, unsigned idx);
  * bytes); -ENOENT when it has no such disk. */
 int vmrec_disk_file(struct cat *c, const char *name, unsigned idx, char *path, size_t len);
 
-/* Path of the layer a snapshot froze (read-only use). */
-int vmrec_snapshot_path(struct cat *c, const char *name, const char *tag, char *path,
-			size_t len);
-
 /* Freezes the VM's current disk as snapshot @tag (a fresh empty layer takes
  * the writes from now on). @tag NULL: "snap-<n>"; the tag used is written
  * to @tag_out (CAT_NAME_MAX + 1 bytes, may be NULL). -EEXIST. On a running

@@ -10,11 +10,6 @@
  * Reasons go to img_last_error(). */
 int vmrec_get_idle(struct cat *c, const char *name, struct cat_vm *vm);
 
-/* Absolute path of the file under layer @l: its parent layer's file, the
- * VM's image file, or "" for a standalone layer. */
-int vmrec_parent_path(struct cat *c, const struct cat_vm *vm, const struct cat_layer *l,
-		      char *path, size_t len);
-
 /* Picks a fresh file name in VM @vm's folder (created when missing):
  * relative into @rel (192 bytes), absolute into @path (@len bytes). */
 int vmrec_file_name(struct cat *c, const char *vm, char rel[192], char *path, size_t len);

@@ -1,8 +1,9 @@
 /* tests/unit/vhd/test_ops_powerloss.c: power loss at any moment.
  *
- * This binary interposes pwrite64, pwritev64, ftruncate64, fsync and
- * fdatasync (the library's only ways of changing files and making them
- * durable; the executable's definitions win over libc's) and records every
+ * This binary interposes pwrite64, pwritev64, ftruncate64, fallocate64,
+ * fsync and fdatasync (the library's only ways of changing files and making
+ * them durable; the executable's definitions win over libc's; a change made
+ * any other way would escape the test) and records every
  * change made to the files under test. A simulated power loss at op N
  * keeps, per file, everything before that file's last sync before N, plus a
  * random subset of its later changes: what a disk may hold after losing
@@ -30,14 +31,15 @@
 
 #define PL_FILES 2
 
-enum pl_kind { PL_WRITE, PL_TRUNC, PL_SYNC };
+enum pl_kind { PL_WRITE, PL_TRUNC, PL_FALLOC, PL_SYNC };
 
 struct pl_op {
 	enum pl_kind kind;
 	int file;               /* index into pl_ino */
-	uint64_t off;           /* write offset, or truncate length */
+	uint64_t off;           /* write or fallocate offset, or truncate length */
 	size_t len;
 	uint8_t *data;
+	int mode;               /* fallocate mode */
 };
 
 static struct pl_op *pl_ops;
@@ -69,7 +71,7 @@ static void pl_record(enum pl_kind kind, int file, uint64_t off, const void *buf
 		cr_assert(pl_ops);
 	}
 	op = &pl_ops[pl_n++];
-	*op = (struct pl_op){ kind, file, off, len, NULL };
+	*op = (struct pl_op){ kind, file, off, len, NULL, 0 };
 	if (len) {
 		op->data = malloc(len);
 		cr_assert(op->data);
@@ -110,6 +112,20 @@ int ftruncate64(int fd, off64_t len)
 
 	if (f >= 0)
 		pl_record(PL_TRUNC, f, (uint64_t)len, NULL, 0);
+	return r;
+}
+
+/* Zeroing, hole punching and preallocation: replayed with the same mode. */
+int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	int r = (int)syscall(SYS_fallocate, fd, mode, off, len);
+	int f = r ? -1 : pl_file_of(fd);
+
+	if (f >= 0) {
+		pl_record(PL_FALLOC, f, (uint64_t)off, NULL, 0);
+		pl_ops[pl_n - 1].len = (size_t)len;
+		pl_ops[pl_n - 1].mode = mode;
+	}
 	return r;
 }
 
@@ -211,6 +227,9 @@ static void pl_state(const char *dir, const char *const *names, size_t upto, uin
 		if (op->kind == PL_WRITE)
 			cr_assert(syscall(SYS_pwrite64, fds[op->file], op->data, op->len, op->off) ==
 				  (ssize_t)op->len);
+		else if (op->kind == PL_FALLOC)
+			cr_assert(!syscall(SYS_fallocate, fds[op->file], op->mode, op->off,
+					   op->len));
 		else
 			cr_assert(!syscall(SYS_ftruncate, fds[op->file], op->off));
 	}
@@ -300,13 +319,15 @@ struct dw_write {
 	uint64_t off;
 	size_t len;
 	uint8_t byte;
+	uint64_t zoff, zlen;    /* then zeroed with vhd_write_zeroes (zlen 0: not) */
 	size_t flushed_at;      /* op count after the flush covering it; 0 = none */
 };
 
 TestSuite(powerloss, .init = pl_setup, .fini = pl_teardown, .timeout = 600);
 
 /* Write @w (number @i) reads back whole when a flush covered it before the
- * loss at op @upto; otherwise each byte reads its new value or @old. */
+ * loss at op @upto, its zeroed part as zeros; otherwise each byte reads its
+ * new value, zero where it was zeroed, or @old. */
 static void dw_verify(struct vhd *sv, const struct dw_write *w, int i, uint8_t old,
 		      unsigned s, size_t upto)
 {
@@ -315,11 +336,16 @@ static void dw_verify(struct vhd *sv, const struct dw_write *w, int i, uint8_t o
 
 	cr_assert(!vhd_pread(sv, buf, w->len, w->off), "%s", vhd_last_error());
 	for (size_t b = 0; b < w->len; b++) {
-		if (buf[b] == w->byte)
+		uint64_t at = w->off + b;
+		bool zeroed = w->zlen && at >= w->zoff && at < w->zoff + w->zlen;
+		uint8_t want = zeroed ? 0 : w->byte;
+
+		if (buf[b] == want)
 			continue;
-		cr_assert(!durable, "state %u (op %zu): flushed write %d lost at +%zu", s, upto,
-			  i, b);
-		cr_assert_eq(buf[b], old, "state %u: write %d region holds %#x", s, i, buf[b]);
+		cr_assert(!durable, "state %u (op %zu): flushed write %d lost at +%zu "
+			  "(holds %#x, want %#x)", s, upto, i, b, buf[b], want);
+		cr_assert(buf[b] == old || (zeroed && buf[b] == w->byte),
+			  "state %u: write %d region holds %#x", s, i, buf[b]);
 	}
 }
 
@@ -336,7 +362,7 @@ static void dw_run(enum vhd_type type, uint8_t old)
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	static uint8_t buf[256 << 10];
 	struct vhd *v;
-	size_t pending = 0;
+	size_t pending = 0, nfalloc = 0;
 
 	pl_path(path, sizeof(path), pl_dir, names[0]);
 	if (type == VHD_TYPE_DIFF) {
@@ -363,8 +389,19 @@ static void dw_run(enum vhd_type type, uint8_t old)
 		w[i].len = 512 + (size_t)(pl_rand(&seed) % (100 << 10));
 		w[i].byte = (uint8_t)(i + 1);
 		w[i].flushed_at = 0;
+		w[i].zlen = 0;
 		memset(buf, w[i].byte, w[i].len);
 		cr_assert(!vhd_pwrite(v, buf, w[i].len, w[i].off), "%s", vhd_last_error());
+		if (pl_rand(&seed) % 3 == 0 && w[i].len >= 2048) {
+			/* Zero a sector-aligned middle part: fallocate on the
+			 * allocated block, with a punched hole every other time. */
+			w[i].zoff = (w[i].off + 1023) & ~511ull;
+			w[i].zlen = ((w[i].off + w[i].len - w[i].zoff) / 2) & ~511ull;
+			if (w[i].zlen)
+				cr_assert(!vhd_write_zeroes(v, w[i].zoff, w[i].zlen,
+							    i % 2 ? VHD_ZERO_MAY_UNMAP : 0),
+					  "%s", vhd_last_error());
+		}
 		if (pl_rand(&seed) % 4 == 0 || i == DW_WRITES - 1) {
 			cr_assert(!vhd_flush(v));
 			for (size_t k = pending; k <= (size_t)i; k++)
@@ -375,6 +412,9 @@ static void dw_run(enum vhd_type type, uint8_t old)
 	pl_on = false;
 	vhd_close(v);
 	cr_assert(pl_n > 0);
+	for (size_t k = 0; k < pl_n; k++)
+		nfalloc += pl_ops[k].kind == PL_FALLOC;
+	cr_assert(nfalloc > 0, "the workload made no fallocate call to replay");
 
 	snprintf(sdir, sizeof(sdir), "%s/state", pl_dir);
 	cr_assert(!mkdir(sdir, 0755));
@@ -397,9 +437,9 @@ static void dw_run(enum vhd_type type, uint8_t old)
 			vhd_close(sv);
 		}
 	}
-	cr_log_info("%s writes: %u states, %zu ops; all clean without repair, "
-		    "%u with an unpublished tail", vhd_type_name(type), pl_states(), pl_n,
-		    pl_tails);
+	cr_log_info("%s writes: %u states, %zu ops (%zu fallocate); all clean without "
+		    "repair, %u with an unpublished tail", vhd_type_name(type), pl_states(), pl_n,
+		    nfalloc, pl_tails);
 }
 
 Test(powerloss, dynamic_writes)
