@@ -20,6 +20,9 @@
 
 /* This thread's reason for the last failure ("" when none). */
 const char *img_last_error(void);
+/* Forgets it: a caller starting an operation clears the reason left by an
+ * earlier one, so a failure never reports another operation's reason. */
+void img_error_clear(void);
 /* Sets it (printf-style); returns @err for `return img_fail(-EIO, ...)`. */
 int img_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -21,6 +21,11 @@ const char *img_last_error(void)
 	return last_error;
 }
 
+void img_error_clear(void)
+{
+	last_error[0] = '\0';
+}
+
 int img_fail(int err, const char *fmt, ...)
 {
 	va_list ap;

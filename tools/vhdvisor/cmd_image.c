@@ -142,7 +142,10 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 int imgcli_open(const char *state, struct cat **out)
 {
 	const char *dir = state ? state : cat_default_state_dir();
-	int r = cat_open(dir, out);
+	int r;
+
+	img_error_clear();	/* one command, one operation: no earlier reason */
+	r = cat_open(dir, out);
 
 	if (r)
 		log_err("cannot open the catalog in %s: %s", dir,

@@ -248,7 +248,9 @@ int cmd_lab(int argc, char **argv)
 			log_err("no lab '%s'", lab);
 			r = CLI_FAIL;
 		} else {
-			/* the children open the catalog themselves */
+			/* the children open the catalog themselves and print
+			 * their own reasons: none of ours may be reported */
+			img_error_clear();
 			r = lab_foreach_vm(c, lab, start_stop, &e) || e.failed ? CLI_FAIL : CLI_OK;
 			if (e.failed)
 				log_err("%u VM%s of lab %s failed to %s", e.failed,

@@ -168,7 +168,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 
 static int fail_img(void)
 {
-	log_err("%s", img_last_error());
+	log_err("%s", img_last_error()[0] ? img_last_error() : "failed (no reason recorded)");
 	return CLI_FAIL;
 }
 
