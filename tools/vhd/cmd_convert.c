@@ -92,7 +92,7 @@ int cmd_convert(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "O:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "O:h", opts)) != -1) {
 		switch (c) {
 		case 'O':
 			if (!strcmp(optarg, "raw"))
