@@ -178,6 +178,34 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
 	}
 }
 
+/* ---- progress ---- */
+
+void cli_meter_init(struct cli_meter *m, bool on)
+{
+	m->on = on && !quiet;
+	m->last = -1;
+	cli_meter_update(m, 0, 1);
+}
+
+void cli_meter_update(void *opaque, uint64_t done, uint64_t total)
+{
+	struct cli_meter *m = opaque;
+	int now;
+
+	if (!m->on)
+		return;
+	if (!total || done >= total)
+		now = 10000;
+	else
+		now = (int)((double)done * 10000 / (double)total);
+	/* whole percents only, as qemu-img: a line per step, not per call */
+	if (m->last >= 0 && (now == m->last || (now / 100 == m->last / 100 && now != 10000)))
+		return;
+	m->last = now;
+	fprintf(stderr, "    (%d.%02d/100%%)%c", now / 100, now % 100, now == 10000 ? '\n' : '\r');
+	fflush(stderr);
+}
+
 /* ---- per-action help ---- */
 
 const struct cli_action *cli_action_find(const struct cli_action *acts, const char *name)

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes of every subcommand. */
@@ -47,6 +48,16 @@ bool cli_quiet(void);
  * them itself; it returns only the caller's options. @longopts holds at most
  * 60 entries. */
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts);
+
+/* A progress line as qemu-img's -p draws it, "    (42.00/100%)", rewritten
+ * in place on stderr and ended by a newline at 100%. Off under -q. */
+struct cli_meter {
+	bool on;
+	int last;       /* hundredths of a percent last drawn, -1 none */
+};
+void cli_meter_init(struct cli_meter *m, bool on);
+/* An img_progress_fn / vhd_progress_fn: @opaque is a struct cli_meter. */
+void cli_meter_update(void *opaque, uint64_t done, uint64_t total);
 
 /* One action of a command family (`vhdvisor vm start`): tables end with a
  * zero entry. */

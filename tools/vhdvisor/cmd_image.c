@@ -116,6 +116,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "cloud-init", optional_argument, NULL, 'C' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	int ch;
@@ -124,8 +125,9 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 	a->cloud_init = -1;
 	optind = 1;
 	opterr = 1;
-	while ((ch = cli_getopt(argc, argv, "", opts)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "p", opts)) != -1) {
 		switch (ch) {
+		case 'p': imgcli_progress_force(); break;
 		case 's': a->state = optarg; break;
 		case 'n': a->name = optarg; break;
 		case 'f': a->format = optarg; break;
@@ -190,13 +192,21 @@ struct progress {
 	time_t last;
 };
 
+static bool progress_forced;
+
+void imgcli_progress_force(void)
+{
+	progress_forced = true;
+}
+
 void imgcli_progress(void *opaque, uint64_t done, uint64_t total)
 {
 	struct progress *p = opaque;
 	char a[32], b[32];
 	time_t now = time(NULL);
 
-	if (!isatty(STDERR_FILENO) || (now == p->last && done < total))
+	if ((!isatty(STDERR_FILENO) && !progress_forced) || cli_quiet() ||
+	    (now == p->last && done < total))
 		return;
 	p->last = now;
 	fprintf(stderr, "\r%s %3u%% (%s of %s)   ", p->what,
@@ -223,6 +233,7 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 		log_err("--cloud-init does not apply to bundles: their manifest says");
 		return CLI_USAGE;
 	}
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
 	if (bundle_import(c, path, a->name, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
@@ -556,6 +567,7 @@ static int do_export(struct cat *c, const struct image_args *a, int argc, char *
 	if (a->bundle && argc - a->first == 1) {
 		if (imgcli_resolve(c, argv[a->first], id))
 			return CLI_FAIL;
+		bundle_set_progress(imgcli_progress, imgcli_progress_new("exporting"));
 		if (bundle_export_image(c, id, a->bundle)) {
 			log_err("%s", img_last_error());
 			return CLI_FAIL;

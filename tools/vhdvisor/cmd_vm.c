@@ -183,6 +183,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -191,8 +192,9 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 	memset(a, 0, sizeof(*a));
 	a->cloud_init = -1;
 	optind = 1;
-	while ((ch = cli_getopt(argc, argv, "", opts)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "p", opts)) != -1) {
 		switch (ch) {
+		case 'p': imgcli_progress_force(); break;
 		case 's': a->state = optarg; break;
 		case 'f': a->from = optarg; break;
 		case 'c':
@@ -517,6 +519,7 @@ static int do_export(struct cat *c, const struct vm_args *a, int argc, char **ar
 {
 	if (argc - a->first != 1 || !a->bundle)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("exporting"));
 	if (bundle_export_vm(c, argv[a->first], a->bundle))
 		return fail_img();
 	return CLI_OK;
@@ -529,6 +532,7 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 
 	if (n != 1 && n != 2)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
 	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
