@@ -166,8 +166,10 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 int imgcli_open(const char *state, struct cat **out)
 {
 	const char *dir = state ? state : cat_default_state_dir();
-	int r = cat_open(dir, out);
+	int r;
 
+	log_dbg("catalog in %s", dir);
+	r = cat_open(dir, out);
 	if (r)
 		log_err("cannot open the catalog in %s: %s", dir,
 			r == -EPROTO ? "made by a newer vhdvisor" : strerror(-r));
