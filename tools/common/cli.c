@@ -206,6 +206,11 @@ void cli_meter_update(void *opaque, uint64_t done, uint64_t total)
 	fflush(stderr);
 }
 
+void cli_meter_done(struct cli_meter *m)
+{
+	cli_meter_update(m, 1, 1);
+}
+
 /* ---- per-action help ---- */
 
 const struct cli_action *cli_action_find(const struct cli_action *acts, const char *name)

@@ -58,6 +58,8 @@ struct cli_meter {
 void cli_meter_init(struct cli_meter *m, bool on);
 /* An img_progress_fn / vhd_progress_fn: @opaque is a struct cli_meter. */
 void cli_meter_update(void *opaque, uint64_t done, uint64_t total);
+/* Draws 100% (the operation succeeded) unless it was drawn. */
+void cli_meter_done(struct cli_meter *m);
 
 /* One action of a command family (`vhdvisor vm start`): tables end with a
  * zero entry. */

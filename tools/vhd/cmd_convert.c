@@ -159,7 +159,11 @@ int cmd_convert(int argc, char **argv)
 	rc = vhd_convert(src, dst, &o);
 	if (*tmp)
 		unlink(tmp);
-	if (rc)
+	if (rc) {
+		if (meter.on)
+			fputc('\n', stderr);	/* end the progress line */
 		return vt_fail(argv[optind], rc, "cannot convert");
+	}
+	cli_meter_done(&meter);
 	return CLI_OK;
 }
