@@ -17,7 +17,7 @@ static const char info_usage[] =
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
-	"exit status is 1; 2 when FILE itself cannot be opened.";
+	"exit status is 1, as when FILE itself cannot be opened.";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
