@@ -158,7 +158,8 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
 		if (!has_long(longopts, "quiet"))
 			merged[n++] = (struct option){ "quiet", no_argument, NULL, CLI_O_QUIET };
 		if (!has_long(longopts, "verbose"))
-			merged[n++] = (struct option){ "verbose", no_argument, NULL, CLI_O_VERBOSE };
+			merged[n++] = (struct option){ "verbose", no_argument, NULL,
+						       CLI_O_VERBOSE };
 		merged[n] = (struct option){ 0 };
 		merged_from = longopts;
 	}

@@ -81,8 +81,10 @@ static const struct cli_action vm_actions[] = {
 	  "  --json         one JSON document", NULL, 1, 1 },
 	{ "revert", "NAME TAG", "Puts VM NAME (stopped) back to snapshot TAG.", NULL, 2, 2 },
 	{ "snapshot-rm", "NAME TAG",
-	  "Drops snapshot TAG, merging its layer (VM stopped; resumes after a crash).", NULL, 2, 2 },
-	{ "reset", "NAME", "Puts VM NAME (stopped) back to its image: drops every layer.", NULL, 1, 1 },
+	  "Drops snapshot TAG, merging its layer (VM stopped; resumes after a crash).",
+	  NULL, 2, 2 },
+	{ "reset", "NAME", "Puts VM NAME (stopped) back to its image: drops every layer.",
+	  NULL, 1, 1 },
 	{ "flatten", "NAME", "Copies the image's data into VM NAME's disk: it no longer\n"
 	  "depends on the image.", NULL, 1, 1 },
 	{ "start", "NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
