@@ -18,7 +18,7 @@ static void usage(FILE *f, const char *prog, const struct cli_cmd *cmds, unsigne
 	fprintf(f, "usage: %s [GLOBAL OPTIONS] COMMAND [ARGS...]\n\ncommands:\n", prog);
 	for (const struct cli_cmd *c = cmds; c->name; c++)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
-	fprintf(f, "\nglobal options (before or after COMMAND):\n");
+	fprintf(f, "\nglobal options (before COMMAND, or among its options):\n");
 	if (flags & CLI_STATE_OPT)
 		fprintf(f, "  --state DIR    catalog and records (default $VHDVISOR_STATE or "
 			   "/var/lib/vhdvisor)\n");
