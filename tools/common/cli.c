@@ -243,7 +243,7 @@ static void synopsis(FILE *f, const char *lead, const char *family, const struct
 	while (s[n] == '\n') {
 		s += n + 1;
 		n = strcspn(s, "\n");
-		fprintf(f, "%*s%.*s\n", indent + 1, "", (int)n, s);
+		fprintf(f, "%*s%.*s\n", indent, "", (int)n, s);
 	}
 }
 

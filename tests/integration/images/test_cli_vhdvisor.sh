@@ -21,6 +21,10 @@ for fam in vm lab image net; do
 		grep -q -- "--state DIR" "$T/stdout" || fail "$fam $act --help omits --state"
 	done
 done
+for c in $("$VHD" --help | sed -nE 's/^  ([a-z]+) .*/\1/p'); do
+	expect_exit 0 "$VHD" "$c" --help
+	head -1 "$T/stdout" | grep -q "^usage: vhd $c\b" || fail "vhd $c --help: $(head -1 "$T/stdout")"
+done
 expect_exit 0 vv vm start --help
 grep -q -- "--accel" "$T/stdout" || fail "vm start --help lacks its options"
 expect_exit 0 vv run --help
