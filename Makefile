@@ -143,8 +143,12 @@ test-long: tests-build fuzz-build
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin 1800
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(p)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(foreach p,$(PROGRAMS),docs/man/$(p).1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(foreach p,$(PROGRAMS),tools/completion/$(p)) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 
 clean:
 	rm -rf build

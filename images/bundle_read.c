@@ -38,6 +38,7 @@ struct br {
 	unsigned n;
 	char *manifest;
 	json_object *man;
+	uint64_t bundle_size;      /* for progress */
 };
 
 bool bundle_probe(const char *path)
@@ -143,6 +144,9 @@ static int extract_file(struct br *b, struct archive *a, struct archive_entry *e
 		}
 		EVP_DigestUpdate(ctx, buf, len);
 		f->size += len;
+		if (bundle_progress.fn)
+			bundle_progress.fn(bundle_progress.opaque,
+					   (uint64_t)archive_filter_bytes(a, -1), b->bundle_size);
 	}
 	if (!r && ar != ARCHIVE_EOF)
 		r = img_fail(-EIO, "bundle: %s: %s", rel, archive_error_string(a));
@@ -187,11 +191,14 @@ static int extract(struct br *b, const char *path)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
+	struct stat st;
 	int r = 0, ar;
 
 	if (!a)
 		return -ENOMEM;
 	archive_read_support_format_tar(a);
+	if (!stat(path, &st))
+		b->bundle_size = (uint64_t)st.st_size;
 	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
 		r = img_fail(-EINVAL, "%s: %s", path, archive_error_string(a));
 		goto out;
@@ -382,6 +389,8 @@ int bundle_import(struct cat *c, const char *path, const char *vm_name,
 		goto out;
 	}
 	r = extract(b, path);
+	if (!r && bundle_progress.fn)
+		bundle_progress.fn(bundle_progress.opaque, b->bundle_size, b->bundle_size);
 	if (!r)
 		r = verify_files(b);
 	if (!r && (!json_object_object_get_ex(b->man, "images", &imgs) ||

@@ -1,5 +1,5 @@
 /* images/bundle_write.c: writing image and VM bundles (images/bundle.h). */
-#include "images/bundle.h"
+#include "images/bundle_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -27,8 +27,17 @@ struct bfile {
 	char sha[IMG_HEX_LEN + 1];
 };
 
+_Thread_local struct bundle_progress bundle_progress;
+
+void bundle_set_progress(img_progress_fn fn, void *opaque)
+{
+	bundle_progress.fn = fn;
+	bundle_progress.opaque = opaque;
+}
+
 struct bw {
 	struct cat *c;
+	uint64_t done, total;   /* bytes of files written to the tar, for progress */
 	struct bfile files[MAX_FILES];
 	unsigned n;
 	json_object *man;
@@ -189,6 +198,9 @@ static int write_file(struct bw *w, struct archive *a, const struct bfile *f)
 			goto out;
 		}
 		done += (uint64_t)n;
+		w->done += (uint64_t)n;
+		if (bundle_progress.fn)
+			bundle_progress.fn(bundle_progress.opaque, w->done, w->total);
 	}
 	if (done != f->size)
 		r = img_fail(-EIO, "%s changed while being written", path);
@@ -231,6 +243,10 @@ static int write_bundle(struct bw *w, const char *dest)
 	r = write_entry(a, "manifest.json", strlen(man), time(NULL));
 	if (!r && archive_write_data(a, man, strlen(man)) != (la_ssize_t)strlen(man))
 		r = img_fail(-EIO, "tar: %s", archive_error_string(a));
+	for (unsigned i = 0; i < w->n; i++)
+		w->total += w->files[i].size;
+	if (!r && bundle_progress.fn)
+		bundle_progress.fn(bundle_progress.opaque, 0, w->total);
 	for (unsigned i = 0; !r && i < w->n; i++)
 		r = write_file(w, a, &w->files[i]);
 	if (!r && archive_write_close(a) != ARCHIVE_OK)

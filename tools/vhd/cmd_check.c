@@ -60,7 +60,7 @@ int cmd_check(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'j': out.json = true; break;
 		case 'r': flags |= VHD_CHECK_REPAIR; break;

@@ -20,7 +20,7 @@
 extern char **environ;
 
 static const char convert_usage[] =
-	"convert [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] SRC DST\n"
+	"convert [-p] [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] SRC DST\n"
 	"\n"
 	"Copies the virtual disk of SRC into a new image DST (never overwritten).\n"
 	"SRC is a VHD (a differencing chain becomes one flat image), a raw image,\n"
@@ -28,7 +28,8 @@ static const char convert_usage[] =
 	"writes a dynamic VHD, vhd-fixed a fixed VHD, raw a sparse raw file.\n"
 	"Zero ranges are neither read (where the source says so) nor allocated.\n"
 	"--azure writes a fixed VHD whose size is rounded up to a whole MiB.\n"
-	"DST appears only when complete.";
+	"DST appears only when complete. -p (--progress) shows a percentage on\n"
+	"standard error, rewritten in place.";
 
 /* The qemu-img format name of a foreign image, or NULL (VHD or raw). */
 static const char *convert_foreign_format(const char *path)
@@ -81,18 +82,21 @@ int cmd_convert(int argc, char **argv)
 		{ "format", required_argument, NULL, 'O' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "azure", no_argument, NULL, 'a' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vhd_convert_opts o = { .format = VHD_CONVERT_DYNAMIC };
 	const char *src, *dst, *fmt;
 	char tmp[4096] = "";
+	struct cli_meter meter;
+	bool progress = false;
 	uint64_t bs;
 	int c, rc, last = 0;
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "O:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "O:hp", opts)) != -1) {
 		switch (c) {
 		case 'O':
 			if (!strcmp(optarg, "raw"))
@@ -114,6 +118,7 @@ int cmd_convert(int argc, char **argv)
 			o.block_size = (uint32_t)bs;
 			break;
 		case 'a': o.azure = true; break;
+		case 'p': progress = true; break;
 		case 'h':
 			printf("usage: vhd %s\n", convert_usage);
 			return CLI_OK;
@@ -148,12 +153,17 @@ int cmd_convert(int argc, char **argv)
 		}
 		src = tmp;
 	}
-	o.progress = vt_progress;
-	o.opaque = &last;
+	cli_meter_init(&meter, progress);
+	o.progress = progress ? cli_meter_update : vt_progress;
+	o.opaque = progress ? (void *)&meter : &last;
 	rc = vhd_convert(src, dst, &o);
 	if (*tmp)
 		unlink(tmp);
-	if (rc)
+	if (rc) {
+		if (meter.on)
+			fputc('\n', stderr);	/* end the progress line */
 		return vt_fail(argv[optind], rc, "cannot convert");
+	}
+	cli_meter_done(&meter);
 	return CLI_OK;
 }

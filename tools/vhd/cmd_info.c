@@ -17,7 +17,7 @@ static const char info_usage[] =
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
-	"exit status is 1; 2 when FILE itself cannot be opened.";
+	"exit status is 1, as when FILE itself cannot be opened.";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
@@ -174,7 +174,7 @@ int cmd_info(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h':
@@ -193,10 +193,8 @@ int cmd_info(int argc, char **argv)
 		snprintf(chain_err, sizeof(chain_err), "%s", vhd_last_error());
 		oo.flags = VHD_OPEN_NO_PARENT;
 		rc = vhd_open(path, &oo, &v);
-		if (rc) {
-			vt_fail(path, rc, "cannot open");
-			return CLI_USAGE;
-		}
+		if (rc)
+			return vt_fail(path, rc, "cannot open");
 		if (!*chain_err)
 			snprintf(chain_err, sizeof(chain_err), "%s", "parent not opened");
 	}

@@ -48,6 +48,8 @@ int cmd_read(int argc, char **argv)
 		printf("usage: vhd %s\n", read_usage);
 		return CLI_OK;
 	}
+	if (vt_plain_args(&argc, &argv, read_usage))
+		return CLI_USAGE;
 	if (argc != 4)
 		return vt_usage(read_usage);
 	if (vt_size(argv[2], "offset", &off) || vt_size(argv[3], "length", &len))

@@ -72,7 +72,7 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:p:b:x:rw:", lopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:b:x:rw:", lopts)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'p': o->port = optarg; break;

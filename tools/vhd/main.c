@@ -23,5 +23,5 @@ static const struct cli_cmd vhd_cmds[] = {
 
 int main(int argc, char **argv)
 {
-	return cli_dispatch("vhd", vhd_cmds, argc, argv);
+	return cli_dispatch("vhd", vhd_cmds, 0, argc, argv);
 }

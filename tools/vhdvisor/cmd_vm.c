@@ -52,43 +52,119 @@ struct vm_args {
 	int first;
 };
 
-static void vm_usage(FILE *f)
+static const struct cli_action vm_actions[] = {
+	{ "create", "NAME --from IMAGE [--cpus N] [--mem SIZE]",
+	  "Makes VM NAME, a linked clone of IMAGE (a differencing VHD on the image's\n"
+	  "file) with its own MAC, SMBIOS UUID and machine-id.\n"
+	  "  --from IMAGE   NAME[:VERSION] or an id prefix (required)\n"
+	  "  --cpus N       vCPUs, 1-64 (default 1)\n"
+	  "  --mem SIZE     memory, 64M to 1T (a plain number means MiB)", NULL, 1, 1 },
+	{ "clone", "SRC NEW [--count N] [--full] [--cpus N] [--mem SIZE]",
+	  "Makes NEW from VM SRC's current disk (SRC stopped).\n"
+	  "  --count N      make NEW-1 .. NEW-N (1-10000)\n"
+	  "  --full         copy the disk instead of a linked clone\n"
+	  "  --cpus N, --mem SIZE   as in 'create'", NULL, 2, 2 },
+	{ "list", "[--json]", "Lists the VMs: name, state, vCPUs, memory, MAC, image.\n"
+	  "  --json         one JSON document", "ls", 0, 0 },
+	{ "show", "NAME [--json]", "Shows VM NAME's definition and snapshots.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "set", "NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]",
+	  "Changes VM NAME's definition; a running VM gets it at its next start.\n"
+	  "  --cpus N           vCPUs, 1-64\n"
+	  "  --mem SIZE         memory, 64M to 1T (a plain number means MiB)\n"
+	  "  --cloud-init on|off  attach a NoCloud seed (cidata) at start", NULL, 1, 1 },
+	{ "rm", "NAME...", "Removes the VMs (stopped) and their disks.", NULL, 1, CLI_MANY },
+	{ "snapshot", "NAME [TAG]",
+	  "Takes snapshot TAG (default: a time stamp) of VM NAME's disks; also\n"
+	  "while it runs (the guest pauses while its disk switches to a new layer).", NULL, 1, 2 },
+	{ "snapshots", "NAME [--json]", "Lists VM NAME's snapshots.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "revert", "NAME TAG", "Puts VM NAME (stopped) back to snapshot TAG.", NULL, 2, 2 },
+	{ "snapshot-rm", "NAME TAG",
+	  "Drops snapshot TAG, merging its layer (VM stopped; resumes after a crash).",
+	  NULL, 2, 2 },
+	{ "reset", "NAME", "Puts VM NAME (stopped) back to its image: drops every layer.",
+	  NULL, 1, 1 },
+	{ "flatten", "NAME", "Copies the image's data into VM NAME's disk: it no longer\n"
+	  "depends on the image.", NULL, 1, 1 },
+	{ "start", "NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
+		   "[--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]",
+	  "Starts VM NAME detached (the runtime of 'vhdvisor run'). Its console goes\n"
+	  "to $VHDVISOR_RUN/NAME.console and its runtime's log to $VHDVISOR_RUN/NAME.log\n"
+	  "(default /run/vhdvisor). A running VM is refused.\n"
+	  "  --kernel FILE  boot this kernel directly\n"
+	  "  --initrd FILE  its initramfs\n"
+	  "  --append ARGS  added to the kernel command line\n"
+	  "  --boot MODE    auto (default), direct, image (kernel from the disk), firmware\n"
+	  "  --accel A      auto (default: KVM when usable), kvm, tcg", NULL, 1, 1 },
+	{ "stop", "NAME", "Stops VM NAME at once (a hard stop: the guest gets no shutdown;\n"
+	  "its disks are flushed). A VM that is not running is an error.", NULL, 1, 1 },
+	{ "status", "NAME [--json]", "Says whether VM NAME runs, its pid and console.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "console", "NAME", "Prints VM NAME's console output so far.", NULL, 1, 1 },
+	{ "export", "NAME --bundle FILE [-p]",
+	  "Writes VM NAME (stopped), its layers, snapshots, data disks and image as\n"
+	  "a bundle (tar) to FILE, which must not exist.\n"
+	  "  --bundle FILE  the bundle to write (required)\n"
+	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 1 },
+	{ "import", "BUNDLE [NEWNAME] [-p]",
+	  "Imports a VM bundle, verified before anything enters the catalog, as\n"
+	  "NEWNAME or under its own name.\n"
+	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 2 },
+	{ "disk", "add NAME SIZE | add NAME --file VHD\n"
+		  "resize NAME DISK SIZE | rm NAME DISK | list NAME [--json]",
+	  "A VM's data disks: disk 0 is the boot disk, the others follow (vdb, ...).\n"
+	  "  add NAME SIZE      a new empty disk (a plain number means MiB)\n"
+	  "  add --file VHD     a copy of a standalone VHD\n"
+	  "  resize NAME DISK SIZE, rm NAME DISK (VM stopped), list NAME [--json]", NULL, 2, 4 },
+	{ 0 },
+};
+
+static const char vm_about[] =
+	"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
+	"image's file, with its own MAC, SMBIOS UUID and machine-id.";
+
+static const char vm_common[] =
+	"Every action takes --state DIR (catalog; default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
+
+static void vm_action_usage(const char *act)
 {
-	fprintf(f,
-		"usage: vhdvisor vm create NAME --from IMAGE [--cpus N] [--mem SIZE]\n"
-		"       vhdvisor vm clone SRC NEW [--count N] [--full]\n"
-		"       vhdvisor vm list [--json]\n"
-		"       vhdvisor vm show NAME [--json]\n"
-		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
-		"       vhdvisor vm rm NAME...\n"
-		"       vhdvisor vm snapshot NAME [TAG]\n"
-		"       vhdvisor vm snapshots NAME [--json]\n"
-		"       vhdvisor vm revert NAME TAG\n"
-		"       vhdvisor vm snapshot-rm NAME TAG\n"
-		"       vhdvisor vm reset NAME\n"
-		"       vhdvisor vm flatten NAME\n"
-		"       vhdvisor vm start NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
-		"                     [--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
-		"       vhdvisor vm stop NAME\n"
-		"       vhdvisor vm status NAME [--json]\n"
-		"       vhdvisor vm console NAME\n"
-		"       vhdvisor vm export NAME --bundle FILE\n"
-		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
-		"       vhdvisor vm disk add NAME SIZE | --file VHD\n"
-		"       vhdvisor vm disk resize NAME DISK SIZE\n"
-		"       vhdvisor vm disk rm NAME DISK\n"
-		"       vhdvisor vm disk list NAME [--json]\n"
-		"\n"
-		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
-		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
-		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
-		"snapshot also works while the VM runs (the guest pauses while its disk\n"
-		"switches to a new layer); revert/reset/snapshot-rm need it stopped.\n"
-		"'start' runs the VM detached (the runtime of 'vhdvisor run'); its\n"
-		"console goes to $VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
-		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
-		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
-		"  --json        one JSON document\n");
+	cli_action_usage(stderr, "vhdvisor vm", cli_action_find(vm_actions, act), false, NULL);
+}
+
+/* --mem SIZE: what 'vhdvisor run' and the runtime accept (hv/vm_config.h),
+ * checked when the VM is defined rather than at its start. */
+int vmcli_mem_parse(const char *s, uint64_t *mem)
+{
+	uint64_t v;
+
+	if (size_parse(s, &v) || v > VM_MAX_MEM) {
+		log_err("bad --mem '%s' (64M to 1T)", s);
+		return -1;
+	}
+	if (strspn(s, "0123456789") == strlen(s))
+		v = v > VM_MAX_MEM >> 20 ? VM_MAX_MEM + 1 : v << 20;	/* a plain number: MiB */
+	if (v < VM_MIN_MEM || v > VM_MAX_MEM || v % (1u << 20)) {
+		log_err("bad --mem '%s': memory is a whole number of MiB from 64M to 1T", s);
+		return -1;
+	}
+	*mem = v;
+	return 0;
+}
+
+/* The actions whose first argument names an existing VM. */
+static bool vm_named(const char *act)
+{
+	static const char *const named[] = {
+		"clone", "show", "set", "snapshot", "snapshots", "revert", "snapshot-rm",
+		"reset", "flatten", "start", "stop", "status", "console", "export",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(named); i++)
+		if (!strcmp(act, named[i]))
+			return true;
+	return false;
 }
 
 static int vm_parse(int argc, char **argv, struct vm_args *a)
@@ -109,6 +185,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -117,8 +194,9 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 	memset(a, 0, sizeof(*a));
 	a->cloud_init = -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "p", opts)) != -1) {
 		switch (ch) {
+		case 'p': imgcli_progress_force(); break;
 		case 's': a->state = optarg; break;
 		case 'f': a->from = optarg; break;
 		case 'c':
@@ -129,12 +207,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			a->cpus = (unsigned)v;
 			break;
 		case 'm':
-			if (size_parse(optarg, &a->mem) || a->mem < (64u << 20)) {
-				log_err("bad --mem '%s' (at least 64M)", optarg);
+			if (vmcli_mem_parse(optarg, &a->mem))
 				return CLI_USAGE;
-			}
-			if (!strpbrk(optarg, "KkMmGgTt"))
-				a->mem <<= 20;	/* a plain number means MiB */
 			break;
 		case 'n':
 			if (u64_parse(optarg, &v) || v == 0 || v > VM_MAX_COUNT) {
@@ -447,6 +521,7 @@ static int do_export(struct cat *c, const struct vm_args *a, int argc, char **ar
 {
 	if (argc - a->first != 1 || !a->bundle)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("exporting"));
 	if (bundle_export_vm(c, argv[a->first], a->bundle))
 		return fail_img();
 	return CLI_OK;
@@ -459,6 +534,7 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 
 	if (n != 1 && n != 2)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
 	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
@@ -707,24 +783,36 @@ int cmd_vm(int argc, char **argv)
 	struct vm_args a;
 	const char *act;
 	struct cat *c;
-	int r = CLI_USAGE;
+	int r;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		vm_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
+	r = cli_family_begin("vhdvisor vm", vm_actions, vm_about, vm_common, argc, argv);
+	if (r >= 0)
+		return r;
+	act = cli_action_find(vm_actions, argv[1])->name;
+	r = vm_parse(argc - 1, argv + 1, &a);
+	if (r) {
+		vm_action_usage(act);
+		return r;
 	}
-	act = argv[1];
-	if (vm_parse(argc - 1, argv + 1, &a))
-		return CLI_USAGE;
 	argc--;
 	argv++;
+	if (!cli_action_arity_ok("vhdvisor vm", cli_action_find(vm_actions, act), argc - a.first)) {
+		vm_action_usage(act);
+		return CLI_USAGE;
+	}
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
+	r = CLI_USAGE;
+	if (vm_named(act) && cat_vm_get(c, argv[a.first], &(struct cat_vm){ 0 })) {
+		log_err("no VM '%s'", argv[a.first]);
+		cat_close(c);
+		return CLI_FAIL;
+	}
 	if (!strcmp(act, "create"))
 		r = do_create(c, &a, argc, argv);
 	else if (!strcmp(act, "clone"))
 		r = do_clone(c, &a, argc, argv);
-	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
+	else if (!strcmp(act, "list"))
 		r = do_list(c, &a);
 	else if (!strcmp(act, "show"))
 		r = do_show(c, &a, argc, argv, false);
@@ -753,6 +841,6 @@ int cmd_vm(int argc, char **argv)
 			r = do_disk_op(c, act, &a, argc, argv);
 	cat_close(c);
 	if (r == CLI_USAGE)
-		vm_usage(stderr);
+		vm_action_usage(act);
 	return r;
 }

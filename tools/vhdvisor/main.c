@@ -13,5 +13,5 @@ static const struct cli_cmd vhdvisor_cmds[] = {
 
 int main(int argc, char **argv)
 {
-	return cli_dispatch("vhdvisor", vhdvisor_cmds, argc, argv);
+	return cli_dispatch("vhdvisor", vhdvisor_cmds, CLI_STATE_OPT, argc, argv);
 }
