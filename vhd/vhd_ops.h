@@ -36,6 +36,8 @@ struct vhd_check_result {
 
 #define VHD_CHECK_REPAIR    0x1u  /* fix what needs no guessing */
 #define VHD_CHECK_NO_PARENT 0x2u  /* do not open the parent chain */
+#define VHD_CHECK_FORCE_SHARE 0x4u /* check an image another process writes (as
+				     * VHD_OPEN_FORCE_SHARE); not with REPAIR (-EINVAL) */
 
 /* Checks the structure of the VHD at @path from its raw bytes (it need not
  * open with vhd_open): footer and its copy, dynamic header, BAT, blocks,
