@@ -141,6 +141,8 @@ struct vhd_convert_opts {
 	enum vhd_convert_format format;
 	uint32_t block_size;      /* dynamic target; 0 = VHD_DEFAULT_BLOCK_SIZE */
 	bool azure;               /* fixed target whose size is rounded up to a MiB */
+	bool force_share;         /* read a VHD @src even while another process
+				   * writes it (VHD_OPEN_FORCE_SHARE, -U) */
 	vhd_progress_fn progress; /* bytes of the virtual disk done */
 	void *opaque;
 };

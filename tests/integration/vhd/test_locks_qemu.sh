@@ -135,6 +135,9 @@ expect_exit 0 "$VHD" check -U "$img"
 expect_exit 2 "$VHD" check -U --repair "$img"
 "$VHD" read --force-share "$img" 0 64K >"$T/got" || fail "vhd read -U next to qemu-io"
 same "$T/got" "$T/p5a" "vhd read -U next to qemu-io"
+refused_by_us "$VHD" convert -O raw "$img" "$T/cv.raw"
+expect_exit 0 "$VHD" convert -U -O raw "$img" "$T/cv.raw"
+cmp -s <(head -c 65536 "$T/cv.raw") "$T/p5a" || fail "vhd convert -U copied other data"
 serve_start "$T/s.sock" --read-only -U "$img"
 qemu-io -r -f raw -c "read -P 0x5a 0 64k" "nbd+unix:///d.vhd?socket=$T/s.sock" \
 	>"$T/q.out" 2>&1 || fail "read through vhd serve -U: $(cat "$T/q.out")"
@@ -143,8 +146,10 @@ expect_exit 2 "$VHD" serve --socket "$T/x.sock" -U "$img"   # -U only with --rea
 hold_stop
 
 note "a running QEMU (qemu-system-x86_64, -drive format=vpc) keeps our writers out"
+qemu-img create -q -f qcow2 "$T/q.qcow2" 1M
 qemu-system-x86_64 -machine none -nodefaults -display none -monitor none -serial none \
-	-drive "file=$img,format=vpc,if=none,id=d0" >"$T/hold.out" 2>&1 &
+	-drive "file=$img,format=vpc,if=none,id=d0" \
+	-drive "file=$T/q.qcow2,format=qcow2,if=none,id=d1" >"$T/hold.out" 2>&1 &
 HOLD_PID=$!
 at_exit "kill -9 $HOLD_PID 2>/dev/null"
 wait_lock "$img" 101 "$HOLD_PID"
@@ -158,6 +163,9 @@ else
 	fail "no guest kernel/initrd for the vhdvisor run check ($G)"
 fi
 expect_exit 0 "$VHD" info -U "$img"
+wait_lock "$T/q.qcow2" 101 "$HOLD_PID"          # foreign sources: qemu-img's -U
+refused_by_qemu "$VHD" convert "$T/q.qcow2" "$T/q.vhd"
+expect_exit 0 "$VHD" convert -U "$T/q.qcow2" "$T/q.vhd"
 kill "$HOLD_PID"
 wait "$HOLD_PID" 2>/dev/null || true
 
