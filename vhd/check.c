@@ -627,7 +627,8 @@ static void chk_parent(struct chk *c)
 	vhd_close(p);
 	if (c->res->errors)
 		goto out;
-	o.flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS;
+	o.flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS |
+		  ((c->flags & VHD_CHECK_FORCE_SHARE) ? VHD_OPEN_FORCE_SHARE : 0);
 	if (vhd_open(c->path, &o, &p)) {
 		chk_problem(c, "parent-chain", hoff + 64, false, false,
 			    "the chain does not open: %s", vhd_last_error());
@@ -649,10 +650,14 @@ int vhd_check(const char *path, unsigned flags,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if ((flags & VHD_CHECK_REPAIR) && (flags & VHD_CHECK_FORCE_SHARE))
+		return vhd_err(-EINVAL, "force-share is for a check without repair");
 	c.fd = open(path, ((flags & VHD_CHECK_REPAIR) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (c.fd < 0)
 		return vhd_err(-errno, "%s", strerror(errno));
-	rc = vhd_lock(c.fd, flags & VHD_CHECK_REPAIR, path);
+	rc = vhd_lock(c.fd, (flags & VHD_CHECK_REPAIR) ? VHD_LOCK_WRITE
+			    : (flags & VHD_CHECK_FORCE_SHARE) ? VHD_LOCK_SHARED : VHD_LOCK_READ,
+		      path);
 	if (rc)
 		goto out;
 	if (fstat(c.fd, &st)) {

@@ -190,9 +190,22 @@ int vhd_locator_decode(uint32_t code, const uint8_t *data, size_t len, char *out
 
 /* ---- OFD locks (lock.c) ---- */
 
-/* Takes an OFD lock on the whole file: exclusive when @write, else shared.
- * -EBUSY ("image is in use by another process") on conflict. */
-int vhd_lock(int fd, bool write, const char *path);
+/* What an open file does with an image, in QEMU's lock terms (lock.c,
+ * docs/locking.md). */
+enum vhd_lock_mode {
+	VHD_LOCK_READ,    /* reads; refuses writers */
+	VHD_LOCK_WRITE,   /* reads, writes, resizes; refuses writers and readers */
+	VHD_LOCK_SHARED,  /* reads; refuses nobody (force-share, -U) */
+};
+
+/* The mode for VHD_OPEN_* @open_flags: RDWR writes, FORCE_SHARE shares. */
+enum vhd_lock_mode vhd_lock_mode_of(unsigned open_flags);
+
+/* Sets the OFD locks of @fd to @mode (replacing any it held, so a writer
+ * can step down to READ) in QEMU's byte layout, then tests for conflicts
+ * with other open files. -EBUSY ("image is in use by another process")
+ * on a conflict, with the locks of @fd released. */
+int vhd_lock(int fd, enum vhd_lock_mode mode, const char *path);
 
 /* ---- an open image ---- */
 

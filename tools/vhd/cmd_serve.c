@@ -19,12 +19,14 @@
 #include "vhd/vhd.h"
 
 static const char serve_usage[] =
-	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
+	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only [-U]]\n"
 	"                 [--export-name NAME] [--snapshot] [--workers N]\n"
 	"                 [--control PATH] FILE...\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
 	"--snapshot: writes go to a throwaway child; the files stay untouched\n"
 	"(with --read-only, the export is simply read-only).\n"
+	"-U, --force-share (with --read-only): serve even while another process\n"
+	"writes the files (like qemu-nbd -r -U; reads may be inconsistent).\n"
 	"The Unix socket appears at PATH only once the server listens.\n"
 	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n"
 	"--control PATH: a Unix socket (0600, ready before the NBD socket) taking\n"
@@ -46,6 +48,7 @@ struct serve_opts {
 	const char *control;
 	bool read_only;
 	bool snapshot;
+	bool force_share;
 	unsigned workers;
 };
 
@@ -67,12 +70,13 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		{ "snapshot", no_argument, NULL, 'S' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = cli_getopt(argc, argv, "s:p:b:x:rw:", lopts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:b:x:rw:U", lopts)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'p': o->port = optarg; break;
@@ -82,11 +86,13 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		case 'S': o->snapshot = true; break;
 		case 'w': o->workers = (unsigned)atoi(optarg); break;
 		case 'c': o->control = optarg; break;
+		case 'U': o->force_share = true; break;
 		default: return -1;
 		}
 	}
 	if (optind >= argc || (!o->socket == !o->port) ||
-	    (o->export_name && argc - optind != 1) || (o->bind && !o->port)) {
+	    (o->export_name && argc - optind != 1) || (o->bind && !o->port) ||
+	    (o->force_share && (!o->read_only || o->snapshot))) {
 		fputs(serve_usage, stderr);
 		return -1;
 	}
@@ -187,6 +193,9 @@ int cmd_serve(int argc, char **argv)
 		const char *name = o.export_name ? o.export_name : basename(dup);
 		unsigned flags = o.snapshot ? BIMG_OPEN_SNAPSHOT
 					    : o.read_only ? 0 : BIMG_OPEN_RDWR;
+
+		if (o.force_share)
+			flags |= BIMG_OPEN_FORCE_SHARE;
 
 		rc = bimg_open(path, flags, &imgs[nimg]);
 		if (rc) {

@@ -29,6 +29,9 @@ int vt_size(const char *s, const char *what, uint64_t *out);
 /* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
 int vt_open(const char *path, int rdwr, struct vhd **out);
 
+/* vt_open() with VHD_OPEN_* @flags (e.g. VHD_OPEN_FORCE_SHARE for -U). */
+int vt_open_flags(const char *path, unsigned flags, struct vhd **out);
+
 /* A progress callback for the library's long operations: logs every 10%
  * at info level. @opaque points to an int holding the last percentage,
  * initially 0. */

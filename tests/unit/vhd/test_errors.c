@@ -298,6 +298,33 @@ Test(errors, locks_conflict)
 	vhd_close(w);
 }
 
+/* A force-share reader (-U) reads next to a writer, either one first, and
+ * its chain opens too; it cannot write. */
+Test(errors, locks_force_share)
+{
+	const char *p = vt_path("p.vhd"), *c = vt_path("c.vhd");
+	struct vhd_open_opts fs = { .flags = VHD_OPEN_FORCE_SHARE }, ro = { 0 };
+	struct vhd_open_opts bad = { .flags = VHD_OPEN_RDWR | VHD_OPEN_FORCE_SHARE };
+	struct vhd *w, *wp, *r, *x = NULL;
+
+	vt_create(p, VHD_TYPE_DYNAMIC, 4 << 20, NULL);
+	vt_create(c, VHD_TYPE_DIFF, 0, p);
+	cr_assert_eq(vhd_open(c, &bad, &x), -EINVAL);
+	w = vt_open(c, VHD_OPEN_RDWR);
+	cr_assert_eq(vhd_open(c, &ro, &x), -EBUSY);
+	cr_assert_eq(vhd_open(c, &fs, &r), 0, "%s", vhd_last_error());
+	vhd_close(r);
+	vhd_close(w);
+
+	wp = vt_open(p, VHD_OPEN_RDWR);   /* the parent written elsewhere */
+	cr_assert_eq(vhd_open(c, &ro, &x), -EBUSY, "the parent is in use");
+	cr_assert_eq(vhd_open(c, &fs, &r), 0, "%s", vhd_last_error());
+	w = vt_open(c, VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT);  /* a writer next to -U */
+	vhd_close(w);
+	vhd_close(r);
+	vhd_close(wp);
+}
+
 static bool dir_is_empty(const char *dir)
 {
 	DIR *dp = opendir(dir);
