@@ -182,18 +182,26 @@ def main():
         sender.join()
     elif case == "greeting-flood":
         # FLOOD_N connections that take the greeting and then say nothing
-        # hold every client slot: one more is turned away. The server must
-        # cut them after its handshake timeout (within FLOOD_WAIT seconds).
+        # hold every client slot: one more is turned away (checked when
+        # they were all opened well within the server's handshake timeout
+        # HS_TIMEOUT). The server must cut them after that timeout (within
+        # FLOOD_WAIT seconds).
         n = int(os.environ.get("FLOOD_N", "512"))
         wait = float(os.environ.get("FLOOD_WAIT", "10"))
+        hs = float(os.environ.get("HS_TIMEOUT", "10"))
         s.close()
         socks = []
+        t0 = time.monotonic()
         for _ in range(n):
             c = dial(path)
             recvn(c, 18)
             socks.append(c)
+        opened = time.monotonic() - t0
         late = dial(path)
-        expect(closed(late), "client %d was served while %d held every slot" % (n + 1, n))
+        if opened < hs / 2:
+            expect(closed(late), "client %d was served while %d held every slot" % (n + 1, n))
+        else:
+            print("opening took %.1f s: the slots may have freed already" % opened)
         start = time.monotonic()
         for c in socks:
             c.settimeout(max(0.1, wait - (time.monotonic() - start)))

@@ -19,8 +19,8 @@ truncate -s 64M "$T/disk.img"
 qio -f raw -c 'write -P 0x33 0 64M' "$T/disk.img"
 U=$(nbd_uri "$S" disk.img)
 
-note "512 greeting-only clients are cut after --handshake-timeout 2"
-serve_start "$S" --handshake-timeout 2 "$T/disk.img"
+note "512 greeting-only clients are cut after --handshake-timeout 3"
+serve_start "$S" --handshake-timeout 3 "$T/disk.img"
 # a client in transmission before, during and after: never cut
 stdbuf -oL qemu-io -f raw -c 'read -P 0x33 0 1M' -c 'sleep 8000' -c 'read -P 0x33 1M 1M' "$U" \
 	>"$T/longlived" 2>&1 &
@@ -30,7 +30,7 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 grep -q 'read 1048576' "$T/longlived" || fail "the first client did not read: $(cat "$T/longlived")"
-FLOOD_N=511 FLOOD_WAIT=8 $EVIL "$S" disk.img greeting-flood || fail "greeting flood"
+HS_TIMEOUT=3 FLOOD_N=511 FLOOD_WAIT=10 $EVIL "$S" disk.img greeting-flood || fail "greeting flood"
 timeout 10 qemu-io -f raw -c 'read -P 0x33 0 1M' "$U" >/dev/null ||
 	fail "a real client was not served after the greeting-only clients were cut"
 wait $long || fail "the transmitting client failed: $(cat "$T/longlived")"
