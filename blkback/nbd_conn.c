@@ -52,8 +52,8 @@ int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len)
 
 /* Sends @iov (at most 4 parts) from byte *@sent on, advancing it. With
  * MSG_DONTWAIT in @flags returns -EAGAIN when the socket is full (not on
- * TLS, which always blocks). Only the holder of the send token calls it. 0, -EAGAIN, or -errno (the
- * connection is then dead and shut down). */
+ * TLS, which always blocks). Only the holder of the send token calls it.
+ * 0, -EAGAIN, or -errno (the connection is then dead and shut down). */
 static int nbd_sendv(struct nbd_conn *c, const struct iovec *iov, int cnt, size_t *sent,
 		     int flags)
 {
@@ -170,8 +170,8 @@ static void nbd_io_reply_build(struct nbd_conn *c, struct nbd_io *io)
 	io->reply_cnt = 2;
 }
 
-/* Gives back @io's share of the client's and the server's budget and
- * frees it. */
+/* Gives back one request of @bytes to the client's and the server's
+ * budget (counted by nbd_inflight_get()). */
 static void nbd_budget_put(struct nbd_conn *c, uint32_t bytes)
 {
 	struct nbd_server *s = c->srv;
@@ -184,6 +184,7 @@ static void nbd_budget_put(struct nbd_conn *c, uint32_t bytes)
 	pthread_mutex_unlock(&s->budget_lock);
 }
 
+/* Gives back @io's share of the budget and frees it. */
 static void nbd_io_put(struct nbd_io *io)
 {
 	nbd_budget_put(io->conn, io->bytes);
