@@ -137,6 +137,8 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 				log_err("--handshake-timeout: want seconds (0-86400), not '%s'", optarg);
 				return -1;
 			}
+			if (!v && strtod(optarg, NULL) > 0)
+				v = 1;          /* under a millisecond is not "never" */
 			o->lim.handshake_ms = (unsigned)v;
 			break;
 		case OPT_CLIENT_BUF:
