@@ -25,7 +25,7 @@ serve_start "$S" --handshake-timeout 3 "$T/disk.img"
 stdbuf -oL qemu-io -f raw -c 'read -P 0x33 0 1M' -c 'sleep 8000' -c 'read -P 0x33 1M 1M' "$U" \
 	>"$T/longlived" 2>&1 &
 long=$!
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 400; i++)); do
 	grep -q 'read 1048576' "$T/longlived" && break
 	sleep 0.05
 done
