@@ -5,12 +5,14 @@
 # that send reads and never read the replies make the server stop reading
 # their requests: its memory (VmHWM) stays under --max-client-buffer /
 # --max-buffer while another client keeps being served, and a client that
-# reads late gets every reply.
-# timeout: 120
+# reads late gets every reply. (3) The same over TLS, whose replies all
+# go through the sender thread; SIGTERM with stuck TLS clients exits 0
+# after the 5 s grace.
+# timeout: 150
 # serial
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/blkback/serve_lib.sh"
-need_cmd python3 qemu-io
+need_cmd python3 qemu-io ss
 EVIL="python3 $VV_ROOT/tests/integration/blkback/nbd_evil.py"
 S=$T/sock
 kib() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$SERVE_PID/status"; }
@@ -73,3 +75,26 @@ NO_READ_LEN=1048576 NO_READ_COUNT=64 NO_READ_SECS=2 $EVIL "$S" disk.img slow-rea
 kill -0 "$SERVE_PID" || fail "server died"
 kill "${bad[@]}" 2>/dev/null || true
 serve_stop
+
+note "over TLS: clients that never read stay under the caps, a late reader gets everything"
+TLSC=$VV_BUILD/tests/tools/nbd_tls_client
+mkdir -m 700 "$T/keys"
+(umask 077; echo "qemu:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/keys/keys.psk")
+serve_start_tcp --tls-psk "$T/keys" --max-client-buffer 8 --max-buffer 32 "$T/disk.img"
+"$TLSC" 127.0.0.1 "$PORT" "$T/keys/keys.psk" qemu disk.img 1 4194304 0 read >/dev/null ||
+	fail "TLS warm-up read"
+base=$(kib VmRSS)
+bad=()
+for i in 1 2 3 4 5 6; do
+	"$TLSC" 127.0.0.1 "$PORT" "$T/keys/keys.psk" qemu disk.img 64 1048576 30 &
+	bad+=($!)
+done
+hwm_watch 4 $((32 + 6 + 4 + 12)) "six TLS clients that do not read"
+"$TLSC" 127.0.0.1 "$PORT" "$T/keys/keys.psk" qemu disk.img 64 1048576 2 read ||
+	fail "a TLS client that reads late lost replies"
+hwm_watch 1 $((32 + 6 + 4 + 12)) "six TLS clients that do not read and one that reads late"
+start=$(date +%s)
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "TLS server with stuck clients exited $?"
+(($(date +%s) - start <= 9)) || fail "stopping with stuck TLS clients took $(($(date +%s) - start)) s"
+kill "${bad[@]}" 2>/dev/null || true
