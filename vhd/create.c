@@ -136,6 +136,9 @@ static int check_opts(const struct vhd_create_opts *o, enum vhd_type type, uint6
 	if (!size || size % VHD_SECTOR_SIZE)
 		return vhd_err(-EINVAL, "size %llu is not a positive multiple of 512 bytes",
 			       (unsigned long long)size);
+	if (type == VHD_TYPE_FIXED && size > VHD_MAX_FIXED_SIZE)
+		return vhd_err(-EFBIG, "size %llu exceeds the largest fixed VHD (%llu bytes)",
+			       (unsigned long long)size, (unsigned long long)VHD_MAX_FIXED_SIZE);
 	if (type == VHD_TYPE_FIXED)
 		return 0;
 	if (size > VHD_MAX_DYNAMIC_SIZE)
