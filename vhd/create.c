@@ -239,7 +239,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 		ret = vhd_err(-errno, "cannot create a file beside '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	fchmod(fd, 0644);
+	fchmod(fd, 0600);  /* mkostemp's mode, said outright: images are private */
 	if (type == VHD_TYPE_FIXED)
 		ret = build_fixed(fd, o, &f);
 	else
