@@ -18,6 +18,7 @@
 
 #include "blkback/bimg.h"
 #include "common/log.h"
+#include "common/usock.h"
 #include "common/util.h"
 
 #define NBD_STOP_GRACE_S 5    /* then clients that do not read are cut off */
@@ -185,31 +186,18 @@ static int nbd_add_lfd(struct nbd_server *s, int fd)
 
 int nbd_server_listen_unix(struct nbd_server *s, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
-	int fd, rc;
+	char *copy = strdup(path);
+	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(tmp);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
+	if (!copy)
+		return -ENOMEM;
+	fd = usock_listen(path, 64, 0);
+	if (fd < 0) {
+		free(copy);
+		return fd;
 	}
 	free(s->unix_path);
-	s->unix_path = strdup(path);
+	s->unix_path = copy;
 	return nbd_add_lfd(s, fd);
 }
 

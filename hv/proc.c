@@ -168,7 +168,7 @@ int hv_run_dir_create(const char *root, const char *name, char *out, size_t outl
 	char pidbuf[32], path[PATH_MAX + 8];
 	int fd, n, e;
 
-	if (mkdir(root, 0755) && errno != EEXIST)
+	if (mkdir(root, 0700) && errno != EEXIST)
 		return -errno;
 	if ((size_t)snprintf(out, outlen, "%s/%s", root, name) >= outlen)
 		return -ENAMETOOLONG;
@@ -184,7 +184,7 @@ int hv_run_dir_create(const char *root, const char *name, char *out, size_t outl
 	}
 	n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
 	snprintf(path, sizeof(path), "%s/pid", out);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, pidbuf, (size_t)n) != n) {
 		e = fd < 0 ? errno : EIO;
 		if (fd >= 0)

@@ -101,7 +101,7 @@ static int mkparents(const char *path)
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
 		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0700) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
@@ -127,7 +127,7 @@ static int extract_file(struct br *b, struct archive *a, struct archive_entry *e
 	snprintf(path, sizeof(path), "%s/%s", b->dir, rel);
 	if (mkparents(path))
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return img_fail(-errno, "bundle: %s: %s", rel, errno == EEXIST ?
 				"listed twice" : strerror(errno));
@@ -382,7 +382,7 @@ int bundle_import(struct cat *c, const char *path, const char *vm_name,
 	r = img_tmp_name("bundle", b->dir_rel, sizeof(b->dir_rel));
 	if (!r)
 		r = cat_path(c, b->dir_rel, b->dir, sizeof(b->dir));
-	if (!r && mkdir(b->dir, 0755))
+	if (!r && mkdir(b->dir, 0700))
 		r = img_fail(-errno, "%s: %s", b->dir, strerror(errno));
 	if (r) {
 		b->dir[0] = '\0';

@@ -166,7 +166,7 @@ static int write_entry(struct archive *a, const char *name, uint64_t size, time_
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, (la_int64_t)size);
 	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
+	archive_entry_set_perm(e, 0600);
 	archive_entry_set_mtime(e, mtime, 0);
 	r = archive_write_header(a, e);
 	archive_entry_free(e);
@@ -218,7 +218,7 @@ static int write_bundle(struct bw *w, const char *dest)
 	char tmp[4200];
 	struct archive *a;
 	const char *man;
-	int r = 0;
+	int r = 0, fd;
 
 	if (!access(dest, F_OK))
 		return img_fail(-EEXIST, "%s exists; not overwritten", dest);
@@ -234,9 +234,12 @@ static int write_bundle(struct bw *w, const char *dest)
 	man = json_object_to_json_string_ext(w->man, JSON_C_TO_STRING_PRETTY);
 	snprintf(tmp, sizeof(tmp), "%s.part", dest);
 	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return img_fail(-errno, "%s: %s", tmp, strerror(errno));
 	a = archive_write_new();
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		r = img_fail(-EIO, "%s: %s", tmp, a ? archive_error_string(a) : "no memory");
 		goto out;
 	}
@@ -255,6 +258,7 @@ static int write_bundle(struct bw *w, const char *dest)
 		r = img_fail(-errno, "%s: %s", dest, strerror(errno));
 out:
 	archive_write_free(a);
+	close(fd);
 	unlink(tmp);
 	return r;
 }

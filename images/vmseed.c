@@ -24,7 +24,7 @@ static int put_file(const char *dir, const char *name, const char *text)
 	int fd, r = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
 	if (write(fd, text, len) != (ssize_t)len)
@@ -43,7 +43,7 @@ static int run_logged(const char *const argv[], const char *log)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
@@ -72,7 +72,7 @@ int vmrec_seed_build(const struct cat_vm *vm, char *path, size_t len)
 	if (vmrec_run_path(vm->name, "seed", dir, sizeof(dir)) ||
 	    vmrec_run_path(vm->name, "seed.iso", path, len))
 		return img_fail(-ENAMETOOLONG, "run directory path too long");
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	if (mkdir(dir, 0700) && errno != EEXIST)
 		return img_fail(-errno, "%s: %s", dir, strerror(errno));
 	snprintf(text, sizeof(text), "instance-id: %s\nlocal-hostname: %s\n", vm->uuid,
 		 vm->name);

@@ -45,7 +45,7 @@ static int locator_path(struct vhd *v, const struct vhd_locator *l, char *out, s
 
 	if (!l->data_len || l->data_len > VHD_MAX_LOCATOR_LEN ||
 	    l->data_len > vhd_locator_space(l) ||
-	    l->data_offset + l->data_len > v->file_end)
+	    l->data_offset > v->file_end || l->data_len > v->file_end - l->data_offset)
 		return -EINVAL;
 	data = malloc(l->data_len);
 	if (!data)

@@ -381,7 +381,7 @@ static int chk_header(struct chk *c)
 	if (h->data_offset != UINT64_MAX)
 		chk_problem(c, "header-data-offset", off + 8, true, false,
 			    "header next-offset field is not all ones");
-	need = (c->foot.current_size + h->block_size - 1) / h->block_size;
+	need = vhd_blocks_for(c->foot.current_size, h->block_size);
 	if (h->max_bat_entries < need)
 		chk_problem(c, "header-bat-entries", off + 28, false, false,
 			    "%u BAT entries cannot cover %llu bytes in blocks of %u",
@@ -476,7 +476,7 @@ static int chk_bat(struct chk *c)
 	const struct vhd_header *h = &c->hdr;
 	uint64_t limit = c->trailing_ok ? c->file_size - VHD_FOOTER_SIZE : c->file_size;
 	uint64_t blk_bytes = (uint64_t)c->bitmap_size + h->block_size;
-	uint64_t need = (c->foot.current_size + h->block_size - 1) / h->block_size;
+	uint64_t need = vhd_blocks_for(c->foot.current_size, h->block_size);
 	uint8_t *raw;
 	int rc;
 

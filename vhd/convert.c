@@ -158,7 +158,7 @@ static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
 		d->size = (size + CV_MIB - 1) & ~(CV_MIB - 1);
 	d->unit = o->block_size ? o->block_size : VHD_DEFAULT_BLOCK_SIZE;
 	if (o->format == VHD_CONVERT_RAW) {
-		d->fd = open(d->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		d->fd = open(d->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (d->fd < 0)
 			return vhd_err(-errno, "%s: %s", d->tmp, strerror(errno));
 		if (ftruncate(d->fd, (off_t)d->size))

@@ -48,6 +48,8 @@
 /* BAT entries we accept (a 64 MiB table: 32 TiB of 2 MiB blocks, far past
  * the format's 2040 GiB), so that a damaged header cannot make us allocate
  * and read gigabytes. */
+/* The largest fixed disk: its data and footer must fit in an off_t. */
+#define VHD_MAX_FIXED_SIZE (((uint64_t)INT64_MAX - VHD_FOOTER_SIZE) & ~(uint64_t)511)
 #define VHD_MAX_BAT_ENTRIES (16u << 20)
 
 /* Parent locator platform codes. */
@@ -162,6 +164,12 @@ void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads, uint8_t *spt);
 bool vhd_size_uses_chs(const struct vhd_footer *f);
 /* The virtual size the footer describes: the CHS product or current_size. */
 uint64_t vhd_footer_size(const struct vhd_footer *f);
+/* Blocks of @bs bytes (nonzero) that cover @size bytes, for any @size: no
+ * (size + bs - 1), which a size near 2^64 wraps to a handful of blocks. */
+static inline uint64_t vhd_blocks_for(uint64_t size, uint32_t bs)
+{
+	return size / bs + (size % bs != 0);
+}
 
 /* ---- text, paths and locators (locator.c) ---- */
 

@@ -14,6 +14,7 @@
 #include "blkback/nbd_server.h"
 #include "blkback/nbd_tls.h"
 #include "common/log.h"
+#include "common/usock.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
 #include "tools/vhd/serve_control.h"
@@ -188,7 +189,7 @@ static int serve_listen(struct nbd_server *srv, const struct serve_opts *o)
 		rc = nbd_server_listen_tcp(srv, o->bind, o->port);
 	if (rc)
 		log_err("cannot listen on %s: %s", o->socket ? o->socket : o->port,
-			strerror(-rc));
+			o->socket ? usock_listen_strerror(rc) : strerror(-rc));
 	return rc;
 }
 

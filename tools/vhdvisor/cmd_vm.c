@@ -563,7 +563,7 @@ static void on_started(struct vm *vm, const struct vm_status *st, void *opaque)
 	int fd, n;
 
 	if (!vmrec_run_path(sc->name, "vm.pid", path, sizeof(path))) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 			if (write(fd, buf, (size_t)n) != n)
@@ -594,7 +594,7 @@ static void runtime_main(struct vm_config *cfg, const char *state_dir, int pipe_
 	if (fd >= 0)
 		dup2(fd, 0);
 	if (!vmrec_run_path(cfg->name, "log", path, sizeof(path)))
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -672,7 +672,7 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 	/* the runtime must not hold the catalog (its lock blocks gc) */
 	cat_close(*cp);
 	*cp = NULL;
-	if (r || (mkdir(vmrec_run_dir(), 0755) && errno != EEXIST)) {
+	if (r || (mkdir(vmrec_run_dir(), 0700) && errno != EEXIST)) {
 		if (!r)
 			log_err("%s: %s", vmrec_run_dir(), strerror(errno));
 		free(cfg);

@@ -13,6 +13,7 @@
 
 #include "tests/unit/vhd/vhd_test.h"
 #include "vhd/vhd_int.h"
+#include "vhd/vhd_ops.h"
 
 TestSuite(errors, .init = vt_setup, .fini = vt_teardown);
 
@@ -170,6 +171,70 @@ Test(errors, damaged_footer_copy_is_a_warning)
 	uint8_t b = 1;
 	cr_assert_eq(vhd_pwrite(v, &b, 1, 0), 0);
 	vhd_close(v);
+}
+
+/* Sets current_size of both footers of dynamic image @path to @size. */
+static void set_current_size(const char *path, uint64_t size)
+{
+	int fd = open(path, O_RDWR);
+	off_t offs[2] = { 0, fsize(path) - 512 };
+	struct vhd_footer ft;
+	uint8_t buf[512];
+
+	cr_assert_geq(fd, 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(pread(fd, buf, 512, offs[i]), 512);
+		vhd_footer_decode(buf, &ft);
+		ft.current_size = size;
+		vhd_footer_encode(&ft, buf);
+		cr_assert_eq(pwrite(fd, buf, 512, offs[i]), 512);
+	}
+	close(fd);
+}
+
+static void count_problem(void *opaque, const struct vhd_check_problem *p)
+{
+	if (!p->warning && !strcmp(p->name, "header-bat-entries"))
+		(*(int *)opaque)++;
+}
+
+/* A current_size near 2^64 once wrapped (size + block_size - 1) to a few
+ * blocks: the 4-entry BAT passed, reads indexed far past it (SIGSEGV) and
+ * writes landed on the dynamic header. */
+Test(errors, size_near_2_64_is_refused)
+{
+	static const uint64_t sizes[] = { UINT64_MAX - 511, UINT64_MAX - (2u << 20) + 1 - 511,
+					  (uint64_t)VHD_MAX_BAT_ENTRIES << 21 };
+	const char *d = vt_path("d.vhd");
+	uint8_t hb[VHD_HEADER_SIZE];
+	struct vhd_header h;
+	struct vhd_check_result res;
+	int fd, bad;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t size = sizes[i] & ~511ull;
+
+		unlink(d);
+		vt_create(d, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+		set_current_size(d, size);
+		expect_open_error(d, 0, -EINVAL, "BAT has 4 entries");
+		expect_open_error(d, VHD_OPEN_RDWR, -EINVAL, "BAT has 4 entries");
+		bad = 0;
+		cr_assert_eq(vhd_check(d, VHD_CHECK_NO_PARENT, count_problem, &bad, &res), 0);
+		cr_assert_eq(bad, 1, "size %llu: header-bat-entries reported %d times",
+			     (unsigned long long)size, bad);
+		cr_assert_geq(res.errors, 1);
+		/* the codec alone, for the same header */
+		fd = open(d, O_RDONLY);
+		cr_assert_eq(pread(fd, hb, sizeof(hb), 512), (ssize_t)sizeof(hb));
+		close(fd);
+		cr_assert_eq(vhd_header_parse(hb, 512, size, (uint64_t)fsize(d), &h), -EINVAL);
+	}
+	/* the exact fit still opens */
+	unlink(d);
+	vt_create(d, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+	set_current_size(d, 8 << 20);
+	vhd_close(vt_open(d, VHD_OPEN_RDWR));
 }
 
 Test(errors, truncated_images)
