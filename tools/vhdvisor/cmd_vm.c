@@ -4,13 +4,15 @@
  *   vhdvisor vm clone SRC NEW [--count N] [--full]
  *   vhdvisor vm list [--json]            vhdvisor vm show NAME [--json]
  *   vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]
+ *                        [--password PW|-] [--ssh-key FILE|none]
  *   vhdvisor vm rm NAME...
  *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
  *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
  *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
  *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
- *   vhdvisor vm console NAME
+ *   vhdvisor vm shutdown NAME [--timeout S] (cmd_vm_shutdown.c)
+ *   vhdvisor vm console NAME [--follow|--dump] (cmd_vm_console.c)
  *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
  *   vhdvisor vm disk add|resize|rm|list ... (cmd_vm_disk.c)
  *
@@ -45,10 +47,11 @@
 
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
-	unsigned cpus, count;
+	const char *password, *ssh_key;
+	unsigned cpus, count, timeout;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
-	bool json, full;
+	bool json, full, follow, dump;
 	int first;
 };
 
@@ -60,6 +63,7 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm list [--json]\n"
 		"       vhdvisor vm show NAME [--json]\n"
 		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
+		"                     [--password PW|-] [--ssh-key FILE|none]\n"
 		"       vhdvisor vm rm NAME...\n"
 		"       vhdvisor vm snapshot NAME [TAG]\n"
 		"       vhdvisor vm snapshots NAME [--json]\n"
@@ -69,9 +73,10 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm flatten NAME\n"
 		"       vhdvisor vm start NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
 		"                     [--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
+		"       vhdvisor vm shutdown NAME [--timeout S]\n"
 		"       vhdvisor vm stop NAME\n"
 		"       vhdvisor vm status NAME [--json]\n"
-		"       vhdvisor vm console NAME\n"
+		"       vhdvisor vm console NAME [--follow|--dump]\n"
 		"       vhdvisor vm export NAME --bundle FILE\n"
 		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
 		"       vhdvisor vm disk add NAME SIZE | --file VHD\n"
@@ -84,9 +89,16 @@ static void vm_usage(FILE *f)
 		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
 		"snapshot also works while the VM runs (the guest pauses while its disk\n"
 		"switches to a new layer); revert/reset/snapshot-rm need it stopped.\n"
-		"'start' runs the VM detached (the runtime of 'vhdvisor run'); its\n"
-		"console goes to $VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
+		"'start' runs the VM detached (the runtime of 'vhdvisor run'). 'shutdown'\n"
+		"presses its ACPI power button and waits for the guest to power off, then\n"
+		"(after --timeout S, default 60) stops it hard; 'stop' is that hard stop\n"
+		"at once (the guest's own shutdown does not run; disks are flushed).\n"
+		"'console' on a terminal attaches to the guest's serial console (keys go\n"
+		"to the guest; Ctrl-] detaches); otherwise, or with --dump, it prints the\n"
+		"log $VHDVISOR_RUN/NAME.console; --follow prints it and then what comes.\n"
 		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
+		"--password PW (- reads it from stdin) / --ssh-key FILE: root's login in\n"
+		"the guest, given by that seed at the next start (stored hashed, 0600).\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -109,6 +121,11 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "ssh-key", required_argument, NULL, 'K' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "follow", no_argument, NULL, 'w' },
+		{ "dump", no_argument, NULL, 'd' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -159,6 +176,17 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			}
 			a->cloud_init = !strcmp(optarg, "on");
 			break;
+		case 'P': a->password = optarg; break;
+		case 'K': a->ssh_key = optarg; break;
+		case 'T':
+			if (u64_parse(optarg, &v) || v == 0 || v > 3600) {
+				log_err("bad --timeout '%s' (1-3600 seconds)", optarg);
+				return CLI_USAGE;
+			}
+			a->timeout = (unsigned)v;
+			break;
+		case 'w': a->follow = true; break;
+		case 'd': a->dump = true; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -229,7 +257,7 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 {
 	json_object *j = json_object_new_object();
-	char disk[4300];
+	char disk[4300], ip[32];
 
 	json_object_object_add(j, "name", json_object_new_string(vm->name));
 	json_object_object_add(j, "state", json_object_new_string(
@@ -245,6 +273,9 @@ static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 	json_object_object_add(j, "net", json_object_new_string(vm->net));
 	json_object_object_add(j, "created", json_object_new_int64(vm->created));
 	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
+	/* from the dnsmasq lease of its lab network, while it runs */
+	json_object_object_add(j, "ip", vmrec_vm_ip(vm, ip, sizeof(ip)) ? NULL :
+			       json_object_new_string(ip));
 	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
 		json_object_object_add(j, "disk", json_object_new_string(disk));
 	return j;
@@ -258,17 +289,17 @@ struct vm_list {
 static int list_vm(void *opaque, const struct cat_vm *vm)
 {
 	struct vm_list *l = opaque;
-	char mem[32];
+	char mem[32], ip[32];
 
 	if (l->arr) {
 		json_object_array_add(l->arr, vm_json(l->c, vm));
 		return 0;
 	}
-	printf("%-24s %-9s %4u %9s  %-17s  %.12s\n", vm->name,
+	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
 	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
 	       vmrec_running(vm->name) ? "running" : "stopped",
 	       vm->cpus, size_format(vm->mem, mem, sizeof(mem)), vm->mac,
-	       vm->image[0] ? vm->image : "-");
+	       vm->image[0] ? vm->image : "-", vmrec_vm_ip(vm, ip, sizeof(ip)) ? "-" : ip);
 	return 0;
 }
 
@@ -278,8 +309,8 @@ static int do_list(struct cat *c, const struct vm_args *a)
 	int r;
 
 	if (!a->json)
-		printf("%-24s %-9s %4s %9s  %-17s  %s\n", "NAME", "STATE", "CPUS", "MEM", "MAC",
-		       "IMAGE");
+		printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
+		       "MAC", "IMAGE", "IP");
 	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
 	if (a->json) {
 		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
@@ -346,7 +377,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 {
 	struct cat_vm vm;
 
-	if (argc - a->first != 1 || (!a->cpus && !a->mem && a->cloud_init < 0))
+	if (argc - a->first != 1 ||
+	    (!a->cpus && !a->mem && a->cloud_init < 0 && !a->password && !a->ssh_key))
 		return CLI_USAGE;
 	if (cat_vm_get(c, argv[a->first], &vm)) {
 		log_err("no VM '%s'", argv[a->first]);
@@ -362,6 +394,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 		log_err("catalog: %s", cat_errmsg(c));
 		return CLI_FAIL;
 	}
+	if ((a->password || a->ssh_key) && cmd_vm_login(c, vm.name, a->password, a->ssh_key))
+		return CLI_FAIL;
 	if (vmrec_running(vm.name))
 		log_warn("%s runs: the change applies at its next start", vm.name);
 	return CLI_OK;
@@ -679,26 +713,6 @@ static int do_status(const struct vm_args *a, int argc, char **argv)
 	return CLI_OK;
 }
 
-static int do_console(const struct vm_args *a, int argc, char **argv)
-{
-	char path[4200], buf[65536];
-	ssize_t n;
-	int fd;
-
-	if (argc - a->first != 1)
-		return CLI_USAGE;
-	vmrec_run_path(argv[a->first], "console", path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("no console of %s (%s): %s", argv[a->first], path, strerror(errno));
-		return CLI_FAIL;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return CLI_OK;
-}
-
 int cmd_vm(int argc, char **argv)
 {
 	static const char *const disk_ops[] = {
@@ -744,8 +758,10 @@ int cmd_vm(int argc, char **argv)
 		r = do_stop(&a, argc, argv);
 	else if (!strcmp(act, "status"))
 		r = do_status(&a, argc, argv);
-	else if (!strcmp(act, "console"))
-		r = do_console(&a, argc, argv);
+	else if (!strcmp(act, "console") && argc - a.first == 1)
+		r = cmd_vm_console(argv[a.first], a.follow, a.dump);
+	else if (!strcmp(act, "shutdown") && argc - a.first == 1)
+		r = cmd_vm_shutdown(argv[a.first], a.timeout ? a.timeout : 60);
 	else if (!strcmp(act, "disk"))
 		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
