@@ -52,7 +52,8 @@ note "root logs in on the console with that password; Ctrl-] detaches"
 printf '%s\n' 'expect Connected to box-1' 'send \r' 'expect login: ' 'send root\r' \
 	'expect Password: ' 'send wrong\r' 'expect Login incorrect' 'expect login: ' \
 	'send root\r' 'expect Password: ' 'send correct horse 7\r' 'expect # ' \
-	'send echo VV-LOGIN-$((6*7)) $(hostname)\r' 'expect VV-LOGIN-42 box-1' 'send \x1d' 'eof' |
+	'send echo VV-LOGIN-$((6*7)) $(hostname)\r' 'expect VV-LOGIN-42 box-1' \
+	'send ip -4 -o addr show eth0\r' "expect inet ${ip//./\\.}/24" 'send \x1d' 'eof' |
 	pty_drive 120 "$T/login.tr" -- "$VHDVISOR" vm console box-1 ||
 	{ cat -A "$T/login.tr" | tail -20; fail "console login"; }
 vv vm status box-1 --json | jq -e .running >/dev/null || fail "detaching stopped the VM"
