@@ -2,7 +2,8 @@
 # The tiny template as a lab machine (no vv.run): it stays up, takes a
 # DHCP lease on its lab network whose address `vm list`/`vm show` give,
 # and root logs in on the interactive console with the password that
-# `vm set --password -` stored (hashed, 0600) and the NoCloud seed carried.
+# `vm set --password -` stored (hashed, 0600) and the NoCloud seed carried
+# (with the SSH key of `vm set --ssh-key` as root's authorized key).
 # serial
 # timeout: 400
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -27,6 +28,8 @@ grep -q '^password_hash=\$6\$' "$f" || fail "no SHA-512 hash in $f"
 grep -q 'horse' "$f" && fail "the plaintext password is stored"
 expect_exit 1 vv vm set box-1 --ssh-key /etc/hostname
 assert_stderr "OpenSSH public key"
+echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIVvTestKey vv@test' >"$T/key.pub"
+vv vm set box-1 --ssh-key "$T/key.pub"
 
 note "started without vv.run: it stays up"
 vv vm start box-1 >/dev/null
@@ -53,7 +56,8 @@ printf '%s\n' 'expect Connected to box-1' 'send \r' 'expect login: ' 'send root\
 	'expect Password: ' 'send wrong\r' 'expect Login incorrect' 'expect login: ' \
 	'send root\r' 'expect Password: ' 'send correct horse 7\r' 'expect # ' \
 	'send echo VV-LOGIN-$((6*7)) $(hostname)\r' 'expect VV-LOGIN-42 box-1' \
-	'send ip -4 -o addr show eth0\r' "expect inet ${ip//./\\.}/24" 'send \x1d' 'eof' |
+	'send ip -4 -o addr show eth0\r' "expect inet ${ip//./\\.}/24" \
+	'send cat /root/.ssh/authorized_keys\r' 'expect AAAAIVvTestKey vv@test' 'send \x1d' 'eof' |
 	pty_drive 120 "$T/login.tr" -- "$VHDVISOR" vm console box-1 ||
 	{ cat -A "$T/login.tr" | tail -20; fail "console login"; }
 vv vm status box-1 --json | jq -e .running >/dev/null || fail "detaching stopped the VM"
