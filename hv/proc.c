@@ -45,6 +45,9 @@ static void child_setup(const char *const argv[], struct hv_fdmap *map, size_t n
 		sigaction(s, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* What the engine makes (console log, console socket, NBD sockets)
+	 * is for the VM's owner alone. */
+	umask(077);
 
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)

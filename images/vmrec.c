@@ -464,6 +464,7 @@ int vmrec_remove(struct cat *c, const char *name)
 	}
 	vmrec_unlink_files(c, fl.rels, fl.n);
 	free(fl.rels);
+	vmrec_cred_remove(c, name);
 	return 0;
 }
 

@@ -4,13 +4,15 @@
  *   vhdvisor vm clone SRC NEW [--count N] [--full]
  *   vhdvisor vm list [--json]            vhdvisor vm show NAME [--json]
  *   vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]
+ *                        [--password PW|-] [--ssh-key FILE|none]
  *   vhdvisor vm rm NAME...
  *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
  *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
  *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
  *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
- *   vhdvisor vm console NAME
+ *   vhdvisor vm shutdown NAME [--timeout S] (cmd_vm_shutdown.c)
+ *   vhdvisor vm console NAME [--follow|--dump] (cmd_vm_console.c)
  *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
  *   vhdvisor vm disk add|resize|rm|list ... (cmd_vm_disk.c)
  *
@@ -45,10 +47,11 @@
 
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
-	unsigned cpus, count;
+	const char *password, *ssh_key;
+	unsigned cpus, count, timeout;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
-	bool json, full;
+	bool json, full, follow, dump;
 	int first;
 };
 
@@ -64,15 +67,19 @@ static const struct cli_action vm_actions[] = {
 	  "  --count N      make NEW-1 .. NEW-N (1-10000)\n"
 	  "  --full         copy the disk instead of a linked clone\n"
 	  "  --cpus N, --mem SIZE   as in 'create'", NULL, 2, 2 },
-	{ "list", "[--json]", "Lists the VMs: name, state, vCPUs, memory, MAC, image.\n"
+	{ "list", "[--json]", "Lists the VMs: name, state, vCPUs, memory, MAC, image, IP.\n"
 	  "  --json         one JSON document", "ls", 0, 0 },
 	{ "show", "NAME [--json]", "Shows VM NAME's definition and snapshots.\n"
 	  "  --json         one JSON document", NULL, 1, 1 },
-	{ "set", "NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]",
+	{ "set", "NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
+		 "[--password PW|-] [--ssh-key FILE|none]",
 	  "Changes VM NAME's definition; a running VM gets it at its next start.\n"
 	  "  --cpus N           vCPUs, 1-64\n"
 	  "  --mem SIZE         memory, 64M to 1T (a plain number means MiB)\n"
-	  "  --cloud-init on|off  attach a NoCloud seed (cidata) at start", NULL, 1, 1 },
+	  "  --cloud-init on|off  attach a NoCloud seed (cidata) at start\n"
+	  "  --password PW      root's password in the guest (- reads it from stdin);\n"
+	  "                     stored only as a hash (0600), given by the seed\n"
+	  "  --ssh-key FILE|none  root's authorized SSH key in the guest", NULL, 1, 1 },
 	{ "rm", "NAME...", "Removes the VMs (stopped) and their disks.", NULL, 1, CLI_MANY },
 	{ "snapshot", "NAME [TAG]",
 	  "Takes snapshot TAG (default: a time stamp) of VM NAME's disks; also\n"
@@ -97,11 +104,21 @@ static const struct cli_action vm_actions[] = {
 	  "  --append ARGS  added to the kernel command line\n"
 	  "  --boot MODE    auto (default), direct, image (kernel from the disk), firmware\n"
 	  "  --accel A      auto (default: KVM when usable), kvm, tcg", NULL, 1, 1 },
+	{ "shutdown", "NAME [--timeout S]",
+	  "Shuts VM NAME down gracefully: presses its ACPI power button and waits for\n"
+	  "the guest to power off; after the timeout it stops it hard, as 'stop'.\n"
+	  "  --timeout S    seconds to wait, 1-3600 (default 60)", NULL, 1, 1 },
 	{ "stop", "NAME", "Stops VM NAME at once (a hard stop: the guest gets no shutdown;\n"
-	  "its disks are flushed). A VM that is not running is an error.", NULL, 1, 1 },
+	  "its disks are flushed; 'shutdown' is the graceful one). A VM that is not\n"
+	  "running is an error.", NULL, 1, 1 },
 	{ "status", "NAME [--json]", "Says whether VM NAME runs, its pid and console.\n"
 	  "  --json         one JSON document", NULL, 1, 1 },
-	{ "console", "NAME", "Prints VM NAME's console output so far.", NULL, 1, 1 },
+	{ "console", "NAME [--follow|--dump]",
+	  "On a terminal, attaches to VM NAME's serial console (keys go to the guest;\n"
+	  "Ctrl-] detaches). Otherwise, or with --dump, prints the console log\n"
+	  "$VHDVISOR_RUN/NAME.console.\n"
+	  "  --follow       print the log, then new lines until the VM stops\n"
+	  "  --dump         print the log so far, even on a terminal", NULL, 1, 1 },
 	{ "export", "NAME --bundle FILE [-p]",
 	  "Writes VM NAME (stopped), its layers, snapshots, data disks and image as\n"
 	  "a bundle (tar) to FILE, which must not exist.\n"
@@ -158,7 +175,7 @@ static bool vm_named(const char *act)
 {
 	static const char *const named[] = {
 		"clone", "show", "set", "snapshot", "snapshots", "revert", "snapshot-rm",
-		"reset", "flatten", "start", "stop", "status", "console", "export",
+		"reset", "flatten", "start", "shutdown", "stop", "status", "console", "export",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(named); i++)
@@ -186,6 +203,11 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "ssh-key", required_argument, NULL, 'K' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "follow", no_argument, NULL, 'w' },
+		{ "dump", no_argument, NULL, 'd' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -233,6 +255,17 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			}
 			a->cloud_init = !strcmp(optarg, "on");
 			break;
+		case 'P': a->password = optarg; break;
+		case 'K': a->ssh_key = optarg; break;
+		case 'T':
+			if (u64_parse(optarg, &v) || v == 0 || v > 3600) {
+				log_err("bad --timeout '%s' (1-3600 seconds)", optarg);
+				return CLI_USAGE;
+			}
+			a->timeout = (unsigned)v;
+			break;
+		case 'w': a->follow = true; break;
+		case 'd': a->dump = true; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -303,7 +336,7 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 {
 	json_object *j = json_object_new_object();
-	char disk[4300];
+	char disk[4300], ip[32];
 
 	json_object_object_add(j, "name", json_object_new_string(vm->name));
 	json_object_object_add(j, "state", json_object_new_string(
@@ -319,6 +352,9 @@ static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 	json_object_object_add(j, "net", json_object_new_string(vm->net));
 	json_object_object_add(j, "created", json_object_new_int64(vm->created));
 	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
+	/* from the dnsmasq lease of its lab network, while it runs */
+	json_object_object_add(j, "ip", vmrec_vm_ip(vm, ip, sizeof(ip)) ? NULL :
+			       json_object_new_string(ip));
 	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
 		json_object_object_add(j, "disk", json_object_new_string(disk));
 	return j;
@@ -332,17 +368,17 @@ struct vm_list {
 static int list_vm(void *opaque, const struct cat_vm *vm)
 {
 	struct vm_list *l = opaque;
-	char mem[32];
+	char mem[32], ip[32];
 
 	if (l->arr) {
 		json_object_array_add(l->arr, vm_json(l->c, vm));
 		return 0;
 	}
-	printf("%-24s %-9s %4u %9s  %-17s  %.12s\n", vm->name,
+	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
 	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
 	       vmrec_running(vm->name) ? "running" : "stopped",
 	       vm->cpus, size_format(vm->mem, mem, sizeof(mem)), vm->mac,
-	       vm->image[0] ? vm->image : "-");
+	       vm->image[0] ? vm->image : "-", vmrec_vm_ip(vm, ip, sizeof(ip)) ? "-" : ip);
 	return 0;
 }
 
@@ -352,8 +388,8 @@ static int do_list(struct cat *c, const struct vm_args *a)
 	int r;
 
 	if (!a->json)
-		printf("%-24s %-9s %4s %9s  %-17s  %s\n", "NAME", "STATE", "CPUS", "MEM", "MAC",
-		       "IMAGE");
+		printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
+		       "MAC", "IMAGE", "IP");
 	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
 	if (a->json) {
 		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
@@ -420,7 +456,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 {
 	struct cat_vm vm;
 
-	if (argc - a->first != 1 || (!a->cpus && !a->mem && a->cloud_init < 0))
+	if (argc - a->first != 1 ||
+	    (!a->cpus && !a->mem && a->cloud_init < 0 && !a->password && !a->ssh_key))
 		return CLI_USAGE;
 	if (cat_vm_get(c, argv[a->first], &vm)) {
 		log_err("no VM '%s'", argv[a->first]);
@@ -436,6 +473,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 		log_err("catalog: %s", cat_errmsg(c));
 		return CLI_FAIL;
 	}
+	if ((a->password || a->ssh_key) && cmd_vm_login(c, vm.name, a->password, a->ssh_key))
+		return CLI_FAIL;
 	if (vmrec_running(vm.name))
 		log_warn("%s runs: the change applies at its next start", vm.name);
 	return CLI_OK;
@@ -755,26 +794,6 @@ static int do_status(const struct vm_args *a, int argc, char **argv)
 	return CLI_OK;
 }
 
-static int do_console(const struct vm_args *a, int argc, char **argv)
-{
-	char path[4200], buf[65536];
-	ssize_t n;
-	int fd;
-
-	if (argc - a->first != 1)
-		return CLI_USAGE;
-	vmrec_run_path(argv[a->first], "console", path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("no console of %s (%s): %s", argv[a->first], path, strerror(errno));
-		return CLI_FAIL;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return CLI_OK;
-}
-
 int cmd_vm(int argc, char **argv)
 {
 	static const char *const disk_ops[] = {
@@ -832,8 +851,10 @@ int cmd_vm(int argc, char **argv)
 		r = do_stop(&a, argc, argv);
 	else if (!strcmp(act, "status"))
 		r = do_status(&a, argc, argv);
-	else if (!strcmp(act, "console"))
-		r = do_console(&a, argc, argv);
+	else if (!strcmp(act, "console") && argc - a.first == 1)
+		r = cmd_vm_console(argv[a.first], a.follow, a.dump);
+	else if (!strcmp(act, "shutdown") && argc - a.first == 1)
+		r = cmd_vm_shutdown(argv[a.first], a.timeout ? a.timeout : 60);
 	else if (!strcmp(act, "disk"))
 		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)

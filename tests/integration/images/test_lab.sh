@@ -64,7 +64,7 @@ if [[ -n $G && -e $G/vmlinux ]] && command -v qemu-system-x86_64 >/dev/null; the
 		assert_eq "$(ip -o link show master "$br" | grep -c vvtap)" 2 "two taps on $br"
 		for v in duo-1 duo-2; do
 			mac=$(vv vm show $v --json | jq -r .mac)
-			pgrep -af qemu-system | grep -q "mac=$mac" || fail "$v's NIC lacks its MAC $mac"
+			grep -q "mac=$mac" <(pgrep -af qemu-system) || fail "$v's NIC lacks its MAC $mac"
 		done
 	fi
 	expect_exit 1 vv lab rm duo
