@@ -25,6 +25,11 @@ struct bimg;
  * ($TMPDIR or /var/tmp), removed by bimg_close(); the file itself is only
  * read. Implies BIMG_OPEN_RDWR. */
 #define BIMG_OPEN_SNAPSHOT 0x4u
+/* A differencing VHD may read through a raw file (VHD_OPEN_RAW_PARENT):
+ * only for a chain a person named on a command line. Without it a raw
+ * parent is refused anywhere in the chain (a snapshot's own base, the file
+ * named, excepted). */
+#define BIMG_OPEN_RAW_PARENT 0x8u
 
 #define BIMG_ZERO_MAY_UNMAP 0x1u /* write_zeroes may deallocate storage */
 

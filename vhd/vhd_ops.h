@@ -139,6 +139,8 @@ struct vhd_convert_opts {
 	enum vhd_convert_format format;
 	uint32_t block_size;      /* dynamic target; 0 = VHD_DEFAULT_BLOCK_SIZE */
 	bool azure;               /* fixed target whose size is rounded up to a MiB */
+	bool raw_parent;          /* the source chain may read a raw parent
+				   * (VHD_OPEN_RAW_PARENT) */
 	vhd_progress_fn progress; /* bytes of the virtual disk done */
 	void *opaque;
 };

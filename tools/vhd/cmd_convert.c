@@ -20,7 +20,7 @@
 extern char **environ;
 
 static const char convert_usage[] =
-	"convert [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] SRC DST\n"
+	"convert [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] [--raw-parent] SRC DST\n"
 	"\n"
 	"Copies the virtual disk of SRC into a new image DST (never overwritten).\n"
 	"SRC is a VHD (a differencing chain becomes one flat image), a raw image,\n"
@@ -28,7 +28,9 @@ static const char convert_usage[] =
 	"writes a dynamic VHD, vhd-fixed a fixed VHD, raw a sparse raw file.\n"
 	"Zero ranges are neither read (where the source says so) nor allocated.\n"
 	"--azure writes a fixed VHD whose size is rounded up to a whole MiB.\n"
-	"DST appears only when complete.";
+	"DST appears only when complete.\n"
+	"--raw-parent: SRC's chain may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 /* The qemu-img format name of a foreign image, or NULL (VHD or raw). */
 static const char *convert_foreign_format(const char *path)
@@ -81,6 +83,7 @@ int cmd_convert(int argc, char **argv)
 		{ "format", required_argument, NULL, 'O' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "azure", no_argument, NULL, 'a' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -114,6 +117,7 @@ int cmd_convert(int argc, char **argv)
 			o.block_size = (uint32_t)bs;
 			break;
 		case 'a': o.azure = true; break;
+		case 'R': o.raw_parent = true; break;
 		case 'h':
 			printf("usage: vhd %s\n", convert_usage);
 			return CLI_OK;

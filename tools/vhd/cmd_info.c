@@ -12,12 +12,14 @@
 #include "vhd/vhd.h"
 
 static const char info_usage[] =
-	"info [--json] FILE\n"
+	"info [--json] [--raw-parent] FILE\n"
 	"\n"
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
-	"exit status is 1; 2 when FILE itself cannot be opened.";
+	"exit status is 1; 2 when FILE itself cannot be opened.\n"
+	"--raw-parent: a differencing layer may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
@@ -161,6 +163,7 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -177,6 +180,7 @@ int cmd_info(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'R': oo.flags |= VHD_OPEN_RAW_PARENT; break;
 		case 'h':
 			printf("usage: vhd %s\n", info_usage);
 			return CLI_OK;
@@ -191,7 +195,7 @@ int cmd_info(int argc, char **argv)
 	if (rc) {
 		/* Describe the image itself even when its chain is broken. */
 		snprintf(chain_err, sizeof(chain_err), "%s", vhd_last_error());
-		oo.flags = VHD_OPEN_NO_PARENT;
+		oo.flags |= VHD_OPEN_NO_PARENT;
 		rc = vhd_open(path, &oo, &v);
 		if (rc) {
 			vt_fail(path, rc, "cannot open");

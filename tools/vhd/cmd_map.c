@@ -9,12 +9,14 @@
 #include "vhd/vhd_ops.h"
 
 static const char map_usage[] =
-	"map [--json] FILE\n"
+	"map [--json] [--raw-parent] FILE\n"
 	"\n"
 	"Lists the allocated ranges of the virtual disk (byte offset, length)\n"
 	"and which layer of the chain holds each: depth 1 is FILE, 2 its parent\n"
 	"and so on. --json lists every range, including unallocated ones\n"
-	"(depth 0, reading as zeros), like 'qemu-img map --output=json'.";
+	"(depth 0, reading as zeros), like 'qemu-img map --output=json'.\n"
+	"--raw-parent: a differencing layer may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 struct map_out {
 	struct vhd *v;
@@ -49,10 +51,12 @@ int cmd_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct map_out o = { 0 };
+	unsigned flags = 0;
 	int c, rc;
 
 	vt_init();
@@ -60,6 +64,7 @@ int cmd_map(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o.json = true; break;
+		case 'R': flags |= VHD_OPEN_RAW_PARENT; break;
 		case 'h':
 			printf("usage: vhd %s\n", map_usage);
 			return CLI_OK;
@@ -69,7 +74,7 @@ int cmd_map(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vt_usage(map_usage);
-	if (vt_open(argv[optind], 0, &o.v))
+	if (vt_open(argv[optind], flags, &o.v))
 		return CLI_FAIL;
 	if (o.json)
 		printf("[");

@@ -56,9 +56,9 @@ int vt_size(const char *s, const char *what, uint64_t *out)
 	return 0;
 }
 
-int vt_open(const char *path, int rdwr, struct vhd **out)
+int vt_open(const char *path, unsigned flags, struct vhd **out)
 {
-	struct vhd_open_opts o = { .flags = rdwr ? VHD_OPEN_RDWR : 0 };
+	struct vhd_open_opts o = { .flags = flags };
 	int rc = vhd_open(path, &o, out);
 
 	if (rc)

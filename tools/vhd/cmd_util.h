@@ -21,8 +21,9 @@ int vt_usage(const char *usage);
 /* Parses a size (K/M/G/T binary suffixes) or logs "bad WHAT 'S'". 0/-1. */
 int vt_size(const char *s, const char *what, uint64_t *out);
 
-/* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
-int vt_open(const char *path, int rdwr, struct vhd **out);
+/* Opens @path with its chain (VHD_OPEN_* @flags: read-only unless
+ * VHD_OPEN_RDWR); logs on failure. */
+int vt_open(const char *path, unsigned flags, struct vhd **out);
 
 /* A progress callback for the library's long operations: logs every 10%
  * at info level. @opaque points to an int holding the last percentage,
