@@ -55,6 +55,17 @@ const char *img_format_name(enum img_format fmt)
 	return (unsigned)fmt < sizeof(names) / sizeof(names[0]) ? names[fmt] : "?";
 }
 
+int img_format_parse(const char *s, enum img_format *out)
+{
+	for (enum img_format f = IMG_FMT_RAW; f <= IMG_FMT_VHDX; f++) {
+		if (!strcmp(s, img_format_name(f))) {
+			*out = f;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static bool read_at(int fd, void *buf, size_t len, off_t off)
 {
 	return off >= 0 && pread(fd, buf, len, off) == (ssize_t)len;

@@ -114,7 +114,7 @@ static void mac_of_name(const char *name, char out[18])
 	snprintf(out, 18, "%s", mac_format(mac, buf));
 }
 
-static int identity_new(struct cat_vm *vm)
+int vmrec_identity_new(struct cat_vm *vm)
 {
 	uint8_t u[16], m[16];
 
@@ -268,7 +268,7 @@ static int create_many(struct cat *c, const struct cat_vm *tmpl, const char *bas
 		strcpy(vm.state, CAT_VM_CREATING);
 		vm.created = time(NULL);
 		vm.top = 0;
-		r = identity_new(&vm);
+		r = vmrec_identity_new(&vm);
 		if (!r) {
 			r = cat_vm_add(c, &vm);
 			if (r == -EEXIST)

@@ -41,7 +41,7 @@
 struct image_args {
 	const char *state, *name, *format, *os, *arch, *boot, *bundle;
 	uint64_t min_mem;
-	bool json, force, rm, verify;
+	bool json, force, rm, verify, keep_identity;
 	int cloud_init;         /* -1 not given, 0 off, 1 on */
 	int first;
 };
@@ -51,7 +51,8 @@ static void image_usage(FILE *f)
 	fprintf(f,
 		"usage: vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS]\n"
 		"                     [--arch ARCH] [--boot bios|uefi|direct] [--min-mem SIZE]\n"
-		"                     [--cloud-init]\n"
+		"                     [--cloud-init] [--format raw|vhd|qcow2|vmdk|vdi|vhdx]\n"
+		"       vhdvisor image import BUNDLE [--name VMNAME] [--keep-identity]\n"
 		"       vhdvisor image build RECIPE [--name NAME[:VERSION]]  (default name RECIPE)\n"
 		"       vhdvisor image list [--json]\n"
 		"       vhdvisor image show IMAGE [--json]\n"
@@ -66,10 +67,13 @@ static void image_usage(FILE *f)
 		"       vhdvisor image gc [--json]\n"
 		"\n"
 		"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.\n"
-		"Import takes VHD (fixed, dynamic, differencing chains: flattened), raw,\n"
-		"qcow2/vmdk/vdi/vhdx through qemu-img, and bundles (tar with a manifest of\n"
-		"hashes, from 'image export --bundle' or 'vm export', verified before\n"
-		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
+		"Import takes VHD (fixed, dynamic, differencing chains of VHDs: flattened;\n"
+		"checked first), qcow2/vmdk/vdi/vhdx through qemu-img, raw disks only with\n"
+		"--format raw (a whole number of 512-byte sectors), and bundles (tar with a\n"
+		"manifest of hashes, from 'image export --bundle' or 'vm export', verified\n"
+		"before anything is accepted); the id is a SHA-256 of the guest-visible\n"
+		"content. A bundle's VM imported under another --name gets a new MAC, UUID\n"
+		"and machine-id unless --keep-identity.\n"
 		"'rm --force' first flattens the VMs that use it. 'build' runs\n"
 		"images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and imports its VHD.\n"
 		"--cloud-init marks a cloud-init image: VMs made from it (vm create, clone,\n"
@@ -94,6 +98,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "cloud-init", optional_argument, NULL, 'C' },
+		{ "keep-identity", no_argument, NULL, 'K' },
 		{ 0 },
 	};
 	int ch;
@@ -121,6 +126,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		case 'r': a->rm = true; break;
 		case 'B': a->bundle = optarg; break;
 		case 'V': a->verify = true; break;
+		case 'K': a->keep_identity = true; break;
 		case 'C':
 			/* "--cloud-init" alone means on; "on"/"off" may follow */
 			if (!optarg && optind < argc && (!strcmp(argv[optind], "on") ||
@@ -201,7 +207,7 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 		log_err("--cloud-init does not apply to bundles: their manifest says");
 		return CLI_USAGE;
 	}
-	if (bundle_import(c, path, a->name, &res)) {
+	if (bundle_import(c, path, a->name, a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}
@@ -273,6 +279,13 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
+	if (a->format) {
+		o.format_given = true;
+		if (img_format_parse(a->format, &o.format)) {
+			log_err("bad --format '%s' (raw, vhd, qcow2, vmdk, vdi or vhdx)", a->format);
+			return CLI_USAGE;
+		}
+	}
 	if (bundle_probe(argv[a->first]))
 		return import_bundle(c, argv[a->first], a);
 	if (img_import(c, argv[a->first], &o, &res)) {

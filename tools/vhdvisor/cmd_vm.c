@@ -45,6 +45,8 @@
 
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
+	const char *name;       /* import: --name NEW */
+	bool keep_identity;     /* import: keep MAC, UUID, machine-id under --name */
 	unsigned cpus, count;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
@@ -73,7 +75,7 @@ static void vm_usage(FILE *f)
 		"       vhdvisor vm status NAME [--json]\n"
 		"       vhdvisor vm console NAME\n"
 		"       vhdvisor vm export NAME --bundle FILE\n"
-		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
+		"       vhdvisor vm import BUNDLE [--name NEW | NEW] [--keep-identity]\n"
 		"       vhdvisor vm disk add NAME SIZE | --file VHD\n"
 		"       vhdvisor vm disk resize NAME DISK SIZE\n"
 		"       vhdvisor vm disk rm NAME DISK\n"
@@ -87,6 +89,8 @@ static void vm_usage(FILE *f)
 		"'start' runs the VM detached (the runtime of 'vhdvisor run'); its\n"
 		"console goes to $VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
 		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
+		"'import' under a new name gives the VM a new MAC, UUID and machine-id\n"
+		"unless --keep-identity.\n"
 		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
 		"  --json        one JSON document\n");
 }
@@ -109,6 +113,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "keep-identity", no_argument, NULL, 'K' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -152,6 +158,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'a': a->accel = optarg; break;
 		case 'B': a->bundle = optarg; break;
 		case 'D': a->file = optarg; break;
+		case 'N': a->name = optarg; break;
+		case 'K': a->keep_identity = true; break;
 		case 'C':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
 				log_err("bad --cloud-init '%s' (on or off)", optarg);
@@ -456,10 +464,12 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 {
 	struct bundle_result res;
 	int n = argc - a->first;
+	const char *name = n == 2 ? argv[a->first + 1] : a->name;
 
-	if (n != 1 && n != 2)
+	if ((n != 1 && n != 2) || (n == 2 && a->name))
 		return CLI_USAGE;
-	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
+	if (bundle_import(c, argv[a->first], name,
+			  a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}
