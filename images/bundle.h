@@ -31,7 +31,9 @@
  * every image, layer and data disk with `vhd check` before anything enters
  * the catalog. Images and data disks must be standalone VHDs; a layer must
  * record the UUID of the parent the manifest names (its parent layer or the
- * VM's image, by content id), and once moved into place its parent lookup
+ * VM's image, by content id); once moved into place it is linked anew to
+ * that file (vhd_set_parent: UUID, name, locators; the catalog's copy of
+ * the image may have another UUID than the sender's) and its parent lookup
  * must find exactly that file: nothing a bundle brings reads a host file
  * its sender names. Any mismatch, missing or unlisted file refuses the
  * whole bundle and leaves nothing behind.

@@ -25,8 +25,9 @@ bool bundle_id_valid(const char *s);
 int bundle_vm_verify(struct cat *c, const char *dir, json_object *vmj);
 
 /* Records the verified VM of @vmj as @name (NULL: its own name), moving
- * its layers from @dir into STATE/vms/<name>/, where each layer's parent
- * lookup must find exactly the file the manifest names (vhd_parent_verify).
+ * its layers from @dir into STATE/vms/<name>/, where each layer is linked
+ * anew to the file the manifest names (vhd_set_parent) and its parent
+ * lookup must find exactly that file (vhd_parent_verify).
  * Under a new name the VM gets a new MAC, UUID and machine-id unless
  * BUNDLE_KEEP_IDENTITY is in @flags. The VM's name is claimed first; on
  * failure nothing of it stays. Writes the name to @out. */

@@ -342,10 +342,13 @@ static int record(struct cat *c, json_object *vmj, const char *name)
 	return r;
 }
 
-/* Once moved into STATE/vms/@name/, each layer's parent lookup finds
- * exactly the parent the manifest names (its parent layer there, or the
- * catalog's file of the VM's image) with the UUID it records: locators
- * that lead anywhere else first are refused. */
+/* Once moved into STATE/vms/@name/, each layer is linked anew to the
+ * parent the manifest names (its parent layer there, or the catalog's file
+ * of the VM's image, which has the content id the layer was verified on
+ * but may be another copy with another UUID): its UUID, name and locators
+ * are rewritten (vhd_set_parent), parents before children, so that no
+ * locator the sender wrote is left; then its parent lookup must find
+ * exactly that file. */
 static int links_verify(struct cat *c, json_object *vmj, const char *name)
 {
 	json_object *layers = jarr(vmj, "layers");
@@ -370,6 +373,8 @@ static int links_verify(struct cat *c, json_object *vmj, const char *name)
 		else
 			snprintf(rel, sizeof(rel), "%s", img.file);
 		r = cat_path(c, rel, parent, sizeof(parent));
+		if (!r)
+			r = vhd_set_parent(child, parent);
 		if (!r)
 			r = vhd_parent_verify(child, parent);
 		if (r)

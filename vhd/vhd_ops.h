@@ -174,4 +174,15 @@ int vhd_parent_verify(const char *child, const char *parent);
  * fsynced. Nothing is written when the timestamp already matches. */
 int vhd_set_parent_timestamp(const char *child, const char *parent);
 
+/* Points the differencing disk @child at the VHD @parent: records its
+ * UUID, its modification time, its file name, and locators leading to it
+ * (relative, and absolute where the child's reserved locator space holds
+ * it; every other locator is cleared). The data is not touched: the caller
+ * vouches that @parent reads what the child was made on (e.g. the same
+ * content id). Both must have the same virtual size. @child is locked
+ * exclusively; the header is rewritten and fsynced. 0, -EINVAL (not
+ * differencing, sizes differ), -ENOSPC (no room for a relative locator),
+ * -EBUSY or -errno. */
+int vhd_set_parent(const char *child, const char *parent);
+
 #endif

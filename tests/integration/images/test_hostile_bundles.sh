@@ -31,14 +31,16 @@ rebundle() {
 # fails with REGEX on stderr and leaves no trace: no new image, VM or file.
 nref=0
 refused() {
-	local before name=()
+	local before vms name=()
 	[[ ${3:-} == own ]] || name=("h$((++nref))")
 	before=$(cd "$B" && find images vms tmp -type f 2>/dev/null | sort | sha256sum)
+	vms=$(VHDVISOR_STATE=$B vv vm list --json | jq length)
 	expect_exit 1 env VHDVISOR_STATE=$B "$VHDVISOR" vm import "$1" "${name[@]}"
 	assert_stderr "$2"
 	assert_eq "$(cd "$B" && find images vms tmp -type f 2>/dev/null | sort | sha256sum)" \
 		"$before" "files after refusing $(basename "$1")"
-	assert_eq "$(VHDVISOR_STATE=$B vv vm list --json | jq length)" 1 "VMs after $(basename "$1")"
+	assert_eq "$(VHDVISOR_STATE=$B vv vm list --json | jq length)" "$vms" \
+		"VMs after $(basename "$1")"
 }
 
 # a host file no VM may read
@@ -110,7 +112,7 @@ rm "$T/h2/$bottom"
 rebundle "$T/h2" "$T/h2.tar"
 refused "$T/h2.tar" "parent UUID"
 
-note "a layer with the image's UUID whose locators lead outside the state dir"
+note "a layer with the image's UUID whose locators lead outside the state dir: relinked"
 cp -a "$T/x" "$T/h3"
 mkdir "$T/elsewhere"
 cp "$B/images/$id.vhd" "$T/elsewhere/$id.vhd"   # same UUID, a file anyone may swap
@@ -122,7 +124,16 @@ rm -f "$T/h3/images/$id.vhd"
 jq '.files |= map(select(.path | startswith("images/") | not)) | .images = []' \
 	"$T/h3/manifest.json" >"$T/m" && mv "$T/m" "$T/h3/manifest.json"
 rebundle "$T/h3" "$T/h3.tar"
-refused "$T/h3.tar" "does not lead to its parent"
+VHDVISOR_STATE=$B vv vm import "$T/h3.tar" h3 >/dev/null
+d3=$(VHDVISOR_STATE=$B vv vm show h3 --json | jq -r .disk)
+printf 'swapped' | dd of="$T/elsewhere/$id.vhd" bs=1 seek=1048576 conv=notrunc status=none
+mv "$T/elsewhere" "$T/elsewhere.gone"
+"$VHD" info "$d3" >"$T/i3"
+grep -q "/images/$id.vhd" "$T/i3" && ! grep -q elsewhere "$T/i3" ||
+	fail "h3 is not linked to the catalog's image: $(cat "$T/i3")"
+vraw "$d3" "$T/h3.raw"
+cmp -s "$T/h3.raw" "$T/base.raw" || fail "h3 reads other data than its image"
+VHDVISOR_STATE=$B vv vm rm h3 >/dev/null
 
 note "a damaged layer gets the same vhd check as an import"
 cp -a "$T/x" "$T/h4"
@@ -182,6 +193,16 @@ for k in mac uuid machine_id; do
 		"$(jq -r .$k "$T/webA.json")" "$k kept with --keep-identity"
 done
 VHDVISOR_STATE=$B consistent
+
+note "the VM's image here already, as another copy (another UUID): linked by content id"
+D=$T/hostD
+VHDVISOR_STATE=$D vv image import "$T/disk.raw" --format raw --name base >/dev/null
+VHDVISOR_STATE=$D vv vm import "$T/vm.tar" >/dev/null
+mv "$A" "$A.away"   # nothing of host A may be read
+vraw "$(VHDVISOR_STATE=$D vv vm show web --json | jq -r .disk)" "$T/webD.raw"
+mv "$A.away" "$A"
+cmp -s "$T/webD.raw" "$T/base.raw" || fail "the VM on host D does not read its image"
+VHDVISOR_STATE=$D consistent
 
 note "vm disk add --file: a child of a host file is refused"
 expect_exit 1 env VHDVISOR_STATE=$B "$VHDVISOR" vm disk add web --file "$T/onraw.vhd"
