@@ -207,7 +207,8 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 		log_err("--cloud-init does not apply to bundles: their manifest says");
 		return CLI_USAGE;
 	}
-	if (bundle_import(c, path, a->name, a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0, &res)) {
+	if (bundle_import(c, path, a->name, a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0,
+			  &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}
@@ -282,7 +283,8 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 	if (a->format) {
 		o.format_given = true;
 		if (img_format_parse(a->format, &o.format)) {
-			log_err("bad --format '%s' (raw, vhd, qcow2, vmdk, vdi or vhdx)", a->format);
+			log_err("bad --format '%s' (raw, vhd, qcow2, vmdk, vdi or vhdx)",
+				a->format);
 			return CLI_USAGE;
 		}
 	}
