@@ -348,7 +348,7 @@ static int record(struct cat *c, json_object *vmj, const char *name)
  * but may be another copy with another UUID): its UUID, name and locators
  * are rewritten (vhd_set_parent), parents before children, so that no
  * locator the sender wrote is left; then its parent lookup must find
- * exactly that file. */
+ * exactly that file, and `vhd check` of it with its chain must pass. */
 static int links_verify(struct cat *c, json_object *vmj, const char *name)
 {
 	json_object *layers = jarr(vmj, "layers");
@@ -380,6 +380,11 @@ static int links_verify(struct cat *c, json_object *vmj, const char *name)
 		if (r)
 			return img_fail(r, "bundle: layer %s does not lead to its parent: %s",
 					jstr(l, "file"), vhd_last_error());
+		/* and what plain import runs: vhd check with the chain */
+		snprintf(rel, sizeof(rel), "bundle: layer %.100s", jstr(l, "file"));
+		r = img_vhd_verify(child, rel, 0);
+		if (r)
+			return r;
 	}
 	return 0;
 }
