@@ -104,6 +104,9 @@ int img_export(struct cat *c, const char *id, const char *dest, enum img_export_
 /* Opens the VHD (with its chain) at @path read-only as a source. Pair
  * with img_src_vhd_close(). 0 or -errno (reason in img_last_error()). */
 int img_src_vhd_open(const char *path, struct img_src *src);
+/* Same with VHD_OPEN_* @flags; files of the catalog are opened with
+ * VHD_OPEN_NOFOLLOW (no file of their chain through a symbolic link). */
+int img_src_vhd_open_flags(const char *path, unsigned flags, struct img_src *src);
 void img_src_vhd_close(struct img_src *src);
 
 /* Removes image @id: its row, names and file. -EBUSY while VMs use it

@@ -129,10 +129,16 @@ static int vhdsrc_status(void *opaque, uint64_t off, uint64_t len, uint64_t *pnu
 
 int img_src_vhd_open(const char *path, struct img_src *src)
 {
+	return img_src_vhd_open_flags(path, 0, src);
+}
+
+int img_src_vhd_open_flags(const char *path, unsigned flags, struct img_src *src)
+{
+	struct vhd_open_opts oo = { .flags = flags };
 	struct vhd *v;
 	int r;
 
-	r = vhd_open(path, NULL, &v);
+	r = vhd_open(path, &oo, &v);
 	if (r)
 		return img_fail(r, "%s: %s", path, vhd_last_error()[0] ? vhd_last_error() :
 				strerror(-r));

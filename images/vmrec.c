@@ -412,7 +412,7 @@ int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsign
 		snprintf(source, sizeof(source), "vm:%s", src);
 		io.source = source;
 		io.parent = vm.image[0] ? vm.image : NULL;
-		r = img_src_vhd_open(top, &s);
+		r = img_src_vhd_open_flags(top, VHD_OPEN_NOFOLLOW, &s);
 		if (r)
 			return r;
 		r = img_import_src(c, &s, &io, &res);
@@ -529,7 +529,7 @@ int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, voi
 	if (!r)
 		r = vmrec_disk_path(c, name, top, sizeof(top));
 	if (!r)
-		r = img_src_vhd_open(top, &s);
+		r = img_src_vhd_open_flags(top, VHD_OPEN_NOFOLLOW, &s);
 	if (r)
 		return r;
 	r = vmrec_layer_file(c, name, NULL, s.size, rel);

@@ -204,6 +204,18 @@ mv "$A.away" "$A"
 cmp -s "$T/webD.raw" "$T/base.raw" || fail "the VM on host D does not read its image"
 VHDVISOR_STATE=$D consistent
 
+note "catalog files are not read through symbolic links"
+mv "$D/images/$id.vhd" "$T/img-moved.vhd"
+ln -s "$T/img-moved.vhd" "$D/images/$id.vhd"
+expect_exit 1 env VHDVISOR_STATE=$D "$VHDVISOR" image export base "$T/exp.raw" --format raw
+assert_stderr "symbolic link"
+expect_exit 1 env VHDVISOR_STATE=$D "$VHDVISOR" vm flatten web
+assert_stderr "symbolic link"
+rm "$D/images/$id.vhd"
+mv "$T/img-moved.vhd" "$D/images/$id.vhd"
+VHDVISOR_STATE=$D vv image export base "$T/exp.raw" --format raw
+cmp -s "$T/exp.raw" "$T/base.raw" || fail "export after the link is gone"
+
 note "vm disk add --file: a child of a host file is refused"
 expect_exit 1 env VHDVISOR_STATE=$B "$VHDVISOR" vm disk add web --file "$T/onraw.vhd"
 assert_stderr "differencing|raw file"
