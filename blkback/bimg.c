@@ -142,6 +142,12 @@ int bimg_open(const char *path, unsigned flags, struct bimg **out)
 	if (!img)
 		return -ENOMEM;
 	if (flags & BIMG_OPEN_SNAPSHOT) {
+		/* the throwaway child's parent is the file named: it may be raw */
+		rc = bimg_probe(path, &ops);
+		if (rc)
+			goto err_free;
+		if (!strcmp(ops->name, "raw"))
+			flags |= BIMG_OPEN_RAW_PARENT;
 		flags |= BIMG_OPEN_RDWR;
 		rc = bimg_snapshot_create(path, &img->snap_child, &img->snap_dir);
 		if (rc)

@@ -28,6 +28,11 @@ struct bimg;
 /* Read even while another process writes the file (qemu-nbd -U): the lock
  * refuses nobody. Not with RDWR or SNAPSHOT (-EINVAL). */
 #define BIMG_OPEN_FORCE_SHARE 0x8u
+/* A differencing VHD may read through a raw file (VHD_OPEN_RAW_PARENT):
+ * only for a chain a person named on a command line. Without it a raw
+ * parent is refused anywhere in the chain (a snapshot's own base, the file
+ * named, excepted). */
+#define BIMG_OPEN_RAW_PARENT 0x10u
 
 #define BIMG_ZERO_MAY_UNMAP 0x1u /* write_zeroes may deallocate storage */
 

@@ -26,10 +26,17 @@
  * do not know "disks" refuse the bundle instead of dropping them; every
  * other bundle is written as version 1. Both versions are read.
  *
- * Importing verifies every file's size and SHA-256, every image's content
- * id and every layer's and data disk's structure before anything enters
- * the catalog; any mismatch, missing or unlisted file refuses the whole
- * bundle and leaves nothing behind.
+ * Importing verifies every file's size and SHA-256, every manifest field
+ * (images/bundle_check.c), every image's content id and virtual size, and
+ * every image, layer and data disk with `vhd check` before anything enters
+ * the catalog. Images and data disks must be standalone VHDs; a layer must
+ * record the UUID of the parent the manifest names (its parent layer or the
+ * VM's image, by content id); once moved into place it is linked anew to
+ * that file (vhd_set_parent: UUID, name, locators; the catalog's copy of
+ * the image may have another UUID than the sender's) and its parent lookup
+ * must find exactly that file: nothing a bundle brings reads a host file
+ * its sender names. Any mismatch, missing or unlisted file refuses the
+ * whole bundle and leaves nothing behind.
  */
 #ifndef VV_IMAGES_BUNDLE_H
 #define VV_IMAGES_BUNDLE_H
@@ -66,11 +73,15 @@ struct bundle_result {
 	char vm[CAT_NAME_MAX + 1];  /* the VM created, or "" */
 };
 
+#define BUNDLE_KEEP_IDENTITY 0x1u  /* a VM imported under a new name keeps its
+				     * MAC, UUID and machine-id */
+
 /* Imports the bundle at @path: its images (an image already here keeps
  * its own metadata), and its VM, with its data disks at their indexes,
  * under its own name or @vm_name when not NULL (-EEXIST when the name is
- * taken). */
-int bundle_import(struct cat *c, const char *path, const char *vm_name,
+ * taken). A VM under a name other than its own gets a new identity (MAC,
+ * SMBIOS UUID, machine-id) unless BUNDLE_KEEP_IDENTITY is in @flags. */
+int bundle_import(struct cat *c, const char *path, const char *vm_name, unsigned flags,
 		  struct bundle_result *res);
 
 #endif

@@ -19,6 +19,8 @@
 
 #include "images/cat_vm.h"
 #include "images/img_store.h"
+#include "vhd/vhd.h"
+#include "vhd/vhd_ops.h"
 
 #define MAX_FILES 256
 #define MAX_MANIFEST (16u << 20)
@@ -282,7 +284,34 @@ static int verify_files(struct br *b)
 	return 0;
 }
 
-/* Each image's content id is what the manifest says. */
+/* Image @rel under the extraction folder is a standalone VHD (dynamic or
+ * fixed: a differencing image would read a file the sender names) and
+ * passes `vhd check`. */
+static int verify_standalone(struct br *b, const char *rel, const char *path)
+{
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NO_PARENT | VHD_OPEN_NOFOLLOW };
+	struct vhd_info info;
+	char what[256];
+	struct vhd *v;
+	int r;
+
+	snprintf(what, sizeof(what), "bundle: %s", rel);
+	r = img_vhd_verify(path, what, VHD_CHECK_NO_PARENT);
+	if (r)
+		return r;
+	r = vhd_open(path, &oo, &v);
+	if (r)
+		return img_fail(r, "bundle: %s: %s", rel, vhd_last_error());
+	r = vhd_get_info(v, &info);
+	vhd_close(v);
+	if (!r && info.type == VHD_TYPE_DIFF)
+		r = img_fail(-EINVAL, "bundle: %s is a differencing VHD (an image must be"
+			     " standalone)", rel);
+	return r;
+}
+
+/* Each image is a sound standalone VHD and its content id is what the
+ * manifest says. */
 static int verify_images(struct br *b, json_object *imgs)
 {
 	char rel[192], path[4600], id[IMG_HEX_LEN + 1];
@@ -292,17 +321,25 @@ static int verify_images(struct br *b, json_object *imgs)
 	for (size_t i = 0; i < json_object_array_length(imgs); i++) {
 		json_object *o = json_object_array_get_idx(imgs, i);
 
+		if (!bundle_id_valid(jstr(o, "id")))
+			return img_fail(-EINVAL, "bundle: bad image id '%.80s'", jstr(o, "id"));
 		snprintf(rel, sizeof(rel), "images/%s.vhd", jstr(o, "id"));
 		if (!find_file(b, rel))
 			return img_fail(-EINVAL, "bundle: no file for image %s", jstr(o, "id"));
 		snprintf(path, sizeof(path), "%s/%s", b->dir, rel);
-		r = img_src_vhd_open(path, &src);
+		r = verify_standalone(b, rel, path);
+		if (!r)
+			r = img_src_vhd_open(path, &src);
 		if (r)
 			return r;
 		r = img_scan(&src, NULL, id, NULL);
 		img_src_vhd_close(&src);
 		if (r)
 			return img_fail(r, "bundle: %s: %s", rel, strerror(-r));
+		if ((int64_t)src.size != jint(o, "virtual_size"))
+			return img_fail(-EBADMSG, "bundle: image %.12s has %llu bytes, the manifest"
+					" says %lld", jstr(o, "id"), (unsigned long long)src.size,
+					(long long)jint(o, "virtual_size"));
 		if (strcmp(id, jstr(o, "id")))
 			return img_fail(-EBADMSG, "bundle: image %.12s has other content (%.12s)",
 					jstr(o, "id"), id);
@@ -368,11 +405,11 @@ static int adopt_image(struct br *b, json_object *o, struct bundle_result *res)
 	return 0;
 }
 
-int bundle_import(struct cat *c, const char *path, const char *vm_name,
+int bundle_import(struct cat *c, const char *path, const char *vm_name, unsigned flags,
 		  struct bundle_result *res)
 {
 	struct br *b = calloc(1, sizeof(*b));
-	json_object *imgs, *vmj;
+	json_object *imgs = NULL, *vmj;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -393,18 +430,19 @@ int bundle_import(struct cat *c, const char *path, const char *vm_name,
 		bundle_progress.fn(bundle_progress.opaque, b->bundle_size, b->bundle_size);
 	if (!r)
 		r = verify_files(b);
-	if (!r && (!json_object_object_get_ex(b->man, "images", &imgs) ||
-		   !json_object_is_type(imgs, json_type_array)))
-		r = img_fail(-EINVAL, "bundle: manifest lists no images");
+	if (!r)
+		r = bundle_manifest_check(b->man);
+	if (!r)
+		json_object_object_get_ex(b->man, "images", &imgs);
 	if (!r)
 		r = verify_images(b, imgs);
 	if (!r && json_object_object_get_ex(b->man, "vm", &vmj))
-		r = bundle_vm_verify(b->dir, vmj);
+		r = bundle_vm_verify(c, b->dir, vmj);
 	/* everything verified: from here on it only enters the catalog */
 	for (size_t i = 0; !r && i < json_object_array_length(imgs); i++)
 		r = adopt_image(b, json_object_array_get_idx(imgs, i), res);
 	if (!r && json_object_object_get_ex(b->man, "vm", &vmj))
-		r = bundle_vm_adopt(c, b->dir, vmj, vm_name, res->vm);
+		r = bundle_vm_adopt(c, b->dir, vmj, vm_name, flags, res->vm);
 out:
 	br_free(b);
 	return r;

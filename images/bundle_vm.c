@@ -167,11 +167,78 @@ static int disks_verify(const char *dir, json_object *vmj)
 	return 0;
 }
 
-int bundle_vm_verify(const char *dir, json_object *vmj)
+/* The footer UUID and type of the VHD at @path, opened alone (no parent,
+ * no symbolic link). */
+static int vhd_ident(const char *path, struct vhd_info *info)
+{
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NO_PARENT | VHD_OPEN_NOFOLLOW };
+	struct vhd *v;
+	int r;
+
+	r = vhd_open(path, &oo, &v);
+	if (r)
+		return img_fail(r, "bundle: %s", vhd_last_error());
+	r = vhd_get_info(v, info);
+	vhd_close(v);
+	return r ? img_fail(r, "bundle: %s: %s", path, vhd_last_error()) : 0;
+}
+
+/* The file of the VM's image: the bundle's copy under @dir, else the
+ * catalog's. */
+static int image_file(struct cat *c, const char *dir, json_object *vmj, char *out,
+		      size_t len)
+{
+	struct cat_image img;
+	char rel[192];
+
+	snprintf(out, len, "%s/images/%s.vhd", dir, jstr(vmj, "image"));
+	if (!access(out, F_OK))
+		return 0;
+	if (cat_image_get(c, jstr(vmj, "image"), &img))
+		return img_fail(-ENOENT, "bundle: the VM's image %.12s is neither in the bundle"
+				" nor here", jstr(vmj, "image"));
+	snprintf(rel, sizeof(rel), "%s", img.file);
+	return cat_path(c, rel, out, len);
+}
+
+/* Layer @l (extracted at @path) is a sound VHD; a standalone one is not
+ * differencing, any other records exactly the UUID of @parent (the file
+ * the manifest names as its parent). */
+static int layer_verify(json_object *l, const char *path, const char *parent)
+{
+	struct vhd_info li, pi;
+	char what[256], want[37], have[37];
+	int r;
+
+	snprintf(what, sizeof(what), "bundle: layer %s", jstr(l, "file"));
+	r = img_vhd_verify(path, what, VHD_CHECK_NO_PARENT);
+	if (!r)
+		r = vhd_ident(path, &li);
+	if (r)
+		return r;
+	if (json_object_get_boolean(json_object_object_get(l, "standalone"))) {
+		if (li.type == VHD_TYPE_DIFF || jint(l, "parent"))
+			return img_fail(-EINVAL, "%s: a standalone layer with a parent", what);
+		return 0;
+	}
+	if (li.type != VHD_TYPE_DIFF)
+		return img_fail(-EINVAL, "%s is not a differencing VHD", what);
+	r = vhd_ident(parent, &pi);
+	if (r)
+		return r;
+	if (memcmp(li.parent_uuid, pi.uuid, 16)) {
+		vhd_uuid_format(li.parent_uuid, want);
+		vhd_uuid_format(pi.uuid, have);
+		return img_fail(-EINVAL, "%s records parent UUID %s, but its parent in the"
+				" manifest has %s", what, want, have);
+	}
+	return 0;
+}
+
+int bundle_vm_verify(struct cat *c, const char *dir, json_object *vmj)
 {
 	json_object *layers = jarr(vmj, "layers"), *snaps = jarr(vmj, "snapshots");
-	char path[4600];
-	struct img_src src;
+	char path[4600], ppath[4600];
 	int r;
 
 	if (!layers || !snaps || layer_index(layers, jint(vmj, "top")) < 0)
@@ -194,10 +261,15 @@ int bundle_vm_verify(const char *dir, json_object *vmj)
 		snprintf(path, sizeof(path), "%s/%s", dir, jstr(l, "file"));
 		if (access(path, R_OK))
 			return img_fail(-EINVAL, "bundle: layer %s is missing", jstr(l, "file"));
-		r = img_src_vhd_open(path, &src);	/* the whole chain opens */
+		if (pi >= 0)
+			snprintf(ppath, sizeof(ppath), "%s/%s", dir,
+				 jstr(json_object_array_get_idx(layers, (size_t)pi), "file"));
+		else if (!json_object_get_boolean(json_object_object_get(l, "standalone")) &&
+			 (r = image_file(c, dir, vmj, ppath, sizeof(ppath))))
+			return r;
+		r = layer_verify(l, path, ppath);
 		if (r)
-			return img_fail(r, "bundle: %s", img_last_error());
-		img_src_vhd_close(&src);
+			return r;
 	}
 	for (size_t i = 0; i < json_object_array_length(snaps); i++)
 		if (layer_index(layers, jint(json_object_array_get_idx(snaps, i), "layer")) < 0)
@@ -270,8 +342,55 @@ static int record(struct cat *c, json_object *vmj, const char *name)
 	return r;
 }
 
+/* Once moved into STATE/vms/@name/, each layer is linked anew to the
+ * parent the manifest names (its parent layer there, or the catalog's file
+ * of the VM's image, which has the content id the layer was verified on
+ * but may be another copy with another UUID): its UUID, name and locators
+ * are rewritten (vhd_set_parent), parents before children, so that no
+ * locator the sender wrote is left; then its parent lookup must find
+ * exactly that file, and `vhd check` of it with its chain must pass. */
+static int links_verify(struct cat *c, json_object *vmj, const char *name)
+{
+	json_object *layers = jarr(vmj, "layers");
+	char rel[192], child[4300], parent[4300];
+	struct cat_image img;
+	int r;
+
+	for (size_t i = 0; i < json_object_array_length(layers); i++) {
+		json_object *l = json_object_array_get_idx(layers, i);
+		int pi = jint(l, "parent") ? layer_index(layers, jint(l, "parent")) : -1;
+
+		if (json_object_get_boolean(json_object_object_get(l, "standalone")))
+			continue;
+		new_rel(l, name, rel);
+		r = cat_path(c, rel, child, sizeof(child));
+		if (r)
+			return r;
+		if (pi >= 0)
+			new_rel(json_object_array_get_idx(layers, (size_t)pi), name, rel);
+		else if (cat_image_get(c, jstr(vmj, "image"), &img))
+			return img_fail(-ENOENT, "bundle: no image %.12s", jstr(vmj, "image"));
+		else
+			snprintf(rel, sizeof(rel), "%s", img.file);
+		r = cat_path(c, rel, parent, sizeof(parent));
+		if (!r)
+			r = vhd_set_parent(child, parent);
+		if (!r)
+			r = vhd_parent_verify(child, parent);
+		if (r)
+			return img_fail(r, "bundle: layer %s does not lead to its parent: %s",
+					jstr(l, "file"), vhd_last_error());
+		/* and what plain import runs: vhd check with the chain */
+		snprintf(rel, sizeof(rel), "bundle: layer %.100s", jstr(l, "file"));
+		r = img_vhd_verify(child, rel, 0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char *name,
-		    char out[CAT_NAME_MAX + 1])
+		    unsigned flags, char out[CAT_NAME_MAX + 1])
 {
 	char n[CAT_NAME_MAX + 1], v[CAT_NAME_MAX + 1], src[4600], dst[4300], rel[192];
 	struct cat_vm vm = { 0 };
@@ -289,9 +408,16 @@ int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char
 	snprintf(vm.image, sizeof(vm.image), "%s", jstr(vmj, "image"));
 	vm.cpus = (unsigned)jint(vmj, "cpus");
 	vm.mem = (uint64_t)jint(vmj, "mem");
-	snprintf(vm.mac, sizeof(vm.mac), "%s", jstr(vmj, "mac"));
-	snprintf(vm.uuid, sizeof(vm.uuid), "%s", jstr(vmj, "uuid"));
-	snprintf(vm.machine_id, sizeof(vm.machine_id), "%s", jstr(vmj, "machine_id"));
+	if (strcmp(name, jstr(vmj, "name")) && !(flags & BUNDLE_KEEP_IDENTITY)) {
+		/* a second VM from one bundle must not be the first's twin */
+		r = vmrec_identity_new(&vm);
+		if (r)
+			return r;
+	} else {
+		snprintf(vm.mac, sizeof(vm.mac), "%s", jstr(vmj, "mac"));
+		snprintf(vm.uuid, sizeof(vm.uuid), "%s", jstr(vmj, "uuid"));
+		snprintf(vm.machine_id, sizeof(vm.machine_id), "%s", jstr(vmj, "machine_id"));
+	}
 	if (json_object_object_get_ex(vmj, "cloud_init", &ci))
 		vm.cloud_init = json_object_get_boolean(ci);
 	else	/* bundles from before the flag: as a new VM of its image */
@@ -300,8 +426,8 @@ int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char
 	vm.created = time(NULL);
 	r = cat_vm_add(c, &vm);
 	if (r)
-		return img_fail(r, r == -EEXIST ? "a VM named '%s' exists here (--name NEW)" :
-				"catalog: cannot add VM %s", name);
+		return img_fail(r, r == -EEXIST ? "a VM named '%s' exists here (import it"
+				" under another: --name NEW)" : "catalog: cannot add VM %s", name);
 	snprintf(rel, sizeof(rel), "vms/%s", name);
 	r = cat_path(c, rel, dst, sizeof(dst));
 	if (!r && mkdir(dst, 0700) && errno != EEXIST)
@@ -315,6 +441,8 @@ int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char
 		if (!r && rename(src, dst))
 			r = img_fail(-errno, "%s: %s", dst, strerror(errno));
 	}
+	if (!r)
+		r = links_verify(c, vmj, name);
 	if (!r)
 		r = record(c, vmj, name);
 	if (r) {

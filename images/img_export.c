@@ -141,7 +141,7 @@ int img_export(struct cat *c, const char *id, const char *dest, enum img_export_
 		return img_fail(r, "no image %s", id);
 	r = cat_path(c, img.file, path, sizeof(path));
 	if (!r)
-		r = img_src_vhd_open(path, &src);
+		r = img_src_vhd_open_flags(path, VHD_OPEN_NOFOLLOW, &src);
 	if (r)
 		return r;
 	r = img_export_src(&src, dest, fmt, verify ? img.id : NULL, progress, opaque);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -208,24 +209,34 @@ static void first_problem(void *opaque, const struct vhd_check_problem *p)
 	char *msg = opaque;
 
 	if (!p->warning && !p->repaired && !msg[0])
-		snprintf(msg, 300, "%s (%s at offset %llu)", p->detail, p->name,
+		snprintf(msg, 300, "%.200s (%.40s at offset %llu)", p->detail, p->name,
 			 (unsigned long long)p->offset);
 }
 
-/* vhd_check on the file and its chain; any error refuses the import. */
-static int verify_vhd(const char *path)
+int img_vhd_verify(const char *path, const char *what, unsigned check_flags)
 {
 	struct vhd_check_result res;
 	char msg[300] = "";
 	int r;
 
-	r = vhd_check(path, 0, first_problem, msg, &res);
+	r = vhd_check(path, check_flags, first_problem, msg, &res);
 	if (r)
-		return img_fail(r, "not imported: %s: %s", path, vhd_last_error());
+		return img_fail(r, "%s: %s", what, vhd_last_error()[0] ? vhd_last_error() :
+				strerror(-r));
 	if (res.errors)
-		return img_fail(-EINVAL, "not imported: %s is damaged: %u problem%s, first: %s",
-				path, res.errors, res.errors == 1 ? "" : "s", msg);
+		return img_fail(-EINVAL, "%s is damaged: %u problem%s, first: %s", what,
+				res.errors, res.errors == 1 ? "" : "s", msg);
 	return 0;
+}
+
+static int verify_vhd(const char *path)
+{
+	char what[4200];
+	int r;
+
+	snprintf(what, sizeof(what), "not imported: %s", path);
+	r = img_vhd_verify(path, what, 0);
+	return r;
 }
 
 int img_import(struct cat *c, const char *path, const struct img_import_opts *o,
@@ -240,6 +251,18 @@ int img_import(struct cat *c, const char *path, const struct img_import_opts *o,
 	r = img_probe(path, &fmt);
 	if (r)
 		return r;
+	if (o->format_given) {
+		fmt = o->format;
+	} else if (fmt == IMG_FMT_RAW) {
+		size_t n = strlen(path);
+
+		if (n >= 4 && !strcasecmp(path + n - 4, ".vhd"))
+			return img_fail(-EINVAL, "not imported: %s is named .vhd but is not a VHD"
+					" (no footer)", path);
+		return img_fail(-EINVAL, "not imported: %s is not a VHD, qcow2, vmdk, vdi or"
+				" vhdx image; to import it as a raw disk, say --format raw",
+				path);
+	}
 	if (!opts.source)
 		opts.source = realpath(path, abspath) ? abspath : path;
 	if (fmt == IMG_FMT_VHD) {
@@ -269,9 +292,12 @@ int img_import(struct cat *c, const char *path, const struct img_import_opts *o,
 	if (r) {
 		img_fail(r, "%s: %s", path, strerror(-r));
 	} else {
-		/* A raw file of odd length reads as zeros up to the next sector. */
-		src.size = (src.size + VHD_SECTOR_SIZE - 1) / VHD_SECTOR_SIZE * VHD_SECTOR_SIZE;
-		r = img_import_src(c, &src, &opts, res);
+		/* a disk is made of sectors: a partial one is not a disk image */
+		if (fmt == IMG_FMT_RAW && src.size % VHD_SECTOR_SIZE)
+			r = img_fail(-EINVAL, "not imported: %s is %llu bytes, not a whole number"
+				     " of 512-byte sectors", path, (unsigned long long)src.size);
+		else
+			r = img_import_src(c, &src, &opts, res);
 		img_src_raw_close(&src);
 	}
 	if (raw[0])

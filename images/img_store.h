@@ -41,6 +41,8 @@ enum img_format {
 int img_probe(const char *path, enum img_format *fmt);
 /* "raw", "vhd", "qcow2", ... (qemu-img's names for the foreign ones). */
 const char *img_format_name(enum img_format fmt);
+/* The reverse of img_format_name(). 0 or -EINVAL. */
+int img_format_parse(const char *s, enum img_format *out);
 
 struct img_import_opts {
 	const char *ref;         /* "NAME[:VERSION]" to give it, or NULL */
@@ -48,6 +50,8 @@ struct img_import_opts {
 	uint64_t min_mem, min_disk;
 	const char *source;      /* recorded origin; NULL = the path */
 	const char *parent;      /* image id it derives from, or NULL */
+	bool format_given;       /* the file is @format, whatever it looks like */
+	enum img_format format;
 	img_progress_fn progress;
 	void *progress_opaque;
 };
@@ -60,9 +64,13 @@ struct img_import_result {
 };
 
 /* Imports the image at @path: a VHD (any type; a differencing disk with
- * its whole chain, flattened), a raw file, or qcow2/vmdk/vdi/vhdx through
- * qemu-img when it is installed. A VHD is checked first and any damage
- * refuses the import. Only non-zero data is copied, into STATE/tmp, then
+ * its whole chain of VHDs, flattened: raw parents are refused), or
+ * qcow2/vmdk/vdi/vhdx through qemu-img when it is installed, each as its
+ * magic numbers say, or as o->format when given. A raw disk is imported
+ * only when o->format says raw (anything unrecognised would otherwise
+ * pass as one), and only when it is a whole number of 512-byte sectors;
+ * a file named *.vhd that is not a VHD is refused. A VHD is checked first
+ * and any damage refuses the import. Only non-zero data is copied, into STATE/tmp, then
  * renamed into STATE/images; the catalog changes in one short transaction
  * at the end, so an interrupted import leaves nothing the catalog sees.
  * Same content imported twice is stored once (res->existed). */
@@ -99,6 +107,9 @@ int img_export(struct cat *c, const char *id, const char *dest, enum img_export_
 /* Opens the VHD (with its chain) at @path read-only as a source. Pair
  * with img_src_vhd_close(). 0 or -errno (reason in img_last_error()). */
 int img_src_vhd_open(const char *path, struct img_src *src);
+/* Same with VHD_OPEN_* @flags; files of the catalog are opened with
+ * VHD_OPEN_NOFOLLOW (no file of their chain through a symbolic link). */
+int img_src_vhd_open_flags(const char *path, unsigned flags, struct img_src *src);
 void img_src_vhd_close(struct img_src *src);
 
 /* Removes image @id: its row, names and file. -EBUSY while VMs use it
@@ -119,6 +130,12 @@ int img_gc(struct cat *c, struct img_gc_result *res);
 /* A fresh random name "tmp/<32 hex>.SUFFIX" for a file under STATE
  * (relative path into @rel, @len bytes). 0 or -errno. */
 int img_tmp_name(const char *suffix, char *rel, size_t len);
+
+/* Runs vhd_check (VHD_CHECK_* @check_flags, never a repair) on the VHD at
+ * @path: 0, or -errno with "WHAT: reason" / "WHAT is damaged: N problems,
+ * first: ..." in img_last_error(). What every VHD entering the catalog
+ * passes (image import, bundle images, layers and disks, disk add). */
+int img_vhd_verify(const char *path, const char *what, unsigned check_flags);
 
 /* fsyncs the file or folder at @path. 0 or -errno. */
 int img_fsync_path(const char *path);

@@ -60,6 +60,17 @@ const char *img_format_name(enum img_format fmt)
 	return (unsigned)fmt < sizeof(names) / sizeof(names[0]) ? names[fmt] : "?";
 }
 
+int img_format_parse(const char *s, enum img_format *out)
+{
+	for (enum img_format f = IMG_FMT_RAW; f <= IMG_FMT_VHDX; f++) {
+		if (!strcmp(s, img_format_name(f))) {
+			*out = f;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static bool read_at(int fd, void *buf, size_t len, off_t off)
 {
 	return off >= 0 && pread(fd, buf, len, off) == (ssize_t)len;
@@ -123,10 +134,16 @@ static int vhdsrc_status(void *opaque, uint64_t off, uint64_t len, uint64_t *pnu
 
 int img_src_vhd_open(const char *path, struct img_src *src)
 {
+	return img_src_vhd_open_flags(path, 0, src);
+}
+
+int img_src_vhd_open_flags(const char *path, unsigned flags, struct img_src *src)
+{
+	struct vhd_open_opts oo = { .flags = flags };
 	struct vhd *v;
 	int r;
 
-	r = vhd_open(path, NULL, &v);
+	r = vhd_open(path, &oo, &v);
 	if (r)
 		return img_fail(r, "%s: %s", path, vhd_last_error()[0] ? vhd_last_error() :
 				strerror(-r));

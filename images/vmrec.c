@@ -96,7 +96,7 @@ static void mac_of_name(const char *name, char out[18])
 	snprintf(out, 18, "%s", mac_format(mac, buf));
 }
 
-static int identity_new(struct cat_vm *vm)
+int vmrec_identity_new(struct cat_vm *vm)
 {
 	uint8_t u[16], m[16];
 
@@ -250,7 +250,7 @@ static int create_many(struct cat *c, const struct cat_vm *tmpl, const char *bas
 		strcpy(vm.state, CAT_VM_CREATING);
 		vm.created = time(NULL);
 		vm.top = 0;
-		r = identity_new(&vm);
+		r = vmrec_identity_new(&vm);
 		if (!r) {
 			r = cat_vm_add(c, &vm);
 			if (r == -EEXIST)
@@ -394,7 +394,7 @@ int vmrec_clone(struct cat *c, const char *src, const char *const *names, unsign
 		snprintf(source, sizeof(source), "vm:%s", src);
 		io.source = source;
 		io.parent = vm.image[0] ? vm.image : NULL;
-		r = img_src_vhd_open(top, &s);
+		r = img_src_vhd_open_flags(top, VHD_OPEN_NOFOLLOW, &s);
 		if (r)
 			return r;
 		r = img_import_src(c, &s, &io, &res);
@@ -498,7 +498,7 @@ int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, voi
 	if (!r)
 		r = vmrec_disk_path(c, name, top, sizeof(top));
 	if (!r)
-		r = img_src_vhd_open(top, &s);
+		r = img_src_vhd_open_flags(top, VHD_OPEN_NOFOLLOW, &s);
 	if (r)
 		return r;
 	r = vmrec_layer_file(c, name, NULL, s.size, rel);

@@ -59,6 +59,10 @@ int vmrec_remove(struct cat *c, const char *name);
  * standalone layer; its snapshots, which need the image, are dropped. */
 int vmrec_flatten(struct cat *c, const char *name, img_progress_fn progress, void *opaque);
 
+/* Gives @vm (its name set) a new identity: a random SMBIOS UUID and
+ * machine-id, and the MAC netback derives from its name. 0 or -EIO. */
+int vmrec_identity_new(struct cat_vm *vm);
+
 /* Path of the VM's writable top layer into @path (@len bytes). */
 int vmrec_disk_path(struct cat *c, const char *name, char *path, size_t len);
 
@@ -71,8 +75,10 @@ int vmrec_disk_path(struct cat *c, const char *name, char *path, size_t len);
 #define VMREC_MAX_DISKS 14     /* extra disks; hv's limit less boot and seed */
 
 /* Adds a disk to VM @name: an empty dynamic VHD of @size bytes, or, when
- * @file is not NULL, a dynamic copy of the content of the VHD at @file
- * (with its chain; @size is then ignored). Its index goes to *@idx. */
+ * @file is not NULL, a dynamic copy of the content of the standalone VHD
+ * at @file (checked with `vhd check`; a differencing VHD is refused, its
+ * parent could be any host file; @size is then ignored). Its index goes
+ * to *@idx. */
 int vmrec_disk_add(struct cat *c, const char *name, uint64_t size, const char *file,
 		   unsigned *idx);
 /* Grows (or shrinks, when the cut range holds no data: else -ENOTEMPTY)

@@ -30,7 +30,7 @@ int vmrec_copy_measure(const char *src_path, int max_depth, uint64_t upto,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = vhd_open(src_path, NULL, &src);
+	r = vhd_open(src_path, &(struct vhd_open_opts){ .flags = VHD_OPEN_NOFOLLOW }, &src);
 	if (r)
 		return img_fail(r, "%s: %s", src_path, vhd_last_error());
 	size = vhd_size(src);
@@ -78,7 +78,7 @@ int vmrec_copy_run(const char *src_path, const char *dst_path, const struct vmre
 	buf = malloc(COPY_BUF);
 	if (!buf)
 		return -ENOMEM;
-	r = vhd_open(src_path, NULL, &src);
+	r = vhd_open(src_path, &(struct vhd_open_opts){ .flags = VHD_OPEN_NOFOLLOW }, &src);
 	if (!r)
 		r = vhd_open(dst_path, &wo, &dst);
 	if (!r)

@@ -69,13 +69,32 @@ static int disk_register(struct cat *c, const char *name, const char *rel, unsig
 	return 0;
 }
 
-/* Copies the content of the VHD (chain) at @file into a new dynamic VHD at
- * @path. */
+/* Copies the content of the standalone VHD at @file into a new dynamic
+ * VHD at @path, after `vhd check` found no damage. A differencing VHD is
+ * refused: its parent could be any file on the host. */
 static int disk_import(const char *file, const char *path)
 {
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NO_PARENT };
+	struct vhd_info info;
+	char what[4200];
 	struct img_src s;
+	struct vhd *v;
 	int r;
 
+	snprintf(what, sizeof(what), "not added: %s", file);
+	r = img_vhd_verify(file, what, VHD_CHECK_NO_PARENT);
+	if (r)
+		return r;
+	r = vhd_open(file, &oo, &v);
+	if (r)
+		return img_fail(r, "%s: %s", what, vhd_last_error());
+	r = vhd_get_info(v, &info);
+	vhd_close(v);
+	if (!r && info.type == VHD_TYPE_DIFF)
+		r = img_fail(-EINVAL, "%s is a differencing VHD; a data disk must be standalone"
+			     " (make one with 'vhd convert')", what);
+	if (r)
+		return r;
 	r = img_src_vhd_open(file, &s);
 	if (r)
 		return r;

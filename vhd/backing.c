@@ -165,9 +165,11 @@ int vhd_backing_open(const char *path, const struct vhd_open_opts *opts,
 	*out = NULL;
 	if ((opts->flags & VHD_OPEN_RDWR) && (opts->flags & VHD_OPEN_FORCE_SHARE))
 		return vhd_err(-EINVAL, "%s: force-share is for read-only opens", path);
-	fd = open(path, (opts->flags & VHD_OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	fd = open(path, (opts->flags & VHD_OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+		  (opts->flags & VHD_OPEN_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return vhd_err(-errno, "%s: cannot open: %s", path, strerror(errno));
+		return vhd_err(-errno, "%s: cannot open: %s", path,
+			       errno == ELOOP ? "a symbolic link (refused here)" : strerror(errno));
 	if (!fstat(fd, &st) && S_ISDIR(st.st_mode)) {
 		close(fd);
 		return vhd_err(-EISDIR, "%s: is a directory, not a disk image", path);

@@ -148,15 +148,46 @@ static int try_parent(struct vhd *v, const char *path, const struct vhd_open_opt
 {
 	struct vhd_backing *b = NULL;
 	char want[37], have[37];
+	struct stat st;
 	int ret;
 
+	/* A VHD parent is a regular file; anything else (a device, a FIFO that
+	 * would block the open) only as an asked-for raw parent. */
+	ret = opts->flags & VHD_OPEN_NOFOLLOW ? lstat(path, &st) : stat(path, &st);
+	if (ret)
+		return vhd_err(-errno, "%s: parent '%s': %s", v->path, path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return vhd_err(-ELOOP, "%s: parent '%s' is a symbolic link (refused here)",
+			       v->path, path);
+	if (!S_ISREG(st.st_mode) && !(opts->flags & VHD_OPEN_RAW_PARENT)) {
+		vhd_err(-EINVAL, "%s: parent '%s' is not a regular file", v->path, path);
+		return 1;
+	}
 	if (opts->open_parent)
 		ret = opts->open_parent(opts->opaque, path, popts, &b);
 	else
 		ret = vhd_backing_open(path, popts, &b);
 	if (ret)
 		return ret;
-	if (b->vhd && memcmp(b->vhd->footer.uuid, v->header.parent_uuid, 16)) {
+	if (!b->vhd) {
+		static const uint8_t none[16];
+
+		if (!(opts->flags & VHD_OPEN_RAW_PARENT)) {
+			b->ops->release(b);
+			vhd_err(-EINVAL, "%s: parent '%s' is a raw file, not a VHD (raw parents"
+				" are refused unless asked for)", v->path, path);
+			return 1;
+		}
+		if (memcmp(v->header.parent_uuid, none, 16)) {
+			b->ops->release(b);
+			vhd_err(-EINVAL, "%s: parent '%s' is a raw file, but the child records"
+				" a parent UUID, which a raw file cannot have", v->path, path);
+			return 1;
+		}
+		*out = b;
+		return 0;
+	}
+	if (memcmp(b->vhd->footer.uuid, v->header.parent_uuid, 16)) {
 		vhd_uuid_format(v->header.parent_uuid, want);
 		vhd_uuid_format(b->vhd->footer.uuid, have);
 		b->ops->release(b);
@@ -177,7 +208,8 @@ int vhd_parent_open(struct vhd *v, const struct vhd_open_opts *opts)
 	int ret, k = 0;
 	struct stat st;
 
-	popts.flags = opts->flags & (VHD_OPEN_NOWARN_TS | VHD_OPEN_FORCE_SHARE);
+	popts.flags = opts->flags & (VHD_OPEN_NOWARN_TS | VHD_OPEN_FORCE_SHARE |
+				     VHD_OPEN_RAW_PARENT | VHD_OPEN_NOFOLLOW);
 	popts.max_depth = (opts->max_depth ? opts->max_depth : VHD_DEFAULT_MAX_DEPTH) - 1;
 	popts.chain = &link;
 	/* Each existing candidate in turn; one with the wrong UUID (a moved

@@ -48,9 +48,11 @@ static bool cv_is_vhd(int fd)
 	return !memcmp(buf + 1, "conectix", 8) || !memcmp(buf, "conectix", 8);
 }
 
-static int cv_src_open(const char *path, bool force_share, struct cv_src *s)
+static int cv_src_open(const char *path, bool force_share, bool raw_parent,
+		       struct cv_src *s)
 {
-	struct vhd_open_opts oo = { .flags = force_share ? VHD_OPEN_FORCE_SHARE : 0 };
+	struct vhd_open_opts oo = { .flags = (force_share ? VHD_OPEN_FORCE_SHARE : 0) |
+					     (raw_parent ? VHD_OPEN_RAW_PARENT : 0) };
 	struct stat st;
 	int fd;
 
@@ -440,7 +442,7 @@ int vhd_convert(const char *src, const char *dst, const struct vhd_convert_opts 
 	struct cv_dst d = { .o = o };
 	int rc;
 
-	rc = cv_src_open(src, o->force_share, &s);
+	rc = cv_src_open(src, o->force_share, o->raw_parent, &s);
 	if (rc)
 		return rc;
 	rc = cv_dst_open(&d, dst, s.size);

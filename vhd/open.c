@@ -213,9 +213,11 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 		return ret;
 	v->flags = opts->flags;
 	rw = opts->flags & VHD_OPEN_RDWR;
-	v->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	v->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+		     (opts->flags & VHD_OPEN_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (v->fd < 0) {
-		ret = vhd_err(-errno, "%s: cannot open: %s", path, strerror(errno));
+		ret = vhd_err(-errno, "%s: cannot open: %s", path,
+			      errno == ELOOP ? "a symbolic link (refused here)" : strerror(errno));
 		goto err;
 	}
 	if (fstat(v->fd, &st)) {

@@ -4,6 +4,8 @@
  * export moves its writes to a new child and the old top becomes the
  * parent). */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,5 +114,100 @@ int vhd_set_parent_timestamp(const char *child, const char *parent)
 	ret = rst_header_write(c);
 out:
 	vhd_close(c);
+	return ret;
+}
+
+/* Rewrites the locators of @c to lead to @abs (absolute, normalized): each
+ * W2ru/W2ku/MacX entry gets the new path where it fits in its reserved
+ * space, else is cleared; every other entry is cleared. At least the
+ * relative one must fit (-ENOSPC). */
+static int rst_locators_set(struct vhd *c, const char *abs)
+{
+	char dir[4096], cabs[4096], rel[4096];
+	uint8_t *data;
+	size_t len;
+	bool rel_ok = false;
+	int ret = 0;
+
+	if (!realpath(c->path, cabs))
+		return vhd_err(-errno, "%s: %s", c->path, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", cabs);
+	*strrchr(dir, '/') = '\0';
+	ret = vhd_relative_path(dir[0] ? dir : "/", abs, rel, sizeof(rel));
+	if (ret)
+		return ret;
+	data = malloc(4 * 4096);
+	if (!data)
+		return vhd_err(-ENOMEM, "out of memory");
+	for (int i = 0; i < VHD_NUM_LOCATORS && !ret; i++) {
+		struct vhd_locator *l = &c->header.loc[i];
+		uint64_t space = vhd_locator_space(l);
+		bool is_rel = l->code == VHD_PLAT_W2RU;
+
+		if ((l->code != VHD_PLAT_W2RU && l->code != VHD_PLAT_W2KU &&
+		     l->code != VHD_PLAT_MACX) ||
+		    vhd_locator_encode(l->code, is_rel ? rel : abs, data, 4 * 4096, &len) ||
+		    len > space || l->data_offset + space > c->file_end) {
+			memset(l, 0, sizeof(*l));
+			continue;
+		}
+		memset(data + len, 0, space > 4 * 4096 ? 0 : space - len);
+		ret = vhd_pwrite_full(c->fd, data, space > 4 * 4096 ? len : space,
+				      l->data_offset);
+		l->data_len = (uint32_t)len;
+		rel_ok |= is_rel;
+	}
+	free(data);
+	if (!ret && !rel_ok)
+		ret = vhd_err(-ENOSPC, "%s: no room for a relative parent locator", c->path);
+	return ret;
+}
+
+int vhd_set_parent(const char *child, const char *parent)
+{
+	struct vhd_open_opts o = { .flags = VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT };
+	struct vhd_open_opts po = { .flags = VHD_OPEN_NO_PARENT | VHD_OPEN_NOLOCK };
+	char abs[4096];
+	const char *base;
+	struct vhd *c = NULL, *p = NULL;
+	struct stat st;
+	size_t len;
+	int ret;
+
+	if (!realpath(parent, abs) || stat(abs, &st))
+		return vhd_err(-errno, "%s: %s", parent, strerror(errno));
+	ret = vhd_open(abs, &po, &p);
+	if (ret)
+		return ret;
+	ret = vhd_open(child, &o, &c);
+	if (ret)
+		goto out;
+	if (c->read_only || c->footer.type != VHD_TYPE_DIFF) {
+		ret = vhd_err(c->read_only ? -EROFS : -EINVAL, "%s: %s", child, c->read_only ?
+			      "damaged footer, cannot be written (repair it first)" :
+			      "not a differencing disk");
+		goto out;
+	}
+	if (vhd_size(p) != vhd_size(c)) {
+		ret = vhd_err(-EINVAL, "%s: %llu bytes, but '%s' has %llu", child,
+			      (unsigned long long)vhd_size(c), parent,
+			      (unsigned long long)vhd_size(p));
+		goto out;
+	}
+	ret = rst_locators_set(c, abs);
+	if (ret)
+		goto out;
+	memcpy(c->header.parent_uuid, p->footer.uuid, 16);
+	c->header.parent_timestamp = vhd_time_from_unix(st.st_mtime);
+	base = strrchr(abs, '/') + 1;
+	memset(c->header.parent_name, 0, sizeof(c->header.parent_name));
+	ret = vhd_utf8_to_utf16(base, c->header.parent_name, VHD_PARENT_NAME_SIZE, true, &len);
+	if (ret)
+		ret = vhd_err(ret, "parent file name '%s' is too long for the header", base);
+	if (!ret)
+		ret = rst_header_write(c);
+out:
+	vhd_close(c);
+	vhd_close(p);
 	return ret;
 }

@@ -117,6 +117,14 @@ struct vhd_chain_link {
 #define VHD_OPEN_NOWARN_TS  0x08u  /* do not warn on a parent timestamp mismatch */
 #define VHD_OPEN_FORCE_SHARE 0x10u /* read even while another process writes (qemu-img
 				       * -U): refuse nobody; not with RDWR (-EINVAL) */
+/* Accept a raw file (no VHD footer) as the parent of a differencing layer,
+ * anywhere in the chain, but only where the child records no parent UUID
+ * (all zeros: a raw file has none to compare). Without it a raw parent is
+ * refused: a layer from elsewhere must not read an arbitrary host file. */
+#define VHD_OPEN_RAW_PARENT 0x20u
+/* Open no file of the chain (this one and every parent) through a symbolic
+ * link in its last path component (O_NOFOLLOW): -ELOOP. */
+#define VHD_OPEN_NOFOLLOW   0x40u
 
 struct vhd_open_opts {
 	unsigned flags;               /* VHD_OPEN_* */
@@ -146,9 +154,10 @@ int vhd_backing_from_vhd(struct vhd *v, struct vhd_backing **out);
  * depth, the library opens parents). The parent is looked up relative to
  * the child's directory (W2ru), then absolute (W2ku), then MacX, then by the
  * Parent Unicode Name beside the child; the first existing file whose UUID
- * matches is used (a raw file always matches; when only wrong UUIDs are
- * found: -EINVAL "parent UUID mismatch"); a timestamp mismatch is only a
- * warning. A damaged trailing
+ * matches is used (when only wrong UUIDs are found: -EINVAL "parent UUID
+ * mismatch"); a timestamp mismatch is only a warning. A raw parent is used
+ * only with VHD_OPEN_RAW_PARENT and where the child records no parent UUID;
+ * otherwise it counts as a mismatch. A damaged trailing
  * footer with a good copy at offset 0 opens read-only (info.read_only,
  * info.footer_damaged) even when RDWR was asked, except the tail a power
  * loss leaves after an unflushed block allocation (no footer cookie at the

@@ -143,6 +143,8 @@ struct vhd_convert_opts {
 	bool azure;               /* fixed target whose size is rounded up to a MiB */
 	bool force_share;         /* read a VHD @src even while another process
 				   * writes it (VHD_OPEN_FORCE_SHARE, -U) */
+	bool raw_parent;          /* the source chain may read a raw parent
+				   * (VHD_OPEN_RAW_PARENT) */
 	vhd_progress_fn progress; /* bytes of the virtual disk done */
 	void *opaque;
 };
@@ -175,5 +177,16 @@ int vhd_parent_verify(const char *child, const char *parent);
  * rewritten (only its first sector when nothing else differs) and
  * fsynced. Nothing is written when the timestamp already matches. */
 int vhd_set_parent_timestamp(const char *child, const char *parent);
+
+/* Points the differencing disk @child at the VHD @parent: records its
+ * UUID, its modification time, its file name, and locators leading to it
+ * (relative, and absolute where the child's reserved locator space holds
+ * it; every other locator is cleared). The data is not touched: the caller
+ * vouches that @parent reads what the child was made on (e.g. the same
+ * content id). Both must have the same virtual size. @child is locked
+ * exclusively; the header is rewritten and fsynced. 0, -EINVAL (not
+ * differencing, sizes differ), -ENOSPC (no room for a relative locator),
+ * -EBUSY or -errno. */
+int vhd_set_parent(const char *child, const char *parent);
 
 #endif

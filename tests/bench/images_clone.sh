@@ -10,7 +10,7 @@ N=100
 
 truncate -s 1G "$T/tmpl.raw"
 head -c 256M /dev/urandom | dd of="$T/tmpl.raw" bs=1M seek=64 conv=notrunc status=none
-"$VHDVISOR" image import "$T/tmpl.raw" --name tmpl >/dev/null
+"$VHDVISOR" image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 "$VHDVISOR" vm create base --from tmpl >/dev/null
 qemu-img convert -f raw -O qcow2 "$T/tmpl.raw" "$T/tmpl.qcow2"
 

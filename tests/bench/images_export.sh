@@ -11,7 +11,7 @@ for i in $(seq 0 2 30); do   # 16 x 64 MiB of data between 16 x 64 MiB holes
 	head -c 64M /dev/urandom | dd of="$T/src.raw" bs=64M seek=$i conv=notrunc \
 		status=none
 done
-"$VHDVISOR" image import "$T/src.raw" --name big >/dev/null
+"$VHDVISOR" image import "$T/src.raw" --format raw --name big >/dev/null
 stored=$VHDVISOR_STATE/$("$VHDVISOR" image show big --json | jq -r .file)
 src="driver=vpc,force_size_calc=current_size,file.filename=$stored"
 

@@ -29,7 +29,7 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 # ---- ours
 truncate -s 64M "$T/tmpl.raw"
-"$VHDVISOR" image import "$T/tmpl.raw" --name tmpl >/dev/null
+"$VHDVISOR" image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 "$VHDVISOR" vm create v --from tmpl --mem 192M >/dev/null
 trap '"$VHDVISOR" vm stop v >/dev/null 2>&1 || true; kill "${qpid:-}" 2>/dev/null || true
       rm -rf "$T"' EXIT

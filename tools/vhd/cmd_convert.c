@@ -20,7 +20,8 @@
 extern char **environ;
 
 static const char convert_usage[] =
-	"convert [-p] [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] [-U] SRC DST\n"
+	"convert [-p] [-U] [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] [--raw-parent]\n"
+	"        SRC DST\n"
 	"\n"
 	"Copies the virtual disk of SRC into a new image DST (never overwritten).\n"
 	"SRC is a VHD (a differencing chain becomes one flat image), a raw image,\n"
@@ -31,7 +32,9 @@ static const char convert_usage[] =
 	"DST appears only when complete. -p (--progress) shows a percentage on\n"
 	"standard error, rewritten in place.\n"
 	"-U, --force-share: read SRC even while another process writes it\n"
-	"(like qemu-img convert -U; the copy may then be inconsistent).";
+	"(like qemu-img convert -U; the copy may then be inconsistent).\n"
+	"--raw-parent: SRC's chain may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 /* The qemu-img format name of a foreign image, or NULL (VHD or raw). */
 static const char *convert_foreign_format(const char *path)
@@ -92,6 +95,7 @@ int cmd_convert(int argc, char **argv)
 		{ "azure", no_argument, NULL, 'a' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "force-share", no_argument, NULL, 'U' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -129,6 +133,7 @@ int cmd_convert(int argc, char **argv)
 		case 'a': o.azure = true; break;
 		case 'p': progress = true; break;
 		case 'U': o.force_share = true; break;
+		case 'R': o.raw_parent = true; break;
 		case 'h':
 			printf("usage: vhd %s\n", convert_usage);
 			return CLI_OK;

@@ -12,14 +12,16 @@
 #include "vhd/vhd.h"
 
 static const char info_usage[] =
-	"info [--json] [-U] FILE\n"
+	"info [--json] [-U] [--raw-parent] FILE\n"
 	"\n"
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
 	"exit status is 1, as when FILE itself cannot be opened.\n"
 	"-U, --force-share: read even while another process writes the image\n"
-	"(like qemu-img -U; what is read may be inconsistent).";
+	"(like qemu-img -U; what is read may be inconsistent).\n"
+	"--raw-parent: a differencing layer may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
@@ -164,6 +166,7 @@ int cmd_info(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "force-share", no_argument, NULL, 'U' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -181,6 +184,7 @@ int cmd_info(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'U': oo.flags |= VHD_OPEN_FORCE_SHARE; break;
+		case 'R': oo.flags |= VHD_OPEN_RAW_PARENT; break;
 		case 'h':
 			printf("usage: vhd %s\n", info_usage);
 			return CLI_OK;

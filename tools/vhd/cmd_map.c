@@ -9,13 +9,15 @@
 #include "vhd/vhd_ops.h"
 
 static const char map_usage[] =
-	"map [--json] [-U] FILE\n"
+	"map [--json] [-U] [--raw-parent] FILE\n"
 	"\n"
 	"Lists the allocated ranges of the virtual disk (byte offset, length)\n"
 	"and which layer of the chain holds each: depth 1 is FILE, 2 its parent\n"
 	"and so on. --json lists every range, including unallocated ones\n"
 	"(depth 0, reading as zeros), like 'qemu-img map --output=json'.\n"
-	"-U, --force-share: read even while another process writes the image.";
+	"-U, --force-share: read even while another process writes the image.\n"
+	"--raw-parent: a differencing layer may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.";
 
 struct map_out {
 	struct vhd *v;
@@ -51,6 +53,7 @@ int cmd_map(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "force-share", no_argument, NULL, 'U' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -64,6 +67,7 @@ int cmd_map(int argc, char **argv)
 		switch (c) {
 		case 'j': o.json = true; break;
 		case 'U': flags |= VHD_OPEN_FORCE_SHARE; break;
+		case 'R': flags |= VHD_OPEN_RAW_PARENT; break;
 		case 'h':
 			printf("usage: vhd %s\n", map_usage);
 			return CLI_OK;
@@ -73,7 +77,7 @@ int cmd_map(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vt_usage(map_usage);
-	if (vt_open_flags(argv[optind], flags, &o.v))
+	if (vt_open(argv[optind], flags, &o.v))
 		return CLI_FAIL;
 	if (o.json)
 		printf("[");

@@ -16,9 +16,11 @@
 #include "tools/vhd/cmds.h"
 
 static const char mount_usage[] =
-	"usage: vhd mount [--read-only] [--foreground] FILE DIR\n"
+	"usage: vhd mount [--read-only] [--foreground] [--raw-parent] FILE DIR\n"
 	"Shows the image (with its whole chain) as DIR/disk. Detach with\n"
-	"'vhd umount DIR' (flushes) or fusermount3 -u DIR.\n";
+	"'vhd umount DIR' (flushes) or fusermount3 -u DIR.\n"
+	"--raw-parent: A differencing layer may read through a raw file (the file its\n"
+	"locators name); without it a raw parent is refused.\n";
 
 /* Takes SIGTERM/SIGINT/SIGHUP: flush, detach, exit. libfuse's own loop
  * only ends when the kernel ends the connection, which a copy of the mount
@@ -43,6 +45,7 @@ int cmd_mount(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "raw-parent", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vfuse_opts o = { 0 };
@@ -50,6 +53,7 @@ int cmd_mount(int argc, char **argv)
 	pthread_t th;
 	sigset_t sigs;
 	char dir[PATH_MAX];
+	unsigned flags = 0;
 	bool ro = false;
 	struct bimg *img;
 	int c, rc;
@@ -63,6 +67,7 @@ int cmd_mount(int argc, char **argv)
 		switch (c) {
 		case 'r': ro = true; break;
 		case 'f': o.foreground = true; break;
+		case 'R': flags |= BIMG_OPEN_RAW_PARENT; break;
 		default: fputs(mount_usage, stderr); return CLI_USAGE;
 		}
 	}
@@ -74,7 +79,7 @@ int cmd_mount(int argc, char **argv)
 		log_err("%s: no such folder", argv[optind + 1]);
 		return CLI_USAGE;
 	}
-	rc = bimg_open(argv[optind], ro ? 0 : BIMG_OPEN_RDWR, &img);
+	rc = bimg_open(argv[optind], flags | (ro ? 0 : BIMG_OPEN_RDWR), &img);
 	if (rc) {
 		const char *why = bimg_last_error();
 

@@ -70,7 +70,7 @@ int cmd_read(int argc, char **argv)
 		return vt_usage(read_usage);
 	if (vt_size(argv[2], "offset", &off) || vt_size(argv[3], "length", &len))
 		return CLI_USAGE;
-	if (vt_open_flags(argv[1], flags, &v))
+	if (vt_open(argv[1], flags, &v))
 		return CLI_FAIL;
 	if (vt_range_ok(argv[1], v, off, len)) {
 		vhd_close(v);

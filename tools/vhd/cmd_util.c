@@ -68,12 +68,7 @@ int vt_size(const char *s, const char *what, uint64_t *out)
 	return 0;
 }
 
-int vt_open(const char *path, int rdwr, struct vhd **out)
-{
-	return vt_open_flags(path, rdwr ? VHD_OPEN_RDWR : 0, out);
-}
-
-int vt_open_flags(const char *path, unsigned flags, struct vhd **out)
+int vt_open(const char *path, unsigned flags, struct vhd **out)
 {
 	struct vhd_open_opts o = { .flags = flags };
 	int rc = vhd_open(path, &o, out);

@@ -26,11 +26,10 @@ int vt_plain_args(int *argc, char ***argv, const char *usage);
 /* Parses a size (K/M/G/T binary suffixes) or logs "bad WHAT 'S'". 0/-1. */
 int vt_size(const char *s, const char *what, uint64_t *out);
 
-/* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
-int vt_open(const char *path, int rdwr, struct vhd **out);
+/* Opens @path with its chain (VHD_OPEN_* @flags: read-only unless
+ * VHD_OPEN_RDWR); logs on failure. */
+int vt_open(const char *path, unsigned flags, struct vhd **out);
 
-/* vt_open() with VHD_OPEN_* @flags (e.g. VHD_OPEN_FORCE_SHARE for -U). */
-int vt_open_flags(const char *path, unsigned flags, struct vhd **out);
 
 /* A progress callback for the library's long operations: logs every 10%
  * at info level. @opaque points to an int holding the last percentage,

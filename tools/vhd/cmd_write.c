@@ -132,7 +132,7 @@ int cmd_write(int argc, char **argv)
 		}
 	}
 	buf = malloc(WRITE_CHUNK);
-	if (!buf || vt_open(path, 1, &v)) {
+	if (!buf || vt_open(path, VHD_OPEN_RDWR, &v)) {
 		free(buf);
 		if (fd > STDIN_FILENO)
 			close(fd);

@@ -41,18 +41,24 @@
 struct image_args {
 	const char *state, *name, *format, *os, *arch, *boot, *bundle;
 	uint64_t min_mem;
-	bool json, force, rm, verify;
+	bool json, force, rm, verify, keep_identity;
 	int cloud_init;         /* -1 not given, 0 off, 1 on */
 	int first;
 };
 
 static const struct cli_action image_actions[] = {
 	{ "import", "FILE [--name NAME[:VERSION]] [--os OS] [--arch ARCH]\n"
-		    "[--boot bios|uefi|direct] [--min-mem SIZE] [--cloud-init] [-p]",
+		    "[--boot bios|uefi|direct] [--min-mem SIZE] [--cloud-init]\n"
+		    "[--format raw|vhd|qcow2|vmdk|vdi|vhdx] [--keep-identity] [-p]",
 	  "Adds a disk image to the catalog. FILE is a VHD (fixed, dynamic, or a\n"
-	  "differencing chain: flattened), raw, qcow2/vmdk/vdi/vhdx (through qemu-img),\n"
-	  "or a bundle ('image export --bundle', 'vm export'), verified before anything\n"
-	  "is accepted. The id is a SHA-256 of the guest-visible content.\n"
+	  "differencing chain of VHDs: flattened; checked first), qcow2/vmdk/vdi/vhdx\n"
+	  "(through qemu-img), a raw disk only with --format raw (a whole number of\n"
+	  "512-byte sectors), or a bundle ('image export --bundle', 'vm export'),\n"
+	  "verified before anything is accepted. The id is a SHA-256 of the\n"
+	  "guest-visible content.\n"
+	  "  --format F             what FILE is (required for raw; others are probed)\n"
+	  "  --keep-identity        a bundle's VM imported under another --name keeps\n"
+	  "                         its MAC, UUID and machine-id\n"
 	  "  --name NAME[:VERSION]  a name (VERSION default: the next number)\n"
 	  "  --os OS, --arch ARCH   recorded metadata\n"
 	  "  --boot MODE            bios, uefi or direct\n"
@@ -117,6 +123,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "cloud-init", optional_argument, NULL, 'C' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "keep-identity", no_argument, NULL, 'K' },
 		{ 0 },
 	};
 	int ch;
@@ -145,6 +152,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		case 'r': a->rm = true; break;
 		case 'B': a->bundle = optarg; break;
 		case 'V': a->verify = true; break;
+		case 'K': a->keep_identity = true; break;
 		case 'C':
 			/* "--cloud-init" alone means on; "on"/"off" may follow */
 			if (!optarg && optind < argc && (!strcmp(argv[optind], "on") ||
@@ -238,7 +246,8 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 		return CLI_USAGE;
 	}
 	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
-	if (bundle_import(c, path, a->name, &res)) {
+	if (bundle_import(c, path, a->name, a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0,
+			  &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}
@@ -310,6 +319,14 @@ static int do_import(struct cat *c, const struct image_args *a, int argc, char *
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
+	if (a->format) {
+		o.format_given = true;
+		if (img_format_parse(a->format, &o.format)) {
+			log_err("bad --format '%s' (raw, vhd, qcow2, vmdk, vdi or vhdx)",
+				a->format);
+			return CLI_USAGE;
+		}
+	}
 	if (bundle_probe(argv[a->first]))
 		return import_bundle(c, argv[a->first], a);
 	if (img_import(c, argv[a->first], &o, &res)) {

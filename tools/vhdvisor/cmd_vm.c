@@ -48,6 +48,8 @@
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
 	const char *password, *ssh_key;
+	const char *name;       /* import: --name NEW */
+	bool keep_identity;     /* import: keep MAC, UUID, machine-id under --name */
 	unsigned cpus, count, timeout;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
@@ -124,10 +126,13 @@ static const struct cli_action vm_actions[] = {
 	  "a bundle (tar) to FILE, which must not exist.\n"
 	  "  --bundle FILE  the bundle to write (required)\n"
 	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 1 },
-	{ "import", "BUNDLE [NEWNAME] [-p]",
+	{ "import", "BUNDLE [--name NEW | NEW] [--keep-identity] [-p]",
 	  "Imports a VM bundle, verified before anything enters the catalog, as\n"
-	  "NEWNAME or under its own name.\n"
-	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 2 },
+	  "NEW or under its own name. Under a new name the VM gets a new MAC,\n"
+	  "SMBIOS UUID and machine-id.\n"
+	  "  --name NEW       import it as NEW\n"
+	  "  --keep-identity  keep the bundle's MAC, UUID and machine-id under NEW\n"
+	  "  -p, --progress   show progress (default: on a terminal)", NULL, 1, 2 },
 	{ "disk", "add NAME SIZE | add NAME --file VHD\n"
 		  "resize NAME DISK SIZE | rm NAME DISK | list NAME [--json]",
 	  "A VM's data disks: disk 0 is the boot disk, the others follow (vdb, ...).\n"
@@ -208,6 +213,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "follow", no_argument, NULL, 'w' },
 		{ "dump", no_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "keep-identity", no_argument, NULL, 'I' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -248,6 +255,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'a': a->accel = optarg; break;
 		case 'B': a->bundle = optarg; break;
 		case 'D': a->file = optarg; break;
+		case 'N': a->name = optarg; break;
+		case 'I': a->keep_identity = true; break;
 		case 'C':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
 				log_err("bad --cloud-init '%s' (on or off)", optarg);
@@ -570,11 +579,13 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 {
 	struct bundle_result res;
 	int n = argc - a->first;
+	const char *name = n == 2 ? argv[a->first + 1] : a->name;
 
-	if (n != 1 && n != 2)
+	if ((n != 1 && n != 2) || (n == 2 && a->name))
 		return CLI_USAGE;
 	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
-	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
+	if (bundle_import(c, argv[a->first], name,
+			  a->keep_identity ? BUNDLE_KEEP_IDENTITY : 0, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
 	}

@@ -49,7 +49,7 @@ note "foreign image qemu-img cannot read"
 expect_exit 1 vv image import "$T/junk.qcow2"
 assert_stderr "qemu-img cannot read"
 nothing_imported qcow2
-expect_exit 1 vv image import "$T/nope.raw"
+expect_exit 1 vv image import "$T/nope.raw" --format raw
 assert_stderr "No such file"
 
 note "full disk: a 24 MiB tmpfs as the state directory"
@@ -57,11 +57,11 @@ if [[ $(id -u) == 0 ]] && mkdir -p "$T/small" && mount -t tmpfs -o size=24M tmpf
 	at_exit "umount -l '$T/small'"
 	truncate -s 1G "$T/big.raw"
 	head -c 40M /dev/urandom | dd of="$T/big.raw" bs=1M seek=100 conv=notrunc status=none
-	VHDVISOR_STATE=$T/small/state expect_exit 1 vv image import "$T/big.raw" --name big
+	VHDVISOR_STATE=$T/small/state expect_exit 1 vv image import "$T/big.raw" --format raw --name big
 	assert_stderr "[Nn]o space"
 	VHDVISOR_STATE=$T/small/state nothing_imported "full disk"
 	# the catalog still works, and a small image fits
-	VHDVISOR_STATE=$T/small/state vv image import "$T/d.raw" --name small >/dev/null
+	VHDVISOR_STATE=$T/small/state vv image import "$T/d.raw" --format raw --name small >/dev/null
 	VHDVISOR_STATE=$T/small/state consistent
 	assert_eq "$(VHDVISOR_STATE=$T/small/state vv image list --json | jq length)" 1 "small fits"
 else

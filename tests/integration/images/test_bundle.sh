@@ -10,7 +10,7 @@ need_cmd jq tar
 A=$T/hostA B=$T/hostB C=$T/hostC
 
 mkraw "$T/disk.raw" 40M
-VHDVISOR_STATE=$A vv image import "$T/disk.raw" --name deb:12 --os debian-12 >/dev/null
+VHDVISOR_STATE=$A vv image import "$T/disk.raw" --format raw --name deb:12 --os debian-12 >/dev/null
 id=$(VHDVISOR_STATE=$A image_id deb:12)
 VHDVISOR_STATE=$A vv vm create web --from deb:12 --cpus 2 >/dev/null
 disk=$(VHDVISOR_STATE=$A vv vm show web --json | jq -r .disk)

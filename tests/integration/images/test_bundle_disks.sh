@@ -16,7 +16,7 @@ a() { VHDVISOR_STATE=$A vv "$@"; }
 b() { VHDVISOR_STATE=$B vv "$@"; }
 
 truncate -s 32M "$T/tmpl.raw"
-a image import "$T/tmpl.raw" --name tmpl >/dev/null
+a image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 a vm create web --from tmpl >/dev/null
 a vm create bare --from tmpl >/dev/null
 a vm export bare --bundle "$T/bare.tar"

@@ -19,7 +19,7 @@ truncate -s 32M "$T/tmpl.raw"
 mkraw "$T/plain.raw" 16M
 
 note "a version-3 catalog is upgraded"
-vv image import "$T/plain.raw" --name plain >/dev/null
+vv image import "$T/plain.raw" --format raw --name plain >/dev/null
 sqlite3 "$db" 'ALTER TABLE images DROP COLUMN cloud_init; PRAGMA user_version = 3'
 assert_eq "$(vv image show plain --json | jq .cloud_init)" false "old image unmarked"
 assert_eq "$(sqlite3 "$db" 'PRAGMA user_version')" 4 "schema version"
@@ -27,7 +27,7 @@ assert_eq "$(sqlite3 "$db" 'SELECT count(*) FROM pragma_table_info("images")
 	WHERE name = "cloud_init"')" 1 "images.cloud_init column"
 
 note "marking images"
-vv image import "$T/tmpl.raw" --name ci --cloud-init --json >"$T/imp.json"
+vv image import "$T/tmpl.raw" --format raw --name ci --cloud-init --json >"$T/imp.json"
 assert_eq "$(jq .cloud_init "$T/imp.json")" true "import --cloud-init"
 assert_eq "$(vv image show ci --json | jq .cloud_init)" true "show --json"
 vv image show ci | grep -Eq '^cloud_init +true$' || fail "show (text) lacks cloud_init true"

@@ -10,7 +10,7 @@ mkraw "$T/disk.raw" 48M
 want=$(sha "$T/disk.raw")
 
 note "raw import, then export in every format"
-vv image import "$T/disk.raw" --name base:1 --os debian-12 >"$T/out"
+vv image import "$T/disk.raw" --format raw --name base:1 --os debian-12 >"$T/out"
 id=$(image_id base:1)
 [[ ${#id} == 64 ]] || fail "id '$id'"
 for f in raw vhd vhd-fixed; do
@@ -51,7 +51,7 @@ assert_eq "$(sha "$T/child.exp")" "$(sha "$T/child.raw")" "chain round trip"
 
 note "azure: fixed, whole MiB, readable by qemu-img and libvhdi"
 mkraw "$T/odd.raw" $((33 * 1048576 + 3072))
-vv image import "$T/odd.raw" --name odd >/dev/null
+vv image import "$T/odd.raw" --format raw --name odd >/dev/null
 vv image export odd "$T/odd.azure" --format azure
 assert_eq "$(stat -c %s "$T/odd.azure")" $((34 * 1048576 + 512)) "azure file size"
 qemu-img info -f vpc "$T/odd.azure" >/dev/null || fail "qemu-img cannot read the azure export"
@@ -68,7 +68,7 @@ cmp -n $((33 * 1048576 + 3072)) "$T/odd.raw" "$T/odd.back" || fail "azure conten
 tail -c 1045504 "$T/odd.back" | cmp -s - <(head -c 1045504 /dev/zero) || fail "azure padding not zero"
 
 note "listing, names, versions, labels"
-vv image import "$T/odd.raw" --name base >/dev/null    # same content as odd: base:2
+vv image import "$T/odd.raw" --format raw --name base >/dev/null    # same content as odd: base:2
 assert_eq "$(image_id base)" "$(image_id odd)" "base = latest version"
 assert_eq "$(image_id base:1)" "$id" "base:1 unchanged"
 vv image tag base:1 golden:v1 >/dev/null

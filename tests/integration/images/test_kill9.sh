@@ -24,18 +24,18 @@ killat() {
 truncate -s 2G "$T/big.raw"
 head -c 48M /dev/urandom | dd of="$T/big.raw" bs=1M seek=300 conv=notrunc status=none
 head -c 16M /dev/urandom | dd of="$T/big.raw" bs=1M seek=1500 conv=notrunc status=none
-vv image import "$T/big.raw" --json >"$T/ref.json"
+vv image import "$T/big.raw" --format raw --json >"$T/ref.json"
 want=$(jq -r .id "$T/ref.json")
 vv image rm "$want" >/dev/null
 
 note "import, killed $ITER times"
 for i in $(seq 1 "$ITER"); do
-	killat "$VHDVISOR" image import "$T/big.raw" --name big
+	killat "$VHDVISOR" image import "$T/big.raw" --format raw --name big
 	consistent
 done
 vv image gc >/dev/null
 consistent clean
-vv image import "$T/big.raw" --name big --json >"$T/imp.json"
+vv image import "$T/big.raw" --format raw --name big --json >"$T/imp.json"
 assert_eq "$(jq -r .id "$T/imp.json")" "$want" "import after kills"
 consistent clean
 
@@ -66,7 +66,7 @@ consistent clean
 
 note "snapshot-rm, killed $ITER times"
 truncate -s 256M "$T/small.raw"
-vv image import "$T/small.raw" --name small >/dev/null
+vv image import "$T/small.raw" --format raw --name small >/dev/null
 vv vm create s --from small >/dev/null
 disk() { vv vm show s --json | jq -r .disk; }
 put() { head -c 24M /dev/urandom >"$T/w"; "$VHD" write "$(disk)" "$1" --from "$T/w" >/dev/null; }

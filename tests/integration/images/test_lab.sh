@@ -8,7 +8,7 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq
 
 mkraw "$T/tmpl.raw" 32M
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv lab create web --from tmpl --count 5 --cpus 2 >/dev/null
 vv vm list --json >"$T/vms.json"
 assert_eq "$(jq -r '[.[] | select(.lab == "web") | .name] | join(" ")' "$T/vms.json")" \

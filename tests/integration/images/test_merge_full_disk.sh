@@ -14,7 +14,7 @@ export VHDVISOR_STATE=$T/small/state
 
 truncate -s 32M "$T/tmpl.raw"
 head -c 2M /dev/urandom | dd of="$T/tmpl.raw" bs=1M seek=1 conv=notrunc status=none
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create v --from tmpl >/dev/null
 disk() { vv vm show v --json | jq -r .disk; }
 put() { head -c "$2" /dev/urandom >"$T/w"; "$VHD" write "$(disk)" "$1" --from "$T/w" >/dev/null; }

@@ -14,7 +14,7 @@ ITER=${VV_KILL_ITER:-6}
 
 truncate -s 320M "$T/base.raw"
 head -c 2M /dev/urandom | dd of="$T/base.raw" bs=1M seek=250 conv=notrunc status=none
-vv image import "$T/base.raw" --name base >/dev/null
+vv image import "$T/base.raw" --format raw --name base >/dev/null
 
 disk() { vv vm show "$1" --json | jq -r .disk; }
 # put VM OFF MIB: MIB MiB of random data at byte OFF of the VM's top

@@ -11,12 +11,12 @@ for i in 1 2 3 4; do
 	head -c 4M /dev/urandom | dd of="$T/r$i.raw" bs=1M seek=$((i * 8)) conv=notrunc status=none
 done
 mkraw "$T/tmpl.raw" 32M
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create base --from tmpl >/dev/null
 
 pids=()
 for i in 1 2 3 4; do
-	"$VHDVISOR" image import "$T/r$i.raw" --name "r$i" >"$T/imp$i" 2>&1 & pids+=($!)
+	"$VHDVISOR" image import "$T/r$i.raw" --format raw --name "r$i" >"$T/imp$i" 2>&1 & pids+=($!)
 	"$VHDVISOR" vm clone base "p$i" --count 25 >"$T/cl$i" 2>&1 & pids+=($!)
 done
 for p in "${pids[@]}"; do

@@ -7,7 +7,7 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq
 
 mkraw "$T/tmpl.raw" 64M
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 id=$(image_id tmpl)
 img=$VHDVISOR_STATE/images/$id.vhd
 before=$(sha "$img")

@@ -14,9 +14,9 @@ G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest m
 export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
 
 truncate -s 32M "$T/tmpl.raw"
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 mkraw "$T/data.raw" 12M
-vv image import "$T/data.raw" --name data >/dev/null
+vv image import "$T/data.raw" --format raw --name data >/dev/null
 data_vhd=$VHDVISOR_STATE/images/$(image_id data).vhd
 
 note "a version-1 catalog is upgraded"

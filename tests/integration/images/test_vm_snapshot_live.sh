@@ -19,7 +19,7 @@ export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
 OFF=2048   # KiB: where the guest writes its counter, a whole 2 MiB block
            # each time (libvhdi misreads partly filled blocks' bitmaps)
 mkraw "$T/tmpl.raw" 32M   # random data the chains must show through
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create v --from tmpl --mem 192M >/dev/null
 at_exit '"$VHDVISOR" vm stop v >/dev/null 2>&1'
 disk() { vv vm show v --json | jq -r .disk; }

@@ -7,7 +7,7 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq
 
 mkraw "$T/tmpl.raw" 32M
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create v --from tmpl >/dev/null
 disk() { vv vm show v --json | jq -r .disk; }
 # put OFF WORD: writes 64 KiB of WORD at OFF into the VM's disk

@@ -206,8 +206,12 @@ Test(bimg, raw_file_as_parent)
 	cr_assert_eq(pwrite(fd, buf, sizeof(buf), 2 * MiB), (ssize_t)sizeof(buf));
 	close(fd);
 	make_child(path_in("kid.vhd"), path_in("base.raw"));
-	cr_assert_eq(bimg_open(path_in("kid.vhd"), BIMG_OPEN_RDWR, &kid), 0, "%s",
-		     bimg_last_error());
+	/* refused unless asked for */
+	cr_assert_eq(bimg_open(path_in("kid.vhd"), BIMG_OPEN_RDWR, &kid), -EINVAL);
+	cr_assert(strstr(bimg_last_error(), "raw file"), "%s", bimg_last_error());
+	cr_assert_eq(bimg_parents_count(), 0);
+	cr_assert_eq(bimg_open(path_in("kid.vhd"), BIMG_OPEN_RDWR | BIMG_OPEN_RAW_PARENT, &kid),
+		     0, "%s", bimg_last_error());
 	cr_assert_eq(bimg_parents_count(), 1);
 	cr_assert_eq(bimg_size(kid), 8 * MiB);
 	memset(buf, 0, sizeof(buf));

@@ -15,7 +15,7 @@ TestSuite(chain, .init = vt_setup, .fini = vt_teardown);
 
 static void put(const char *path, uint8_t val, uint64_t off, size_t len)
 {
-	struct vhd *v = vt_open(path, VHD_OPEN_RDWR);
+	struct vhd *v = vt_open(path, VHD_OPEN_RDWR | VHD_OPEN_RAW_PARENT);
 	uint8_t *buf = malloc(len);
 
 	memset(buf, val, len);
@@ -270,7 +270,10 @@ Test(chain, raw_and_fixed_parents)
 	close(fd);
 	vt_create(c, VHD_TYPE_DIFF, 0, raw);
 	put(c, 0x33, 4096, 100);
-	v = vt_open(c, 0);
+	/* a raw parent only when asked for */
+	cr_assert_eq(vhd_open(c, NULL, &v), -EINVAL);
+	cr_assert(strstr(vhd_last_error(), "is a raw file, not a VHD"), "%s", vhd_last_error());
+	v = vt_open(c, VHD_OPEN_RAW_PARENT);
 	cr_assert_eq(vhd_size(v), 4u << 20);
 	cr_assert_eq(get(v, 4095), vt_byte(4095, 8));
 	cr_assert_eq(get(v, 4096), 0x33);
@@ -281,7 +284,7 @@ Test(chain, raw_and_fixed_parents)
 	vhd_close(v);
 	/* a parent shorter than the child reads zeros past its end */
 	cr_assert_eq(truncate(raw, 3 << 20), 0);
-	v = vt_open(c, VHD_OPEN_NOWARN_TS);
+	v = vt_open(c, VHD_OPEN_NOWARN_TS | VHD_OPEN_RAW_PARENT);
 	cr_assert_eq(get(v, (3 << 20) - 1), vt_byte((3 << 20) - 1, 8));
 	cr_assert_eq(get(v, 3 << 20), 0);
 	cr_assert_eq(vhd_block_status(v, 3 << 20, 1 << 20, &n, &d), 0);
@@ -295,6 +298,12 @@ Test(chain, raw_and_fixed_parents)
 	cr_assert_eq(get(v, 12345), 0x44);
 	cr_assert_eq(v->depth, 2u);
 	vhd_close(v);
+	/* a child that records a parent UUID never reads a raw file, asked or
+	 * not: the fixed parent replaced by raw bytes is a mismatch */
+	cr_assert_eq(rename(raw, fx), 0);
+	cr_assert_eq(vhd_open(c2, &(struct vhd_open_opts){ .flags = VHD_OPEN_RAW_PARENT }, &v),
+		     -EINVAL);
+	cr_assert(strstr(vhd_last_error(), "records a parent UUID"), "%s", vhd_last_error());
 	free(buf);
 }
 

@@ -300,7 +300,7 @@ static void tiny_blocks(uint32_t bs)
 	finish(fd, &f, &h, bat, end);
 	close(fd);
 
-	struct vhd *v = vt_open(c, 0);
+	struct vhd *v = vt_open(c, VHD_OPEN_RAW_PARENT);
 	cr_assert_eq(vhd_pread(v, data, 64 << 10, 0), 0, "%s", vhd_last_error());
 	for (uint32_t i = 0; i < (64u << 10); i++) {
 		bool mine = (i / bs) % 4 == 1 && i % bs < 512;
@@ -309,7 +309,7 @@ static void tiny_blocks(uint32_t bs)
 	}
 	vhd_close(v);
 	/* and writes land right */
-	v = vt_open(c, VHD_OPEN_RDWR);
+	v = vt_open(c, VHD_OPEN_RDWR | VHD_OPEN_RAW_PARENT);
 	memset(w7a, 0x7a, sizeof(w7a));
 	cr_assert_eq(vhd_pwrite(v, w7a, 1000, 3 * bs - 300), 0, "%s", vhd_last_error());
 	cr_assert_eq(vhd_pread(v, data, 64 << 10, 0), 0);

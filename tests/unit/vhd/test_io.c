@@ -610,7 +610,10 @@ Test(io, differencing_big_blocks_span_bitmap_windows)
 	}
 	close(fd);
 	cr_assert_eq(vhd_create(c, &o), 0, "%s", vhd_last_error());
-	v = vt_open(c, VHD_OPEN_RDWR);
+	/* a raw parent is refused unless asked for */
+	cr_assert_eq(vhd_open(c, NULL, &v), -EINVAL);
+	cr_assert(strstr(vhd_last_error(), "raw file"), "%s", vhd_last_error());
+	v = vt_open(c, VHD_OPEN_RDWR | VHD_OPEN_RAW_PARENT);
 	cr_assert_eq(v->bitmap_size, 64u << 10);
 	/* child sectors on both sides of the 2 MiB bitmap windows */
 	memset(buf, 0xc1, 4096);
@@ -618,7 +621,7 @@ Test(io, differencing_big_blocks_span_bitmap_windows)
 	cr_assert_eq(vhd_pwrite(v, buf, 512, (6 << 20) + 512), 0);
 	cr_assert_eq(vhd_pwrite(v, buf, 512, (256 << 20) + 512), 0);
 	vhd_close(v);
-	v = vt_open(c, 0);
+	v = vt_open(c, VHD_OPEN_RAW_PARENT);
 	cr_assert_eq(vhd_pread(v, buf, 8 << 20, 0), 0);
 	for (uint64_t i = 0; i < (8 << 20); i++) {
 		bool mine = (i >= (2 << 20) - 512 && i < (2 << 20) + 512) ||

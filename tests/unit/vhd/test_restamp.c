@@ -137,3 +137,52 @@ Test(restamp, refuses_a_child_in_use)
 	vhd_close(v);
 	cr_assert_eq(vhd_set_parent_timestamp(c, a), 0, "%s", vhd_last_error());
 }
+
+/* vhd_set_parent(): a child made on one copy of a disk is linked to
+ * another copy (another UUID, another folder); no old locator is left
+ * leading to the first copy, data stays, sizes must agree. */
+Test(restamp, set_parent_links_to_another_copy)
+{
+	const char *a = vt_path("a.vhd"), *c = vt_path("c.vhd");
+	const char *b = vt_path("sub/b.vhd"), *small = vt_path("small.vhd");
+	char found[4096], sub[512];
+	uint8_t buf[4096], w[4096];
+	struct vhd *v;
+
+	vt_create(a, VHD_TYPE_DYNAMIC, 4 << 20, NULL);
+	v = vt_open(a, VHD_OPEN_RDWR);
+	vt_fill(w, sizeof(w), 0, 3);
+	cr_assert_eq(vhd_pwrite(v, w, sizeof(w), 8192), 0);
+	vhd_close(v);
+	snprintf(sub, sizeof(sub), "%s", b);
+	*strrchr(sub, '/') = 0;
+	cr_assert_eq(mkdir(sub, 0700), 0);
+	vt_create(b, VHD_TYPE_DYNAMIC, 4 << 20, NULL);   /* a copy: same data, new UUID */
+	v = vt_open(b, VHD_OPEN_RDWR);
+	cr_assert_eq(vhd_pwrite(v, w, sizeof(w), 8192), 0);
+	vhd_close(v);
+	vt_create(c, VHD_TYPE_DIFF, 0, a);
+	v = vt_open(c, VHD_OPEN_RDWR);
+	memset(w, 0x5c, 512);
+	cr_assert_eq(vhd_pwrite(v, w, 512, 0), 0);
+	vhd_close(v);
+
+	cr_assert_eq(vhd_parent_verify(c, b), -EINVAL);
+	cr_assert_eq(vhd_set_parent(c, b), 0, "%s", vhd_last_error());
+	cr_assert_eq(vhd_parent_verify(c, b), 0, "%s", vhd_last_error());
+	/* the first copy gone, the chain still opens, on b */
+	cr_assert_eq(unlink(a), 0);
+	v = vt_open(c, 0);
+	cr_assert_eq(vhd_parent_find(v, found, sizeof(found)), 0);
+	cr_assert(strstr(found, "sub/b.vhd"), "%s", found);
+	cr_assert_eq(vhd_pread(v, buf, 4096, 8192), 0);
+	vt_fill(w, sizeof(w), 0, 3);
+	cr_assert(!memcmp(buf, w, 4096));
+	cr_assert_eq(vhd_pread(v, buf, 512, 0), 0);
+	cr_assert_eq(buf[0], 0x5c);
+	vhd_close(v);
+	/* a parent of another size is refused */
+	vt_create(small, VHD_TYPE_DYNAMIC, 2 << 20, NULL);
+	cr_assert_eq(vhd_set_parent(c, small), -EINVAL);
+	cr_assert_eq(vhd_parent_verify(c, b), 0, "the link is unchanged");
+}
