@@ -59,9 +59,9 @@ grep -q "NAME.log" "$T/vhdvisor.plain" || fail "vhdvisor.1 does not say where th
 note "bash completion"
 export VHDVISOR_STATE=$T/state VHDVISOR_RUN=$T/run
 truncate -s 8M "$T/t.raw"
-"$P/bin/vhdvisor" image import "$T/t.raw" --name tmpl >/dev/null
+"$P/bin/vhdvisor" image import "$T/t.raw" --format raw --name tmpl >/dev/null
 "$P/bin/vhdvisor" vm create web --from tmpl >/dev/null
-"$P/bin/vhdvisor" --state "$T/other" image import "$T/t.raw" --name tmpl >/dev/null
+"$P/bin/vhdvisor" --state "$T/other" image import "$T/t.raw" --format raw --name tmpl >/dev/null
 "$P/bin/vhdvisor" --state "$T/other" vm create db --from tmpl >/dev/null
 # comp PROG WORD...: the completions of the last WORD, sorted, on one line
 comp() {

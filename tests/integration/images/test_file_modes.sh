@@ -35,7 +35,7 @@ private "$T/out/dyn.vhd" "$T/out/fixed.vhd" "$T/out/child.vhd" "$T/out/conv.vhd"
 
 note "catalog, image, VM"
 truncate -s 32M "$T/tmpl.raw"
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create a --from tmpl --mem 128M >/dev/null
 vv vm snapshot a s1 >/dev/null
 vv vm disk add a 8M >/dev/null
