@@ -29,7 +29,7 @@ LDFLAGS  += $(SAN) -pthread
 
 # Library order for linking: a folder may only use folders to its right
 # (see docs/architecture.md). Folders that do not exist yet are skipped.
-LIB_ORDER := images hv blkback netback virtio vhd common
+LIB_ORDER := appliance images hv blkback netback virtio vhd common
 
 MODULES  :=
 PROGRAMS :=

@@ -84,14 +84,23 @@ static void on_started(struct vm *vm, const struct vm_status *st, void *opaque)
 	sc->pipe_fd = -1;
 }
 
-/* Standard descriptors to /dev/null and RUN/<name>.log, the pipe to
- * START_FD, everything else closed (a daemon's listening sockets and
- * client connections must not live on in its VMs). */
+/* Signals as in a fresh process; standard descriptors to /dev/null and
+ * RUN/<name>.log, the pipe to START_FD, everything else closed (a
+ * daemon's listening sockets and client connections must not live on in
+ * its VMs). */
 static void runtime_fds(const char *name, int pipe_fd)
 {
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD };
 	char path[4200];
+	sigset_t none;
 	int fd;
 
+	/* a daemon's caller thread may block or ignore these; hv's runtime
+	 * needs them as a fresh process has them */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
 	if (pipe_fd != START_FD) {
 		dup2(pipe_fd, START_FD);
 		close(pipe_fd);
