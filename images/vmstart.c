@@ -214,6 +214,25 @@ int vmrec_start(const struct vm_config *cfg, const char *state_dir, pid_t *pid)
 	return r;
 }
 
+/* True once @pid has exited (a zombie counts: whoever reaps it is not us). */
+static bool proc_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (!pid_alive(pid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		zombie = p[2] == 'Z';
+	fclose(f);
+	return zombie;
+}
+
 int vmrec_stop(const char *name, unsigned timeout_ms, bool *killed)
 {
 	pid_t pid = vmrec_pid(name);
@@ -225,18 +244,19 @@ int vmrec_stop(const char *name, unsigned timeout_ms, bool *killed)
 		return img_fail(-ESRCH, "%s is not running", name);
 	/* hv's runtime stops the guest cleanly (disks flushed) on SIGTERM */
 	kill(pid, SIGTERM);
-	for (unsigned t = 0; t < timeout_ms && vmrec_pid(name) == pid; t += 100)
-		usleep(100000);
-	if (vmrec_pid(name) == pid) {
+	/* the runtime removes its pidfile, then exits */
+	for (unsigned t = 0; t < timeout_ms && !proc_gone(pid); t += 50)
+		usleep(50000);
+	if (!proc_gone(pid)) {
 		kill(pid, SIGKILL);
 		if (killed)
 			*killed = true;
-		for (int i = 0; i < 50 && pid_alive(pid); i++)
-			usleep(100000);
-		/* a killed runtime leaves its pidfile behind */
-		if (!pid_alive(pid) && !vmrec_run_path(name, "vm.pid", path, sizeof(path)) &&
-		    pidfile_read(path) == pid)
-			unlink(path);
+		for (int i = 0; i < 100 && !proc_gone(pid); i++)
+			usleep(50000);
 	}
+	/* a killed runtime leaves its pidfile behind */
+	if (proc_gone(pid) && !vmrec_run_path(name, "vm.pid", path, sizeof(path)) &&
+	    pidfile_read(path) == pid)
+		unlink(path);
 	return 0;
 }

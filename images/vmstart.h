@@ -38,7 +38,8 @@ int vmrec_boot_apply(struct vm_config *cfg, const struct vmrec_boot *b);
 int vmrec_start(const struct vm_config *cfg, const char *state_dir, pid_t *pid);
 
 /* Stops VM @name's runtime: SIGTERM (hv stops the guest cleanly, disks
- * flushed), then SIGKILL when it still runs after @timeout_ms. 0, with
+ * flushed), then SIGKILL when it still runs after @timeout_ms; returns
+ * once the process is gone (its pidfile removed). 0, with
  * *@killed (may be NULL) telling whether it had to be killed; -ESRCH when
  * it was not running. */
 int vmrec_stop(const char *name, unsigned timeout_ms, bool *killed);

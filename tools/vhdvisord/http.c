@@ -29,7 +29,13 @@ struct door {
 struct req_state {
 	char *body;
 	size_t len, cap;
+	size_t discarded;       /* bytes of a too large body thrown away */
 };
+
+/* A body without a Content-Length that grows past API_BODY_MAX is read
+ * and dropped up to this much, so that the client gets to read its 413;
+ * beyond it the connection is closed. */
+#define DISCARD_MAX (16 * (size_t)API_BODY_MAX)
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_object *body)
 {
@@ -137,8 +143,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
-		if (rs->len + n > API_BODY_MAX)
-			return send_error(conn, 413, "request body too large");
+		if (rs->discarded || rs->len + n > API_BODY_MAX) {
+			rs->discarded += n;
+			*upload_data_size = 0;
+			return rs->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		if (rs->len + n > rs->cap) {
 			size_t cap = rs->cap ? rs->cap : 4096;
 			char *b;
@@ -156,6 +165,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rs->discarded)
+		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
 	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
