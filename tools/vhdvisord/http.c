@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
+#include "appliance/throttle.h"
 #include "appliance/token.h"
 #include "common/log.h"
 
@@ -23,6 +26,7 @@ struct door {
 	const struct api_ctx *ctx;
 	bool local;
 	struct MHD_Daemon *mhd;
+	struct throttle *fails;         /* failed token checks per client */
 };
 
 /* One request's state, from its headers to its reply. */
@@ -72,6 +76,44 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
 	return r;
 }
 
+/* The client's address as text ("local:uid=N" on the Unix socket). */
+static void client_name(struct door *d, struct MHD_Connection *conn, const char *who,
+			char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(buf, len, "%s", who);
+	if (d->local || !sa)
+		return;
+	if (getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+			sizeof(struct sockaddr_in), buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST))
+		snprintf(buf, len, "unknown");
+}
+
+static enum MHD_Result send_retry(struct MHD_Connection *conn, unsigned retry)
+{
+	struct api_reply rep = { 0 };
+	struct MHD_Response *resp;
+	const char *s;
+	char secs[16];
+	enum MHD_Result r;
+
+	api_fail(&rep, 429, "too many failed logins from here; retry in %u s", retry);
+	s = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN);
+	resp = MHD_create_response_from_buffer(strlen(s), (void *)s, MHD_RESPMEM_MUST_COPY);
+	api_reply_clear(&rep);
+	if (!resp)
+		return MHD_NO;
+	snprintf(secs, sizeof(secs), "%u", retry);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	r = MHD_queue_response(conn, 429, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
 /* Who is asking: root on the Unix socket, else the bearer token's owner.
  * Sets @role and @who; false with a 401 already queued for a bad token. */
 static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_role *role,
@@ -80,6 +122,8 @@ static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_r
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 	struct api_token t;
+	char client[128];
+	unsigned retry = 0;
 	int r;
 
 	*role = API_ROLE_NONE;
@@ -104,7 +148,14 @@ static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_r
 		*res = send_error(conn, 401, "Authorization must be 'Bearer TOKEN'");
 		return false;
 	}
+	client_name(d, conn, who, client, sizeof(client));
+	if (throttle_blocked(d->fails, client, time(NULL), &retry)) {
+		*res = send_retry(conn, retry);
+		return false;
+	}
 	r = api_token_check(d->ctx->state_dir, auth + 7, &t);
+	if (r == -EACCES)
+		throttle_failed(d->fails, client, time(NULL));
 	if (r) {
 		*res = send_error(conn, r == -EACCES ? 401 : 500,
 				  r == -EACCES ? "unknown or revoked token" : "cannot read the tokens");
@@ -214,6 +265,11 @@ int door_open(const struct api_ctx *ctx, int fd, bool local, const char *cert,
 		return -ENOMEM;
 	d->ctx = ctx;
 	d->local = local;
+	d->fails = throttle_create();
+	if (!d->fails) {
+		free(d);
+		return -ENOMEM;
+	}
 	if (!local)
 		flags |= MHD_USE_TLS;
 	d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
@@ -229,6 +285,7 @@ int door_open(const struct api_ctx *ctx, int fd, bool local, const char *cert,
 				  MHD_OPTION_HTTPS_MEM_CERT, cert,
 				  MHD_OPTION_END);
 	if (!d->mhd) {
+		throttle_destroy(d->fails);
 		free(d);
 		return -EIO;
 	}
@@ -241,5 +298,6 @@ void door_close(struct door *d)
 	if (!d)
 		return;
 	MHD_stop_daemon(d->mhd);
+	throttle_destroy(d->fails);
 	free(d);
 }

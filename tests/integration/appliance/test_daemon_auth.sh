@@ -3,7 +3,8 @@
 # start (0600, its fingerprint in RUN/vhdvisord.json, kept across restarts),
 # bearer tokens from `vhdvisor token`: none or a bad one 401, a too low role
 # 403, the right role 200; a revoked token stops working; mutating requests
-# are audited with the token's name; plain HTTP is not served.
+# are audited with the token's name; plain HTTP is not served; after ten
+# bad tokens an address gets 429 for a while.
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
 source "$VV_ROOT/tests/integration/appliance/lib_daemon.sh"
@@ -70,6 +71,20 @@ port=${URL##*:}
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/api/v1/vms" || true)
 [[ $code == 200 ]] && fail "plain HTTP served"
 curl -s -o /dev/null --max-time 5 "$URL/api/v1/openapi.json" && fail "curl trusted an unknown certificate"
+
+note "failed logins are rate-limited"
+n401=0
+for i in $(seq 1 20); do
+	st=$(tapi "vvt_$(printf '%064x' "$i")" GET /api/v1/vms)
+	[[ $st == 429 ]] && break
+	expect_status 401 "$st" "bad token $i"
+	n401=$((n401 + 1))
+done
+expect_status 429 "$st" "after $n401 failures"
+((n401 <= 10)) || fail "$n401 failures before the limit"
+jq -e '.error | test("retry in [0-9]+ s")' "$T/body" >/dev/null || fail "429: $(cat "$T/body")"
+expect_status 429 "$(tapi "$op" GET /api/v1/vms)" "even a good token, from this address"
+expect_status 200 "$(api GET /api/v1/vms)" "the Unix socket is another client"
 
 note "the certificate survives a restart"
 daemon_stop
