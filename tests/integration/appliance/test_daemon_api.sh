@@ -1,6 +1,6 @@
 #!/bin/bash
-# vhdvisord on its Unix socket: every route of its OpenAPI document is
-# called (the document is read with jq), replies match the CLI's view, a
+# vhdvisord on its Unix socket: its OpenAPI document validates
+# (swagger-cli), every route in it is called (read with jq), replies match the CLI's view, a
 # real TCG guest starts and stops through the API, each mutating request
 # leaves an audit line, and SIGTERM stops the daemon cleanly.
 # serial
@@ -36,6 +36,9 @@ jq -e '.openapi | startswith("3.")' "$T/openapi.json" >/dev/null || fail "not Op
 jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | ascii_upcase + " " + $p' \
 	"$T/openapi.json" | sort >"$T/routes"
 (($(wc -l <"$T/routes") >= 8)) || fail "too few routes: $(cat "$T/routes")"
+swagger=$VHDVISOR_CACHE/npm/node_modules/.bin/swagger-cli
+[[ -x $swagger ]] || fail "$swagger missing: run make deps"
+"$swagger" validate "$T/openapi.json" >"$T/validate" 2>&1 || fail "invalid OpenAPI: $(cat "$T/validate")"
 
 note "host"
 expect_status 200 "$(call GET /api/v1/host /api/v1/host)" "host"
