@@ -34,7 +34,10 @@ int vmrec_boot_apply(struct vm_config *cfg, const struct vmrec_boot *b);
  * 0 and the runtime's pid in *@pid; -EALREADY when the VM already runs;
  * another -errno with the reason (the runtime's own error when it said
  * one) in img_last_error(). Callers that may start the same VM from two
- * threads at once serialize the calls themselves. */
+ * threads at once serialize the calls themselves. May be called from a
+ * multithreaded process (vhdvisord): the runtime uses only what is safe
+ * after fork there (glibc's malloc and stdio, its own config copy, no
+ * catalog). Waits as long as hv takes to report the guest started. */
 int vmrec_start(const struct vm_config *cfg, const char *state_dir, pid_t *pid);
 
 /* Stops VM @name's runtime: SIGTERM (hv stops the guest cleanly, disks

@@ -19,6 +19,7 @@
 
 #define CONN_TIMEOUT_S 30       /* an idle or stalled connection is closed */
 #define CONN_LIMIT 512
+#define CONN_PER_IP 64          /* on TCP: one address cannot take them all */
 #define CONN_MEMORY (64 * 1024) /* request line and headers; larger is refused */
 #define THREAD_STACK (512 * 1024)
 
@@ -281,7 +282,9 @@ int door_open(const struct api_ctx *ctx, int fd, bool local, const char *cert,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-				  local ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_KEY, key,
+				  local ? MHD_OPTION_END : MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				  (unsigned)CONN_PER_IP,
+				  MHD_OPTION_HTTPS_MEM_KEY, key,
 				  MHD_OPTION_HTTPS_MEM_CERT, cert,
 				  MHD_OPTION_END);
 	if (!d->mhd) {
