@@ -95,8 +95,9 @@ static void runtime_fds(const char *name, int pipe_fd)
 	sigset_t none;
 	int fd;
 
-	/* a daemon's caller thread may block or ignore these; hv's runtime
-	 * needs them as a fresh process has them */
+	/* a daemon's thread may block or ignore these: the runtime starts
+	 * with them as a fresh process would (hv's runtime sets up its own
+	 * signalfd either way; this keeps the daemon's mask out of it) */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
