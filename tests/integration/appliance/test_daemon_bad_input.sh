@@ -9,10 +9,26 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 source "$VV_ROOT/tests/integration/appliance/lib_daemon.sh"
 need_cmd jq curl python3
 
+note "bad command lines"
+expect_exit 2 "$VHDVISORD"
+expect_exit 2 "$VHDVISORD" --state "$VHDVISOR_STATE"
+expect_exit 2 "$VHDVISORD" --state "$VHDVISOR_STATE" --run "$VHDVISOR_RUN" extra
+expect_exit 0 "$VHDVISORD" --help
+expect_exit 1 "$VHDVISORD" --state "$VHDVISOR_STATE" --run "$VHDVISOR_RUN" --listen bogus
+assert_stderr "bad --listen 'bogus'"
+expect_exit 1 "$VHDVISORD" --state "$VHDVISOR_STATE" --run "$VHDVISOR_RUN" --listen 10.255.255.1:1
+assert_stderr "--listen 10.255.255.1:1: "
+[[ -e $SOCK ]] && fail "a daemon that failed to start left its socket"
+
 truncate -s 8M "$T/tmpl.raw"
 vv image import "$T/tmpl.raw" --name tmpl >/dev/null
 vv vm create web --from tmpl >/dev/null
 daemon_start
+
+note "one daemon per run directory"
+expect_exit 1 "$VHDVISORD" --state "$VHDVISOR_STATE" --run "$VHDVISOR_RUN"
+assert_stderr "another vhdvisord runs here"
+expect_status 200 "$(api GET /api/v1/host)" "the first still serves"
 
 note "bodies"
 expect_status 400 "$(api POST /api/v1/vms/web/start -d '{"boot":')" "truncated JSON"
@@ -70,6 +86,16 @@ expect_status 200 "$(api GET /api/v1/host --max-time 5)" "served beside 50 stall
 ms=$((($(date +%s%N) - t0) / 1000000))
 ((ms < 2000)) || fail "took $ms ms beside stalled clients"
 kill $slow; wait $slow 2>/dev/null || true
+
+note "many clients at once"
+pids=()
+for i in $(seq 1 40); do
+	curl -sS --unix-socket "$SOCK" -o /dev/null -w '%{http_code}\n' "http://localhost/api/v1/vms" \
+		>"$T/par.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+assert_eq "$(cat "$T"/par.* | sort | uniq -c | awk '{print $1 ":" $2}')" "40:200" "40 parallel lists"
 
 note "still alive and well"
 kill -0 "$DAEMON_PID" || fail "daemon died"
