@@ -142,9 +142,13 @@ test-long: tests-build fuzz-build
 	$(Q)BUILD=$(BUILD) VHDVISOR_LONG=1 bash tests/run.sh
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin 1800
 
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(p)) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 
 clean:
 	rm -rf build
