@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "appliance/api_int.h"
+#include "hv/accel.h"
 
 void api_host_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
 {
@@ -24,9 +25,10 @@ void api_host_get(const struct api_ctx *ctx, const struct api_req *req, struct a
 		json_object_object_add(j, "memory_free", json_object_new_int64(
 					       (int64_t)si.freeram * si.mem_unit));
 	}
-	/* what hv's "auto" picks: KVM when this process may open it */
+	/* what hv's "auto" picks: KVM when the CPU shows hardware
+	 * virtualization and /dev/kvm opens, else TCG */
 	json_object_object_add(j, "accelerator", json_object_new_string(
-				       access("/dev/kvm", R_OK | W_OK) ? "tcg" : "kvm"));
+				       hv_kvm_usable() ? "kvm" : "tcg"));
 	json_object_object_add(v, "vhdvisor", json_object_new_string(VHDVISOR_VERSION));
 	json_object_object_add(v, "api", json_object_new_string("v1"));
 	json_object_object_add(j, "version", json_object_new_string(VHDVISOR_VERSION));
