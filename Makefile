@@ -78,6 +78,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
 TOOL_LIBS_lvread := -lvhdi
+TOOL_LIBS_nbd_tls_client := -lgnutls -pthread
 
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o
 	@mkdir -p $(dir $@)
@@ -144,8 +145,12 @@ test-long: tests-build fuzz-build
 
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(p)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(foreach p,$(PROGRAMS),docs/man/$(p).1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(foreach p,$(PROGRAMS),tools/completion/$(p)) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service

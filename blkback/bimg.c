@@ -134,6 +134,10 @@ int bimg_open(const char *path, unsigned flags, struct bimg **out)
 
 	*out = NULL;
 	last_error[0] = '\0';
+	if ((flags & BIMG_OPEN_FORCE_SHARE) && (flags & (BIMG_OPEN_RDWR | BIMG_OPEN_SNAPSHOT))) {
+		bimg_set_error("%s: force-share is for read-only opens", path);
+		return -EINVAL;
+	}
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return -ENOMEM;

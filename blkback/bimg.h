@@ -19,12 +19,15 @@
 
 struct bimg;
 
-#define BIMG_OPEN_RDWR     0x1u  /* writable; VHDs take an exclusive OFD lock */
+#define BIMG_OPEN_RDWR     0x1u  /* writable; takes a writer's lock (docs/locking.md) */
 #define BIMG_OPEN_NOLOCK   0x2u  /* take no lock (the caller holds one) */
 /* Writes go to a throwaway differencing child in a new temporary folder
  * ($TMPDIR or /var/tmp), removed by bimg_close(); the file itself is only
  * read. Implies BIMG_OPEN_RDWR. */
 #define BIMG_OPEN_SNAPSHOT 0x4u
+/* Read even while another process writes the file (qemu-nbd -U): the lock
+ * refuses nobody. Not with RDWR or SNAPSHOT (-EINVAL). */
+#define BIMG_OPEN_FORCE_SHARE 0x8u
 
 #define BIMG_ZERO_MAY_UNMAP 0x1u /* write_zeroes may deallocate storage */
 

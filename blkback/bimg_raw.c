@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "vhd/vhd.h"
 
 #define RAW_ZERO_CHUNK (1u << 20)
 
@@ -27,23 +28,16 @@ static int raw_probe(const void *head, size_t head_len, const void *tail, size_t
 	return 1;
 }
 
-/* Exclusive OFD lock for writers, shared for readers (like vhd/). */
-static int raw_lock(int fd, bool write, const char *path)
+/* The locks vhd/ takes, in QEMU's layout (docs/locking.md). */
+static int raw_lock(int fd, unsigned flags, const char *path)
 {
-	struct flock fl = {
-		.l_type = write ? F_WRLCK : F_RDLCK,
-		.l_whence = SEEK_SET,
-	};
+	int rc = vhd_lock_file(fd, ((flags & BIMG_OPEN_RDWR) ? VHD_OPEN_RDWR : 0) |
+				   ((flags & BIMG_OPEN_FORCE_SHARE) ? VHD_OPEN_FORCE_SHARE : 0),
+			       path);
 
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES) {
-		bimg_set_error("%s: image is in use by another process (locked %s)", path,
-			       write ? "for reading or writing" : "for writing");
-		return -EBUSY;
-	}
-	bimg_set_error("%s: cannot lock: %s", path, strerror(errno));
-	return -errno;
+	if (rc)
+		bimg_set_error("%s", vhd_last_error());
+	return rc;
 }
 
 static int raw_open(struct bimg *img, const char *path, unsigned flags)
@@ -77,7 +71,7 @@ static int raw_open(struct bimg *img, const char *path, unsigned flags)
 		bimg_set_size(img, (uint64_t)st.st_size);
 	}
 	if (!(flags & BIMG_OPEN_NOLOCK)) {
-		rc = raw_lock(p->fd, rw, path);
+		rc = raw_lock(p->fd, flags, path);
 		if (rc)
 			goto err_close;
 	}

@@ -44,7 +44,8 @@ static int vhdi_open(struct bimg *img, const char *path, unsigned flags)
 	struct vhd_priv *p = bimg_priv(img);
 	struct vhd_open_opts o = {
 		.flags = ((flags & BIMG_OPEN_RDWR) ? VHD_OPEN_RDWR : 0) |
-			 ((flags & BIMG_OPEN_NOLOCK) ? VHD_OPEN_NOLOCK : 0),
+			 ((flags & BIMG_OPEN_NOLOCK) ? VHD_OPEN_NOLOCK : 0) |
+			 ((flags & BIMG_OPEN_FORCE_SHARE) ? VHD_OPEN_FORCE_SHARE : 0),
 		.open_parent = bimg_parent_open,
 	};
 	struct vhd_info info;

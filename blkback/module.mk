@@ -1,3 +1,4 @@
 MODULES += blkback
 blkback_SRCS := $(wildcard blkback/*.c)
 LDLIBS += -lfuse3
+LDLIBS += -lgnutls

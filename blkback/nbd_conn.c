@@ -36,12 +36,12 @@ int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len)
 	char *p = buf;
 
 	while (len) {
-		ssize_t r = recv(c->fd, p, len, 0);
+		ssize_t r = c->tls ? nbd_tls_recv(c, p, len) : recv(c->fd, p, len, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return -errno;
+			return c->tls ? (int)r : -errno;
 		if (r == 0)
 			return -ECONNRESET;
 		p += r;
@@ -51,9 +51,9 @@ int nbd_recv_full(struct nbd_conn *c, void *buf, size_t len)
 }
 
 /* Sends @iov (at most 4 parts) from byte *@sent on, advancing it. With
- * MSG_DONTWAIT in @flags returns -EAGAIN when the socket is full. Only the
- * holder of the send token calls it. 0, -EAGAIN, or -errno (the
- * connection is then dead and shut down). */
+ * MSG_DONTWAIT in @flags returns -EAGAIN when the socket is full (not on
+ * TLS, which always blocks). Only the holder of the send token calls it.
+ * 0, -EAGAIN, or -errno (the connection is then dead and shut down). */
 static int nbd_sendv(struct nbd_conn *c, const struct iovec *iov, int cnt, size_t *sent,
 		     int flags)
 {
@@ -77,8 +77,14 @@ static int nbd_sendv(struct nbd_conn *c, const struct iovec *iov, int cnt, size_
 			return 0;
 		if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
 			return -EPIPE;
-		msg.msg_iovlen = (size_t)n;
-		r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | flags);
+		if (c->tls) {           /* blocking: workers never send on TLS */
+			r = nbd_tls_send(c, v[0].iov_base, v[0].iov_len);
+			if (r < 0)
+				errno = EPIPE;
+		} else {
+			msg.msg_iovlen = (size_t)n;
+			r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | flags);
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & MSG_DONTWAIT))
@@ -164,23 +170,32 @@ static void nbd_io_reply_build(struct nbd_conn *c, struct nbd_io *io)
 	io->reply_cnt = 2;
 }
 
-/* Gives back @io's share of the in-flight budget and frees it. */
+/* Gives back one request of @bytes to the client's and the server's
+ * budget (counted by nbd_inflight_get()). */
+static void nbd_budget_put(struct nbd_conn *c, uint32_t bytes)
+{
+	struct nbd_server *s = c->srv;
+
+	pthread_mutex_lock(&s->budget_lock);
+	c->inflight--;
+	c->inflight_bytes -= bytes;
+	s->bytes -= bytes;
+	pthread_cond_broadcast(&s->budget_cond);
+	pthread_mutex_unlock(&s->budget_lock);
+}
+
+/* Gives back @io's share of the budget and frees it. */
 static void nbd_io_put(struct nbd_io *io)
 {
-	struct nbd_conn *c = io->conn;
-
-	pthread_mutex_lock(&c->lock);
-	c->inflight--;
-	c->inflight_bytes -= io->bytes;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	nbd_budget_put(io->conn, io->bytes);
 	free(io);
 }
 
 /* Worker thread: the engine finished @req. When nobody is sending, the
  * worker sends the reply itself without blocking; whatever does not fit
  * in the socket now goes to the sender thread, first in line. Otherwise
- * the reply is queued. A worker never waits for a slow client. */
+ * (and always on TLS, whose records cannot be sent in part) the reply is
+ * queued. A worker never waits for a slow client. */
 static void nbd_io_done(struct ioq_req *req)
 {
 	struct nbd_io *io = container_of(req, struct nbd_io, req);
@@ -191,7 +206,7 @@ static void nbd_io_done(struct ioq_req *req)
 	nbd_io_reply_build(c, io);
 	io->next = NULL;
 	pthread_mutex_lock(&c->lock);
-	if (c->sending || c->replies) {
+	if (c->sending || c->replies || c->tls) {
 		*c->replies_tail = io;
 		c->replies_tail = &io->next;
 		pthread_cond_broadcast(&c->cond);
@@ -256,24 +271,45 @@ static void *nbd_sender(void *arg)
 	return NULL;
 }
 
-/* Waits for room in the client's in-flight budget, then counts @bytes. */
+/* Whether a request of @bytes must wait: the client's own budget (count
+ * and bytes) or, beyond the server-wide cap, anything in flight. A
+ * client with nothing in flight always gets one request in: the clients
+ * whose replies are stuck cannot lock the others out. */
+static bool nbd_budget_full(const struct nbd_conn *c, uint64_t bytes)
+{
+	const struct nbd_server *s = c->srv;
+
+	if (!c->inflight)
+		return false;
+	return c->inflight >= NBD_MAX_INFLIGHT ||
+	       c->inflight_bytes + bytes > s->lim.client_bytes ||
+	       s->bytes + bytes > s->lim.total_bytes;
+}
+
+/* Waits for room in the budget, then counts @bytes. While it waits, the
+ * client's requests stay unread: backpressure on a client that does not
+ * read its replies. */
 static void nbd_inflight_get(struct nbd_conn *c, uint32_t bytes)
 {
-	pthread_mutex_lock(&c->lock);
-	while (c->inflight >= NBD_MAX_INFLIGHT ||
-	       (c->inflight && c->inflight_bytes + bytes > NBD_MAX_INFLIGHT_BYTES))
-		pthread_cond_wait(&c->cond, &c->lock);
+	struct nbd_server *s = c->srv;
+
+	pthread_mutex_lock(&s->budget_lock);
+	while (nbd_budget_full(c, bytes))
+		pthread_cond_wait(&s->budget_cond, &s->budget_lock);
 	c->inflight++;
 	c->inflight_bytes += bytes;
-	pthread_mutex_unlock(&c->lock);
+	s->bytes += bytes;
+	pthread_mutex_unlock(&s->budget_lock);
 }
 
 static void nbd_inflight_drain(struct nbd_conn *c)
 {
-	pthread_mutex_lock(&c->lock);
+	struct nbd_server *s = c->srv;
+
+	pthread_mutex_lock(&s->budget_lock);
 	while (c->inflight)
-		pthread_cond_wait(&c->cond, &c->lock);
-	pthread_mutex_unlock(&c->lock);
+		pthread_cond_wait(&s->budget_cond, &s->budget_lock);
+	pthread_mutex_unlock(&s->budget_lock);
 }
 
 static bool nbd_range_ok(const struct nbd_conn *c, const struct nbd_request *r)
@@ -503,13 +539,14 @@ static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
 	}
 	if (r->type == NBD_CMD_READ)
 		payload = r->length;
+	nbd_inflight_get(c, payload);   /* before the payload is allocated */
 	io = nbd_io_new(c, r, payload);
 	if (!io) {
+		nbd_budget_put(c, payload);
 		rc = r->type == NBD_CMD_WRITE ? nbd_skip_payload(c, payload) : 0;
 		nbd_reply_status(c, r->cookie, -ENOMEM);
 		return rc;
 	}
-	nbd_inflight_get(c, payload);
 	io->bytes = payload;
 	if (r->type == NBD_CMD_WRITE) {
 		rc = nbd_recv_full(c, io->data, payload);

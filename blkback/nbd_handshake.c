@@ -223,9 +223,45 @@ static int opt_meta(struct nbd_conn *c, const struct nbd_opt *o)
 	return opt_reply(c, o->option, NBD_REP_ACK, NULL, 0);
 }
 
-static int nbd_option(struct nbd_conn *c, const struct nbd_opt *o)
+/* NBD_OPT_STARTTLS: acknowledged, then the TLS handshake; from then on
+ * everything goes through TLS and option haggling starts over. */
+static int opt_starttls(struct nbd_conn *c, const struct nbd_opt *o)
+{
+	int rc;
+
+	if (!c->srv->tls)
+		return opt_reply(c, o->option, NBD_REP_ERR_UNSUP, NULL, 0);
+	if (o->len || c->tls)
+		return opt_reply(c, o->option, NBD_REP_ERR_INVALID, NULL, 0);
+	rc = opt_reply(c, o->option, NBD_REP_ACK, NULL, 0);
+	if (!rc)
+		rc = nbd_tls_start(c);
+	return rc;
+}
+
+/* FORCEDTLS before STARTTLS: only STARTTLS and ABORT are served. */
+static int nbd_option_plain(struct nbd_conn *c, const struct nbd_opt *o)
 {
 	switch (o->option) {
+	case NBD_OPT_STARTTLS:
+		return opt_starttls(c, o);
+	case NBD_OPT_ABORT:
+		opt_reply(c, o->option, NBD_REP_ACK, NULL, 0);
+		return -ECONNRESET;
+	case NBD_OPT_EXPORT_NAME:               /* cannot be refused: hang up */
+		return -EACCES;
+	default:
+		return opt_reply(c, o->option, NBD_REP_ERR_TLS_REQD, NULL, 0);
+	}
+}
+
+static int nbd_option(struct nbd_conn *c, const struct nbd_opt *o)
+{
+	if (c->srv->tls && !c->tls)
+		return nbd_option_plain(c, o);
+	switch (o->option) {
+	case NBD_OPT_STARTTLS:
+		return opt_starttls(c, o);
 	case NBD_OPT_EXPORT_NAME:
 		return opt_export_name(c, o);
 	case NBD_OPT_ABORT:

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "blkback/nbd_server.h"
@@ -18,7 +19,6 @@
 #define NBD_MAX_IO           (32u << 20)      /* largest READ/WRITE */
 #define NBD_MAX_CONNS        512              /* clients at once (a thread each) */
 #define NBD_MAX_INFLIGHT     64               /* requests per client */
-#define NBD_MAX_INFLIGHT_BYTES (128u << 20)
 /* Metadata contexts we offer; the context id is the index + 1. */
 enum nbd_meta {
 	NBD_META_BASE_ALLOC,         /* "base:allocation": holes and zeros */
@@ -47,6 +47,7 @@ struct nbd_export {
 };
 
 struct nbd_io;
+struct nbd_tls_sess;
 
 /* One client. Its thread reads requests and submits them. An engine
  * worker that finishes a request sends the reply itself if it can do so
@@ -56,6 +57,9 @@ struct nbd_conn {
 	struct nbd_server *srv;
 	int fd;
 	struct nbd_conn *next;          /* server's list, under srv->lock */
+	uint64_t deadline_ns;           /* CLOCK_MONOTONIC end of the handshake;
+					 * 0 once over (under srv->lock) */
+	struct nbd_tls_sess *tls;       /* after STARTTLS: all I/O goes through it */
 
 	/* negotiated */
 	const struct nbd_export *exp;
@@ -65,10 +69,13 @@ struct nbd_conn {
 
 	bool dead;                      /* a send failed; stop reading (atomic) */
 
-	pthread_mutex_t lock;           /* in-flight, reply queue, send token */
-	pthread_cond_t cond;
+	/* requests admitted and not yet replied to, and their payload
+	 * bytes (READ/WRITE data): under srv->budget_lock */
 	unsigned inflight;
 	uint64_t inflight_bytes;
+
+	pthread_mutex_t lock;           /* reply queue, send token */
+	pthread_cond_t cond;
 	struct nbd_io *replies;         /* finished, to be sent, in order */
 	struct nbd_io **replies_tail;
 	bool stopping;                  /* the sender ends once ->replies is empty */
@@ -84,10 +91,20 @@ struct nbd_server {
 	unsigned nlfds;
 	char *unix_path;                /* to unlink at destroy */
 
+	const struct nbd_tls_creds *tls;  /* NULL: no TLS (not owned) */
+	struct nbd_limits lim;
+
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct nbd_conn *conns;
 	unsigned nconns;
+
+	/* Memory of request payloads, from admission to the end of the
+	 * reply: every client's inflight_bytes added up. A client waits for
+	 * room (nbd_conn.c); budget_cond is broadcast whenever some returns. */
+	pthread_mutex_t budget_lock;
+	pthread_cond_t budget_cond;
+	uint64_t bytes;
 };
 
 /* Reads exactly @len bytes. 0, -ECONNRESET at EOF, or -errno. */
@@ -111,6 +128,18 @@ void nbd_transmission(struct nbd_conn *c);
 struct bimg *nbd_gate_get(struct nbd_gate *g);
 /* Ends a hold taken by nbd_gate_get(). Any thread (engine workers too). */
 void nbd_gate_put(struct nbd_gate *g);
+
+/* TLS (nbd_tls.c). nbd_tls_start() runs the server side of the
+ * handshake on c->fd with c->srv->tls after the STARTTLS reply was sent:
+ * 0, or -EACCES (wrong key, unknown user, not TLS) / -ENOMEM; c->tls is
+ * set either way and freed by nbd_tls_end() (any state, also NULL). Then
+ * nbd_tls_recv() (the reading thread) returns > 0 bytes, 0 at EOF or
+ * -EIO; nbd_tls_send() (the send token's holder) blocks and returns > 0
+ * bytes sent or -EPIPE. */
+int nbd_tls_start(struct nbd_conn *c);
+void nbd_tls_end(struct nbd_conn *c);
+ssize_t nbd_tls_recv(struct nbd_conn *c, void *buf, size_t len);
+ssize_t nbd_tls_send(struct nbd_conn *c, const void *buf, size_t len);
 
 /* Looks an export up by name ("" = the first export); NULL if none. */
 const struct nbd_export *nbd_export_find(const struct nbd_server *s,

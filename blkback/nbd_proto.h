@@ -39,6 +39,7 @@
 #define NBD_REP_ERR_UNSUP    (0x80000000u | 1)
 #define NBD_REP_ERR_POLICY   (0x80000000u | 2)
 #define NBD_REP_ERR_INVALID  (0x80000000u | 3)
+#define NBD_REP_ERR_TLS_REQD (0x80000000u | 5)
 #define NBD_REP_ERR_UNKNOWN  (0x80000000u | 6)
 
 /* NBD_REP_INFO types */

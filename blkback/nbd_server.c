@@ -18,6 +18,7 @@
 
 #include "blkback/bimg.h"
 #include "common/log.h"
+#include "common/usock.h"
 #include "common/util.h"
 
 #define NBD_STOP_GRACE_S 5    /* then clients that do not read are cut off */
@@ -30,10 +31,31 @@ int nbd_server_create(struct ioq *q, struct nbd_server **out)
 	if (!s)
 		return -ENOMEM;
 	s->q = q;
+	s->lim = (struct nbd_limits){
+		.handshake_ms = NBD_DEFAULT_HANDSHAKE_MS,
+		.client_bytes = NBD_DEFAULT_CLIENT_BYTES,
+		.total_bytes = NBD_DEFAULT_TOTAL_BYTES,
+	};
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->budget_lock, NULL);
+	pthread_cond_init(&s->budget_cond, NULL);
 	*out = s;
 	return 0;
+}
+
+void nbd_server_set_limits(struct nbd_server *s, const struct nbd_limits *lim)
+{
+	s->lim.handshake_ms = lim->handshake_ms;
+	if (lim->client_bytes)
+		s->lim.client_bytes = lim->client_bytes;
+	if (lim->total_bytes)
+		s->lim.total_bytes = lim->total_bytes;
+}
+
+void nbd_server_set_tls(struct nbd_server *s, const struct nbd_tls_creds *creds)
+{
+	s->tls = creds;
 }
 
 void nbd_server_destroy(struct nbd_server *s)
@@ -56,6 +78,8 @@ void nbd_server_destroy(struct nbd_server *s)
 	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->budget_lock);
+	pthread_cond_destroy(&s->budget_cond);
 	free(s);
 }
 
@@ -162,31 +186,18 @@ static int nbd_add_lfd(struct nbd_server *s, int fd)
 
 int nbd_server_listen_unix(struct nbd_server *s, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
-	int fd, rc;
+	char *copy = strdup(path);
+	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(tmp);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
+	if (!copy)
+		return -ENOMEM;
+	fd = usock_listen(path, 64, 0);
+	if (fd < 0) {
+		free(copy);
+		return fd;
 	}
 	free(s->unix_path);
-	s->unix_path = strdup(path);
+	s->unix_path = copy;
 	return nbd_add_lfd(s, fd);
 }
 
@@ -228,11 +239,46 @@ int nbd_server_listen_tcp(struct nbd_server *s, const char *addr, const char *po
 	return n ? 0 : rc;
 }
 
+static uint64_t nbd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Disconnects the clients whose handshake outlived its deadline (their
+ * threads see EOF and end). Returns the milliseconds until the next
+ * deadline, -1 when there is none: poll()'s timeout. */
+static int nbd_reap_handshakes(struct nbd_server *s)
+{
+	uint64_t now = nbd_now_ns(), next = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct nbd_conn *c = s->conns; c; c = c->next) {
+		if (!c->deadline_ns)
+			continue;
+		if (c->deadline_ns <= now) {
+			log_info("client fd %d: no export chosen within %u ms; disconnected",
+				 c->fd, s->lim.handshake_ms);
+			shutdown(c->fd, SHUT_RDWR);
+			c->deadline_ns = 0;
+		} else if (!next || c->deadline_ns < next) {
+			next = c->deadline_ns;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!next)
+		return -1;
+	return (int)MIN((next - now) / 1000000 + 1, (uint64_t)INT32_MAX);
+}
+
 static void nbd_conn_free(struct nbd_conn *c)
 {
 	struct nbd_server *s = c->srv;
 	struct nbd_conn **pp;
 
+	nbd_tls_end(c);                 /* before the server may go away */
 	pthread_mutex_lock(&s->lock);
 	for (pp = &s->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
@@ -254,6 +300,9 @@ static void *nbd_conn_thread(void *arg)
 	struct nbd_conn *c = arg;
 	int rc = nbd_handshake(c);
 
+	pthread_mutex_lock(&c->srv->lock);
+	c->deadline_ns = 0;             /* the reaper leaves it alone now */
+	pthread_mutex_unlock(&c->srv->lock);
 	if (rc == 1) {
 		log_dbg("client fd %d: export '%s'", c->fd, c->exp->name);
 		nbd_transmission(c);
@@ -294,6 +343,8 @@ static void nbd_accept(struct nbd_server *s, int lfd)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->replies_tail = &c->replies;
+	if (s->lim.handshake_ms)
+		c->deadline_ns = nbd_now_ns() + s->lim.handshake_ms * 1000000ull;
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	s->conns = c;
@@ -338,7 +389,7 @@ int nbd_server_run(struct nbd_server *s, int stop_fd)
 		pfd[i] = (struct pollfd){ .fd = s->lfds[i], .events = POLLIN };
 	pfd[s->nlfds] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, s->nlfds + 1, -1) < 0) {
+		if (poll(pfd, s->nlfds + 1, nbd_reap_handshakes(s)) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;

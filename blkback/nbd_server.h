@@ -10,10 +10,33 @@
 #define VV_BLKBACK_NBD_SERVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct bimg;
 struct ioq;
 struct nbd_server;
+struct nbd_tls_creds;
+
+/* What one client may take from the server (nbd_server_set_limits()). */
+struct nbd_limits {
+	/* A client that has not chosen an export this long after it
+	 * connected (TLS handshake included) is disconnected; 0 = never. */
+	unsigned handshake_ms;
+	/* Payload bytes (READ data waiting to be sent, WRITE data waiting
+	 * to be written) one client may hold: the server stops reading its
+	 * requests until replies go out. A single request is always let in
+	 * when the client has nothing else in flight. */
+	uint64_t client_bytes;
+	/* The same summed over all clients. Beyond it, a client only gets a
+	 * request in when it has nothing in flight, so each client keeps
+	 * being served one request at a time. Worst case held: total_bytes
+	 * plus one request (up to 32 MiB) per client. */
+	uint64_t total_bytes;
+};
+
+#define NBD_DEFAULT_HANDSHAKE_MS   10000
+#define NBD_DEFAULT_CLIENT_BYTES   (32ull << 20)
+#define NBD_DEFAULT_TOTAL_BYTES    (256ull << 20)
 
 /* Creates a server that runs I/O on @q (not owned; it must outlive the
  * server). Returns 0 or -errno. */
@@ -47,6 +70,14 @@ int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *i
 int nbd_server_swap(struct nbd_server *s, const char *name,
 		    int (*fn)(void *opaque, struct bimg *old, struct bimg **new_img),
 		    void *opaque);
+
+/* Replaces the defaults above (0 bytes = keep the default). Call before
+ * nbd_server_run(). */
+void nbd_server_set_limits(struct nbd_server *s, const struct nbd_limits *lim);
+
+/* Requires TLS with @creds (not owned; must outlive the server) on every
+ * connection: see blkback/nbd_tls.h. Call before nbd_server_run(). */
+void nbd_server_set_tls(struct nbd_server *s, const struct nbd_tls_creds *creds);
 
 /* Listens on a Unix socket at @path. The socket is bound and listening
  * under a temporary name in the same folder, then renamed to @path: once

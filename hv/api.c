@@ -14,6 +14,7 @@
 
 #define LOG_TAG "api"
 #include "common/log.h"
+#include "common/usock.h"
 
 #define API_MAX_CLIENTS 16
 #define API_LINE_MAX    4096
@@ -62,36 +63,14 @@ void vm_api_destroy(struct vm_api *api)
 	free(api);
 }
 
-/* An existing socket file: replace it only if nobody listens on it. */
-static int claim_path(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, r;
-
-	if (lstat(sa->sun_path, &st))
-		return 0;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (r == 0)
-		return -EADDRINUSE;
-	return unlink(sa->sun_path) ? -errno : 0;
-}
-
 int vm_api_create(const char *path, vm_api_handler fn, void *opaque, struct vm_api **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct vm_api *api;
 	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(api->path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
 	api = calloc(1, sizeof(*api));
 	if (!api)
 		return -ENOMEM;
@@ -105,28 +84,12 @@ int vm_api_create(const char *path, vm_api_handler fn, void *opaque, struct vm_a
 		r = -errno;
 		goto err;
 	}
-	r = claim_path(&sa);
-	if (r)
+	r = usock_listen(path, 8, USOCK_NONBLOCK);
+	if (r < 0)
 		goto err;
-	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (api->listen_fd < 0) {
-		r = -errno;
-		goto err;
-	}
-	{
-		mode_t old = umask(0177);
-
-		r = bind(api->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-		umask(old);
-	}
-	if (r) {
-		close(api->listen_fd);
-		api->listen_fd = -1;
-		goto err;
-	}
+	api->listen_fd = r;
 	snprintf(api->path, sizeof(api->path), "%s", path);
-	if (listen(api->listen_fd, 8) ||
-	    epoll_ctl(api->epfd, EPOLL_CTL_ADD, api->listen_fd, &ev)) {
+	if (epoll_ctl(api->epfd, EPOLL_CTL_ADD, api->listen_fd, &ev)) {
 		r = -errno;
 		goto err;
 	}

@@ -45,6 +45,9 @@ static void child_setup(const char *const argv[], struct hv_fdmap *map, size_t n
 		sigaction(s, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* What the engine makes (console log, console socket, NBD sockets)
+	 * is for the VM's owner alone. */
+	umask(077);
 
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
@@ -168,7 +171,7 @@ int hv_run_dir_create(const char *root, const char *name, char *out, size_t outl
 	char pidbuf[32], path[PATH_MAX + 8];
 	int fd, n, e;
 
-	if (mkdir(root, 0755) && errno != EEXIST)
+	if (mkdir(root, 0700) && errno != EEXIST)
 		return -errno;
 	if ((size_t)snprintf(out, outlen, "%s/%s", root, name) >= outlen)
 		return -ENAMETOOLONG;
@@ -184,7 +187,7 @@ int hv_run_dir_create(const char *root, const char *name, char *out, size_t outl
 	}
 	n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
 	snprintf(path, sizeof(path), "%s/pid", out);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, pidbuf, (size_t)n) != n) {
 		e = fd < 0 ? errno : EIO;
 		if (fd >= 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -244,6 +245,9 @@ static int start_qemu(struct vm_engine *e)
 		r = epoll_watch(e, e->pidfd, SRC_QEMU);
 	if (!r && cfg->console == VM_CONSOLE_PTY)
 		find_pty(e);
+	/* QEMU made it under umask 077 (0700); sockets we make are 0600 */
+	if (!r && cfg->console_socket[0] && chmod(cfg->console_socket, 0600))
+		log_warn("%s: %s", cfg->console_socket, strerror(errno));
 out:
 	for (int i = 0; i < 2; i++)
 		if (con[i] >= 0)

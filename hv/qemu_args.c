@@ -97,6 +97,8 @@ static void add_path_opt(struct qemu_argv *a, const char *fmt_prefix, const char
 
 static void add_console(struct qemu_argv *a, const struct vm_config *cfg, int con_fd)
 {
+	char *sock, *log;
+
 	switch (cfg->console) {
 	case VM_CONSOLE_STDIO:
 		/* A pipe the engine copies to our stdout (see qemu.c). */
@@ -105,7 +107,22 @@ static void add_console(struct qemu_argv *a, const struct vm_config *cfg, int co
 		break;
 	case VM_CONSOLE_FILE:
 		qemu_argv_add(a, "-chardev");
-		add_path_opt(a, "file,id=con0,path=", cfg->console_path, "");
+		if (!cfg->console_socket[0]) {
+			add_path_opt(a, "file,id=con0,path=", cfg->console_path, "");
+			break;
+		}
+		/* The socket for an interactive client, the file for the log:
+		 * QEMU writes everything to the logfile, connected or not.
+		 * The socket is made under the engine's umask 077 (proc.c). */
+		sock = opt_escape(cfg->console_socket);
+		log = opt_escape(cfg->console_path);
+		if (sock && log)
+			qemu_argv_addf(a, "socket,id=con0,path=%s,server=on,wait=off,logfile=%s",
+				       sock, log);
+		else
+			a->err = -ENOMEM;
+		free(sock);
+		free(log);
 		break;
 	case VM_CONSOLE_PTY:
 		qemu_argv_add(a, "-chardev");

@@ -13,6 +13,7 @@
 
 #define LOG_TAG "vm"
 #include "common/log.h"
+#include "common/usock.h"
 #include "hv/api.h"
 #include "hv/boot.h"
 #include "hv/hv_int.h"
@@ -398,7 +399,7 @@ int vm_run(struct vm *vm, const struct vm_run_opts *opts, struct vm_result *res)
 		r = vm_api_create(vm->cfg.api_path, api_handler, vm, &vm->api);
 		if (r) {
 			snprintf(vm->error, sizeof(vm->error), "API socket %.300s: %s",
-				 vm->cfg.api_path, strerror(-r));
+				 vm->cfg.api_path, usock_listen_strerror(r));
 			goto out;
 		}
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -285,6 +286,11 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 		return seterr(err, errlen, "console file: no path");
 	if (cfg->console > VM_CONSOLE_NONE)
 		return seterr(err, errlen, "unknown console kind");
+	if (cfg->console_socket[0] && cfg->console != VM_CONSOLE_FILE)
+		return seterr(err, errlen, "a console socket needs a console file");
+	if (strlen(cfg->console_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return seterr(err, errlen, "console socket path too long (%zu bytes)",
+			      strlen(cfg->console_socket));
 	if (cfg->accel > VM_ACCEL_TCG)
 		return seterr(err, errlen, "unknown accelerator");
 	return 0;

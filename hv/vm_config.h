@@ -84,6 +84,10 @@ struct vm_config {
 
 	enum vm_console_kind console;
 	char console_path[PATH_MAX];         /* VM_CONSOLE_FILE */
+	/* VM_CONSOLE_FILE only, "" = none: the serial port is also served on
+	 * this Unix socket (mode 0600; one client at a time reads the output
+	 * and types into the guest; console_path keeps the whole log). */
+	char console_socket[PATH_MAX];
 
 	enum vm_accel accel;
 	char api_path[PATH_MAX];             /* control socket, "" = none */

@@ -37,9 +37,16 @@
 #include <stdbool.h>
 
 #include "images/catalog.h"
+#include "images/img_hash.h"
 
 #define BUNDLE_VERSION_PLAIN 1   /* images, VMs without data disks */
 #define BUNDLE_VERSION       2   /* the newest: VMs with data disks */
+
+/* Progress of the bundle_export_* and bundle_import calls that follow in
+ * the calling thread (@fn NULL: none). Export reports the bytes of files
+ * written into the tar of their total (after hashing them); import the
+ * bytes of the bundle read during extraction of the bundle's size. */
+void bundle_set_progress(img_progress_fn fn, void *opaque);
 
 /* True when the file at @path looks like a tar archive. */
 bool bundle_probe(const char *path);

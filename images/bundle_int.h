@@ -18,4 +18,11 @@ int bundle_vm_verify(const char *dir, json_object *vmj);
 int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char *name,
 		    char out[CAT_NAME_MAX + 1]);
 
+/* What bundle_set_progress() set for this thread (fn may be NULL). */
+struct bundle_progress {
+	img_progress_fn fn;
+	void *opaque;
+};
+extern _Thread_local struct bundle_progress bundle_progress;
+
 #endif

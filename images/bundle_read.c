@@ -38,6 +38,7 @@ struct br {
 	unsigned n;
 	char *manifest;
 	json_object *man;
+	uint64_t bundle_size;      /* for progress */
 };
 
 bool bundle_probe(const char *path)
@@ -100,7 +101,7 @@ static int mkparents(const char *path)
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
 		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0700) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
@@ -126,7 +127,7 @@ static int extract_file(struct br *b, struct archive *a, struct archive_entry *e
 	snprintf(path, sizeof(path), "%s/%s", b->dir, rel);
 	if (mkparents(path))
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return img_fail(-errno, "bundle: %s: %s", rel, errno == EEXIST ?
 				"listed twice" : strerror(errno));
@@ -143,6 +144,9 @@ static int extract_file(struct br *b, struct archive *a, struct archive_entry *e
 		}
 		EVP_DigestUpdate(ctx, buf, len);
 		f->size += len;
+		if (bundle_progress.fn)
+			bundle_progress.fn(bundle_progress.opaque,
+					   (uint64_t)archive_filter_bytes(a, -1), b->bundle_size);
 	}
 	if (!r && ar != ARCHIVE_EOF)
 		r = img_fail(-EIO, "bundle: %s: %s", rel, archive_error_string(a));
@@ -187,11 +191,14 @@ static int extract(struct br *b, const char *path)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
+	struct stat st;
 	int r = 0, ar;
 
 	if (!a)
 		return -ENOMEM;
 	archive_read_support_format_tar(a);
+	if (!stat(path, &st))
+		b->bundle_size = (uint64_t)st.st_size;
 	if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
 		r = img_fail(-EINVAL, "%s: %s", path, archive_error_string(a));
 		goto out;
@@ -375,13 +382,15 @@ int bundle_import(struct cat *c, const char *path, const char *vm_name,
 	r = img_tmp_name("bundle", b->dir_rel, sizeof(b->dir_rel));
 	if (!r)
 		r = cat_path(c, b->dir_rel, b->dir, sizeof(b->dir));
-	if (!r && mkdir(b->dir, 0755))
+	if (!r && mkdir(b->dir, 0700))
 		r = img_fail(-errno, "%s: %s", b->dir, strerror(errno));
 	if (r) {
 		b->dir[0] = '\0';
 		goto out;
 	}
 	r = extract(b, path);
+	if (!r && bundle_progress.fn)
+		bundle_progress.fn(bundle_progress.opaque, b->bundle_size, b->bundle_size);
 	if (!r)
 		r = verify_files(b);
 	if (!r && (!json_object_object_get_ex(b->man, "images", &imgs) ||

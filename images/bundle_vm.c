@@ -304,7 +304,7 @@ int bundle_vm_adopt(struct cat *c, const char *dir, json_object *vmj, const char
 				"catalog: cannot add VM %s", name);
 	snprintf(rel, sizeof(rel), "vms/%s", name);
 	r = cat_path(c, rel, dst, sizeof(dst));
-	if (!r && mkdir(dst, 0755) && errno != EEXIST)
+	if (!r && mkdir(dst, 0700) && errno != EEXIST)
 		r = img_fail(-errno, "%s: %s", dst, strerror(errno));
 	for (; !r && moved < moving_count(vmj); moved++) {
 		json_object *o = moving(vmj, moved);

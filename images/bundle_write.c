@@ -1,5 +1,5 @@
 /* images/bundle_write.c: writing image and VM bundles (images/bundle.h). */
-#include "images/bundle.h"
+#include "images/bundle_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -27,8 +27,17 @@ struct bfile {
 	char sha[IMG_HEX_LEN + 1];
 };
 
+_Thread_local struct bundle_progress bundle_progress;
+
+void bundle_set_progress(img_progress_fn fn, void *opaque)
+{
+	bundle_progress.fn = fn;
+	bundle_progress.opaque = opaque;
+}
+
 struct bw {
 	struct cat *c;
+	uint64_t done, total;   /* bytes of files written to the tar, for progress */
 	struct bfile files[MAX_FILES];
 	unsigned n;
 	json_object *man;
@@ -157,7 +166,7 @@ static int write_entry(struct archive *a, const char *name, uint64_t size, time_
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_size(e, (la_int64_t)size);
 	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
+	archive_entry_set_perm(e, 0600);
 	archive_entry_set_mtime(e, mtime, 0);
 	r = archive_write_header(a, e);
 	archive_entry_free(e);
@@ -189,6 +198,9 @@ static int write_file(struct bw *w, struct archive *a, const struct bfile *f)
 			goto out;
 		}
 		done += (uint64_t)n;
+		w->done += (uint64_t)n;
+		if (bundle_progress.fn)
+			bundle_progress.fn(bundle_progress.opaque, w->done, w->total);
 	}
 	if (done != f->size)
 		r = img_fail(-EIO, "%s changed while being written", path);
@@ -206,7 +218,7 @@ static int write_bundle(struct bw *w, const char *dest)
 	char tmp[4200];
 	struct archive *a;
 	const char *man;
-	int r = 0;
+	int r = 0, fd;
 
 	if (!access(dest, F_OK))
 		return img_fail(-EEXIST, "%s exists; not overwritten", dest);
@@ -222,15 +234,22 @@ static int write_bundle(struct bw *w, const char *dest)
 	man = json_object_to_json_string_ext(w->man, JSON_C_TO_STRING_PRETTY);
 	snprintf(tmp, sizeof(tmp), "%s.part", dest);
 	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return img_fail(-errno, "%s: %s", tmp, strerror(errno));
 	a = archive_write_new();
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		r = img_fail(-EIO, "%s: %s", tmp, a ? archive_error_string(a) : "no memory");
 		goto out;
 	}
 	r = write_entry(a, "manifest.json", strlen(man), time(NULL));
 	if (!r && archive_write_data(a, man, strlen(man)) != (la_ssize_t)strlen(man))
 		r = img_fail(-EIO, "tar: %s", archive_error_string(a));
+	for (unsigned i = 0; i < w->n; i++)
+		w->total += w->files[i].size;
+	if (!r && bundle_progress.fn)
+		bundle_progress.fn(bundle_progress.opaque, 0, w->total);
 	for (unsigned i = 0; !r && i < w->n; i++)
 		r = write_file(w, a, &w->files[i]);
 	if (!r && archive_write_close(a) != ARCHIVE_OK)
@@ -239,6 +258,7 @@ static int write_bundle(struct bw *w, const char *dest)
 		r = img_fail(-errno, "%s: %s", dest, strerror(errno));
 out:
 	archive_write_free(a);
+	close(fd);
 	unlink(tmp);
 	return r;
 }

@@ -261,11 +261,11 @@ static int mkdir_p(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0700) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
+	if (mkdir(buf, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -368,7 +368,7 @@ int cat_open(const char *dir, struct cat **out)
 		r = cat_path(c, subdirs[i], path, sizeof(path));
 		if (r)
 			goto err;
-		if (mkdir(path, 0755) && errno != EEXIST) {
+		if (mkdir(path, 0700) && errno != EEXIST) {
 			r = -errno;
 			goto err;
 		}
@@ -376,7 +376,7 @@ int cat_open(const char *dir, struct cat **out)
 	r = cat_path(c, "lock", path, sizeof(path));
 	if (r)
 		goto err;
-	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_SH)) {
 		r = -errno;
 		goto err;

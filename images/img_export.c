@@ -69,7 +69,7 @@ static int export_to(const struct img_src *src, const char *tmp, enum img_export
 	int fd, r, r2;
 
 	if (fmt == IMG_EXPORT_RAW) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return img_fail(-errno, "%s: %s", tmp, strerror(errno));
 		r = ftruncate(fd, (off_t)src->size) ? -errno : 0;

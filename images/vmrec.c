@@ -46,7 +46,7 @@ int vmrec_file_name(struct cat *c, const char *vm, char rel[192], char *path, si
 	r = cat_path(c, dir, path, len);
 	if (r)
 		return r;
-	if (mkdir(path, 0755) && errno != EEXIST)
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
 	snprintf(rel, 192, "vms/%s/%02x%02x%02x%02x%02x%02x%02x%02x.vhd", vm, rnd[0], rnd[1],
 		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
@@ -464,6 +464,7 @@ int vmrec_remove(struct cat *c, const char *name)
 	}
 	vmrec_unlink_files(c, fl.rels, fl.n);
 	free(fl.rels);
+	vmrec_cred_remove(c, name);
 	return 0;
 }
 

@@ -633,7 +633,7 @@ static int lock_vm(struct cat *c, const char *vm, int *fd)
 	r = path_of(c, rel, path);
 	if (r)
 		return r;
-	if (mkdir(path, 0755) && errno != EEXIST)
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return img_fail(-errno, "%s: %s", path, strerror(errno));
 	*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)

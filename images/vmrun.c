@@ -7,13 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/pidfile.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/vmrec.h"
+#include "netback/dnsmasq.h"
+#include "netback/labnet.h"
 #include "netback/netback.h"
+#include "netback/subnet.h"
 
 const char *vmrec_run_dir(void)
 {
@@ -82,6 +86,7 @@ static int pick_firmware(struct cat *c, const struct cat_vm *vm, struct vm_confi
 
 int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 {
+	struct vmrec_cred cred;
 	struct cat_vm vm;
 	int r;
 
@@ -106,12 +111,16 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	r = cat_disk_foreach(c, name, add_disk, &(struct disk_ctx){ .c = c, .cfg = cfg });
 	if (r)
 		return img_fail(r, "VM '%s': its extra disks: %s", name, cat_errmsg(c));
-	if (vm.cloud_init) {
+	r = vmrec_cred_get(c, name, &cred);
+	if (r)
+		return r;
+	if (vm.cloud_init || cred.pw_hash[0] || cred.ssh_key[0]) {
 		struct vm_disk *seed = &cfg->disks[cfg->nr_disks];
 
 		if (cfg->nr_disks == VM_MAX_DISKS)
 			return img_fail(-E2BIG, "VM '%s': no room for the seed disk", name);
-		r = vmrec_seed_build(&vm, seed->path, sizeof(seed->path));
+		r = vmrec_seed_build(&vm, &cred, seed->path, sizeof(seed->path));
+		explicit_bzero(&cred, sizeof(cred));
 		if (r)
 			return r;
 		seed->read_only = true;
@@ -134,9 +143,36 @@ int vmrec_vm_config(struct cat *c, const char *name, struct vm_config *cfg)
 	snprintf(cfg->run_dir, sizeof(cfg->run_dir), "%s", vmrec_run_dir());
 	cfg->console = VM_CONSOLE_FILE;
 	if (vmrec_run_path(name, "console", cfg->console_path, sizeof(cfg->console_path)) ||
+	    vmrec_run_path(name, "console.sock", cfg->console_socket,
+			   sizeof(cfg->console_socket)) ||
 	    vmrec_run_path(name, "api", cfg->api_path, sizeof(cfg->api_path)))
 		return img_fail(-ENAMETOOLONG, "run directory path too long");
 	return 0;
+}
+
+int vmrec_vm_ip(const struct cat_vm *vm, char *buf, size_t len)
+{
+	struct labnet_ctx ctx;
+	struct dnsm_lease *leases = NULL;
+	long long newest = -1;
+	char dir[4200];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!vm->net[0] || !vmrec_running(vm->name))
+		return -ENOENT;
+	labnet_ctx_init(&ctx, NULL, vmrec_run_dir());
+	labnet_run_dir(&ctx, vm->net, dir, sizeof(dir));
+	if (dnsm_leases(dir, &leases, &n))
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(leases[i].mac, vm->mac) || leases[i].expiry <= newest)
+			continue;
+		newest = leases[i].expiry;
+		ip4_format(leases[i].ip, buf, len);
+	}
+	free(leases);
+	return buf[0] ? 0 : -ENOENT;
 }
 
 int vmrec_attach_nics(const char *state_dir, struct vm_config *cfg, struct nb_port **ports,

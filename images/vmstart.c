@@ -59,7 +59,7 @@ static void pidfile_write(const char *name)
 	if (vmrec_run_path(name, "vm.pid", path, sizeof(path)))
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_warn("cannot write %s: %s", tmp, strerror(errno));
 		return;
@@ -114,7 +114,7 @@ static void runtime_fds(const char *name, int pipe_fd)
 		close(fd);
 	}
 	if (!vmrec_run_path(name, "log", path, sizeof(path))) {
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -184,7 +184,7 @@ int vmrec_start(const struct vm_config *cfg, const char *state_dir, pid_t *pid)
 
 	if (vmrec_running(cfg->name))
 		return img_fail(-EALREADY, "%s is already running", cfg->name);
-	if (mkdir(vmrec_run_dir(), 0755) && errno != EEXIST)
+	if (mkdir(vmrec_run_dir(), 0700) && errno != EEXIST)
 		return img_fail(-errno, "%s: %s", vmrec_run_dir(), strerror(errno));
 	if (!vmrec_run_path(cfg->name, "console", path, sizeof(path)))
 		unlink(path);	/* a fresh console per start */

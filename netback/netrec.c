@@ -59,11 +59,11 @@ int nb_mkdir_p(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (mkdir(buf, 0700) && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
+	if (mkdir(buf, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -89,7 +89,7 @@ int labnet_lock(const char *state_dir)
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/.lock", dir);
-	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	while (flock(fd, LOCK_EX) < 0) {
@@ -234,7 +234,7 @@ int labnet_save(const char *state_dir, const struct labnet *net)
 		return -ENOMEM;
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY);
 	len = strlen(text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out_put;

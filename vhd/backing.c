@@ -116,7 +116,7 @@ static int raw_open(int fd, const char *path, const struct vhd_open_opts *opts,
 	int ret;
 
 	if (!(opts->flags & VHD_OPEN_NOLOCK)) {
-		ret = vhd_lock(fd, opts->flags & VHD_OPEN_RDWR, path);
+		ret = vhd_lock(fd, vhd_lock_mode_of(opts->flags), path);
 		if (ret)
 			return ret;
 	}
@@ -163,6 +163,8 @@ int vhd_backing_open(const char *path, const struct vhd_open_opts *opts,
 	if (!opts)
 		opts = &defaults;
 	*out = NULL;
+	if ((opts->flags & VHD_OPEN_RDWR) && (opts->flags & VHD_OPEN_FORCE_SHARE))
+		return vhd_err(-EINVAL, "%s: force-share is for read-only opens", path);
 	fd = open(path, (opts->flags & VHD_OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return vhd_err(-errno, "%s: cannot open: %s", path, strerror(errno));

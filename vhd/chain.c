@@ -45,7 +45,7 @@ static int locator_path(struct vhd *v, const struct vhd_locator *l, char *out, s
 
 	if (!l->data_len || l->data_len > VHD_MAX_LOCATOR_LEN ||
 	    l->data_len > vhd_locator_space(l) ||
-	    l->data_offset + l->data_len > v->file_end)
+	    l->data_offset > v->file_end || l->data_len > v->file_end - l->data_offset)
 		return -EINVAL;
 	data = malloc(l->data_len);
 	if (!data)
@@ -177,7 +177,7 @@ int vhd_parent_open(struct vhd *v, const struct vhd_open_opts *opts)
 	int ret, k = 0;
 	struct stat st;
 
-	popts.flags = opts->flags & VHD_OPEN_NOWARN_TS;
+	popts.flags = opts->flags & (VHD_OPEN_NOWARN_TS | VHD_OPEN_FORCE_SHARE);
 	popts.max_depth = (opts->max_depth ? opts->max_depth : VHD_DEFAULT_MAX_DEPTH) - 1;
 	popts.chain = &link;
 	/* Each existing candidate in turn; one with the wrong UUID (a moved

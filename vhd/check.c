@@ -381,7 +381,7 @@ static int chk_header(struct chk *c)
 	if (h->data_offset != UINT64_MAX)
 		chk_problem(c, "header-data-offset", off + 8, true, false,
 			    "header next-offset field is not all ones");
-	need = (c->foot.current_size + h->block_size - 1) / h->block_size;
+	need = vhd_blocks_for(c->foot.current_size, h->block_size);
 	if (h->max_bat_entries < need)
 		chk_problem(c, "header-bat-entries", off + 28, false, false,
 			    "%u BAT entries cannot cover %llu bytes in blocks of %u",
@@ -476,7 +476,7 @@ static int chk_bat(struct chk *c)
 	const struct vhd_header *h = &c->hdr;
 	uint64_t limit = c->trailing_ok ? c->file_size - VHD_FOOTER_SIZE : c->file_size;
 	uint64_t blk_bytes = (uint64_t)c->bitmap_size + h->block_size;
-	uint64_t need = (c->foot.current_size + h->block_size - 1) / h->block_size;
+	uint64_t need = vhd_blocks_for(c->foot.current_size, h->block_size);
 	uint8_t *raw;
 	int rc;
 
@@ -627,7 +627,8 @@ static void chk_parent(struct chk *c)
 	vhd_close(p);
 	if (c->res->errors)
 		goto out;
-	o.flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS;
+	o.flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS |
+		  ((c->flags & VHD_CHECK_FORCE_SHARE) ? VHD_OPEN_FORCE_SHARE : 0);
 	if (vhd_open(c->path, &o, &p)) {
 		chk_problem(c, "parent-chain", hoff + 64, false, false,
 			    "the chain does not open: %s", vhd_last_error());
@@ -649,10 +650,14 @@ int vhd_check(const char *path, unsigned flags,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	if ((flags & VHD_CHECK_REPAIR) && (flags & VHD_CHECK_FORCE_SHARE))
+		return vhd_err(-EINVAL, "force-share is for a check without repair");
 	c.fd = open(path, ((flags & VHD_CHECK_REPAIR) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (c.fd < 0)
 		return vhd_err(-errno, "%s", strerror(errno));
-	rc = vhd_lock(c.fd, flags & VHD_CHECK_REPAIR, path);
+	rc = vhd_lock(c.fd, (flags & VHD_CHECK_REPAIR) ? VHD_LOCK_WRITE
+			    : (flags & VHD_CHECK_FORCE_SHARE) ? VHD_LOCK_SHARED : VHD_LOCK_READ,
+		      path);
 	if (rc)
 		goto out;
 	if (fstat(c.fd, &st)) {

@@ -48,8 +48,9 @@ static bool cv_is_vhd(int fd)
 	return !memcmp(buf + 1, "conectix", 8) || !memcmp(buf, "conectix", 8);
 }
 
-static int cv_src_open(const char *path, struct cv_src *s)
+static int cv_src_open(const char *path, bool force_share, struct cv_src *s)
 {
+	struct vhd_open_opts oo = { .flags = force_share ? VHD_OPEN_FORCE_SHARE : 0 };
 	struct stat st;
 	int fd;
 
@@ -60,7 +61,7 @@ static int cv_src_open(const char *path, struct cv_src *s)
 		return vhd_err(-errno, "%s: %s", path, strerror(errno));
 	if (cv_is_vhd(fd)) {
 		close(fd);
-		return vhd_open(path, NULL, &s->v) ?: (s->size = vhd_size(s->v), 0);
+		return vhd_open(path, &oo, &s->v) ?: (s->size = vhd_size(s->v), 0);
 	}
 	if (fstat(fd, &st)) {
 		close(fd);
@@ -157,7 +158,7 @@ static int cv_dst_open(struct cv_dst *d, const char *path, uint64_t size)
 		d->size = (size + CV_MIB - 1) & ~(CV_MIB - 1);
 	d->unit = o->block_size ? o->block_size : VHD_DEFAULT_BLOCK_SIZE;
 	if (o->format == VHD_CONVERT_RAW) {
-		d->fd = open(d->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		d->fd = open(d->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (d->fd < 0)
 			return vhd_err(-errno, "%s: %s", d->tmp, strerror(errno));
 		if (ftruncate(d->fd, (off_t)d->size))
@@ -439,7 +440,7 @@ int vhd_convert(const char *src, const char *dst, const struct vhd_convert_opts 
 	struct cv_dst d = { .o = o };
 	int rc;
 
-	rc = cv_src_open(src, &s);
+	rc = cv_src_open(src, o->force_share, &s);
 	if (rc)
 		return rc;
 	rc = cv_dst_open(&d, dst, s.size);

@@ -136,6 +136,9 @@ static int check_opts(const struct vhd_create_opts *o, enum vhd_type type, uint6
 	if (!size || size % VHD_SECTOR_SIZE)
 		return vhd_err(-EINVAL, "size %llu is not a positive multiple of 512 bytes",
 			       (unsigned long long)size);
+	if (type == VHD_TYPE_FIXED && size > VHD_MAX_FIXED_SIZE)
+		return vhd_err(-EFBIG, "size %llu exceeds the largest fixed VHD (%llu bytes)",
+			       (unsigned long long)size, (unsigned long long)VHD_MAX_FIXED_SIZE);
 	if (type == VHD_TYPE_FIXED)
 		return 0;
 	if (size > VHD_MAX_DYNAMIC_SIZE)
@@ -236,7 +239,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 		ret = vhd_err(-errno, "cannot create a file beside '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	fchmod(fd, 0644);
+	fchmod(fd, 0600);  /* mkostemp's mode, said outright: images are private */
 	if (type == VHD_TYPE_FIXED)
 		ret = build_fixed(fd, o, &f);
 	else

@@ -179,7 +179,7 @@ int vhd_header_parse(const uint8_t buf[VHD_HEADER_SIZE], uint64_t off,
 		return vhd_err(-EINVAL,
 			       "block size %u in dynamic header at offset %llu is not a power of two >= 512",
 			       h->block_size, o);
-	need = (size + h->block_size - 1) / h->block_size;
+	need = vhd_blocks_for(size, h->block_size);
 	if (h->max_bat_entries < need)
 		return vhd_err(-EINVAL,
 			       "BAT has %u entries, the virtual size of %llu bytes needs %llu (header at offset %llu)",

@@ -206,6 +206,8 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 	if (!opts)
 		opts = &defaults;
 	*out = NULL;
+	if ((opts->flags & VHD_OPEN_RDWR) && (opts->flags & VHD_OPEN_FORCE_SHARE))
+		return vhd_err(-EINVAL, "%s: force-share is for read-only opens", path);
 	ret = vhd_alloc(path, &v);
 	if (ret)
 		return ret;
@@ -249,7 +251,7 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 	}
 	v->read_only = !rw;
 	if (!(opts->flags & VHD_OPEN_NOLOCK)) {
-		ret = vhd_lock(v->fd, rw, path);
+		ret = vhd_lock(v->fd, vhd_lock_mode_of(v->flags), path);
 		if (ret)
 			goto err;
 	}
@@ -290,7 +292,7 @@ int vhd_open(const char *path, const struct vhd_open_opts *opts, struct vhd **ou
 			v->flags &= ~VHD_OPEN_RDWR;
 			v->read_only = true;
 			if (!(opts->flags & VHD_OPEN_NOLOCK)) {
-				ret = vhd_lock(v->fd, false, path);  /* down to shared */
+				ret = vhd_lock(v->fd, VHD_LOCK_READ, path);  /* down to reader */
 				if (ret)
 					goto err;
 			}

@@ -257,7 +257,11 @@ int vhd_resize(const char *path, uint64_t size, unsigned flags)
 		if (ret)
 			goto out;
 	}
-	if (v->footer.type == VHD_TYPE_FIXED)
+	if (v->footer.type == VHD_TYPE_FIXED && size > VHD_MAX_FIXED_SIZE)
+		ret = vhd_err(-EFBIG, "%s: size %llu exceeds the largest fixed VHD (%llu bytes)",
+			      path, (unsigned long long)size,
+			      (unsigned long long)VHD_MAX_FIXED_SIZE);
+	else if (v->footer.type == VHD_TYPE_FIXED)
 		ret = rs_fixed(v, size);
 	else
 		ret = rs_dynamic(v, size);

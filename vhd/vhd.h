@@ -63,6 +63,14 @@ void vhd_set_log(void (*fn)(enum vhd_log_level level, const char *msg, void *opa
  * mismatch at offset 1048064", "parent 'base.vhd' not found"), or "" . */
 const char *vhd_last_error(void);
 
+/* Locks @fd, an image file (VHD or raw) the caller opened, the way
+ * vhd_open() locks with @flags (VHD_OPEN_RDWR: writer; VHD_OPEN_FORCE_SHARE:
+ * force-share reader; else reader): OFD locks in QEMU's byte layout
+ * (docs/locking.md), so QEMU and we see each other's use. 0; -EBUSY when
+ * another process's use conflicts ("image is in use by another process");
+ * -errno. The message is in vhd_last_error(). */
+int vhd_lock_file(int fd, unsigned flags, const char *path);
+
 /* ---- backings: what a differencing disk reads through ---- */
 
 struct vhd;
@@ -98,15 +106,17 @@ struct vhd_chain_link {
 	const struct vhd_chain_link *child;
 };
 
-/* Locks: a writer takes an exclusive OFD lock, a reader a shared one, so a
- * writer conflicts with writers and readers (-EBUSY, "image is in use by
- * another process") and readers coexist. Parents are always opened
- * read-only with a shared lock (NOLOCK is not passed down). */
-#define VHD_OPEN_RDWR       0x01u  /* open for writing (exclusive OFD lock) */
+/* Locks: OFD locks in QEMU's layout (docs/locking.md). A writer conflicts
+ * with writers and readers (-EBUSY, "image is in use by another process"),
+ * ours or QEMU's; readers coexist. Parents are always opened read-only
+ * with a reader's lock (NOLOCK is not passed down; FORCE_SHARE is). */
+#define VHD_OPEN_RDWR       0x01u  /* open for writing (writer's lock) */
 #define VHD_OPEN_NOLOCK     0x02u  /* take no OFD lock (caller holds one) */
 #define VHD_OPEN_NO_PARENT  0x04u  /* open this layer alone (info/check of a broken chain);
 				       * unallocated data then reads as zeros, depth 0 */
 #define VHD_OPEN_NOWARN_TS  0x08u  /* do not warn on a parent timestamp mismatch */
+#define VHD_OPEN_FORCE_SHARE 0x10u /* read even while another process writes (qemu-img
+				       * -U): refuse nobody; not with RDWR (-EINVAL) */
 
 struct vhd_open_opts {
 	unsigned flags;               /* VHD_OPEN_* */

@@ -48,6 +48,8 @@
 /* BAT entries we accept (a 64 MiB table: 32 TiB of 2 MiB blocks, far past
  * the format's 2040 GiB), so that a damaged header cannot make us allocate
  * and read gigabytes. */
+/* The largest fixed disk: its data and footer must fit in an off_t. */
+#define VHD_MAX_FIXED_SIZE (((uint64_t)INT64_MAX - VHD_FOOTER_SIZE) & ~(uint64_t)511)
 #define VHD_MAX_BAT_ENTRIES (16u << 20)
 
 /* Parent locator platform codes. */
@@ -162,6 +164,12 @@ void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads, uint8_t *spt);
 bool vhd_size_uses_chs(const struct vhd_footer *f);
 /* The virtual size the footer describes: the CHS product or current_size. */
 uint64_t vhd_footer_size(const struct vhd_footer *f);
+/* Blocks of @bs bytes (nonzero) that cover @size bytes, for any @size: no
+ * (size + bs - 1), which a size near 2^64 wraps to a handful of blocks. */
+static inline uint64_t vhd_blocks_for(uint64_t size, uint32_t bs)
+{
+	return size / bs + (size % bs != 0);
+}
 
 /* ---- text, paths and locators (locator.c) ---- */
 
@@ -190,9 +198,22 @@ int vhd_locator_decode(uint32_t code, const uint8_t *data, size_t len, char *out
 
 /* ---- OFD locks (lock.c) ---- */
 
-/* Takes an OFD lock on the whole file: exclusive when @write, else shared.
- * -EBUSY ("image is in use by another process") on conflict. */
-int vhd_lock(int fd, bool write, const char *path);
+/* What an open file does with an image, in QEMU's lock terms (lock.c,
+ * docs/locking.md). */
+enum vhd_lock_mode {
+	VHD_LOCK_READ,    /* reads; refuses writers */
+	VHD_LOCK_WRITE,   /* reads, writes, resizes; refuses writers and readers */
+	VHD_LOCK_SHARED,  /* reads; refuses nobody (force-share, -U) */
+};
+
+/* The mode for VHD_OPEN_* @open_flags: RDWR writes, FORCE_SHARE shares. */
+enum vhd_lock_mode vhd_lock_mode_of(unsigned open_flags);
+
+/* Sets the OFD locks of @fd to @mode (replacing any it held, so a writer
+ * can step down to READ) in QEMU's byte layout, then tests for conflicts
+ * with other open files. -EBUSY ("image is in use by another process")
+ * on a conflict, with the locks of @fd released. */
+int vhd_lock(int fd, enum vhd_lock_mode mode, const char *path);
 
 /* ---- an open image ---- */
 

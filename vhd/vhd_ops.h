@@ -36,6 +36,8 @@ struct vhd_check_result {
 
 #define VHD_CHECK_REPAIR    0x1u  /* fix what needs no guessing */
 #define VHD_CHECK_NO_PARENT 0x2u  /* do not open the parent chain */
+#define VHD_CHECK_FORCE_SHARE 0x4u /* check an image another process writes (as
+				     * VHD_OPEN_FORCE_SHARE); not with REPAIR (-EINVAL) */
 
 /* Checks the structure of the VHD at @path from its raw bytes (it need not
  * open with vhd_open): footer and its copy, dynamic header, BAT, blocks,
@@ -139,6 +141,8 @@ struct vhd_convert_opts {
 	enum vhd_convert_format format;
 	uint32_t block_size;      /* dynamic target; 0 = VHD_DEFAULT_BLOCK_SIZE */
 	bool azure;               /* fixed target whose size is rounded up to a MiB */
+	bool force_share;         /* read a VHD @src even while another process
+				   * writes it (VHD_OPEN_FORCE_SHARE, -U) */
 	vhd_progress_fn progress; /* bytes of the virtual disk done */
 	void *opaque;
 };

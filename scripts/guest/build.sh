@@ -5,8 +5,8 @@
 #   $VHDVISOR_CACHE/guest/   (default /var/cache/vhdvisor/guest)
 #     vmlinuz      the Debian kernel (bzImage) of linux-image-amd64
 #     vmlinux      its uncompressed ELF (PVH entry; boots fastest under TCG)
-#     initrd.img   busybox initramfs (cpio.gz) with the virtio/ext4 modules
-#                  and scripts/guest/init as /init
+#     initrd.img   busybox initramfs (cpio.gz) with the virtio/ext4/isofs
+#                  modules, scripts/guest/init as /init and udhcpc.script
 #     rootfs/      the initramfs tree (the tiny recipe reuses it)
 #     kver         the kernel release, e.g. 6.1.0-56-amd64
 #
@@ -19,14 +19,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${VHDVISOR_CACHE:-/var/cache/vhdvisor}
 OUT=$CACHE/guest
-MODULES=(virtio_pci virtio_blk virtio_net virtio_console ext4 pvpanic_pci button evdev)
+MODULES=(virtio_pci virtio_blk virtio_net virtio_console ext4 pvpanic_pci button evdev isofs)
 
 log() { echo "guest: $*" >&2; }
 
 # The stamp names what the cache was built from: the hash of this script and
 # of init (package versions are resolved only when building; --refresh
 # rebuilds against the archive's current ones).
-stamp=$(cat "$0" "$HERE/init" | sha256sum | cut -c1-16)
+stamp=$(cat "$0" "$HERE/init" "$HERE/udhcpc.script" | sha256sum | cut -c1-16)
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.guest.lock"
 flock 9   # one builder at a time; the others then find the stamp
@@ -90,6 +90,7 @@ sed -i 's/\.ko\.xz$/.ko/' "$root/etc/modules.order"
 cp "$work/b/bin/busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$HERE/init" "$root/init"
+install -m 0755 "$HERE/udhcpc.script" "$root/etc/udhcpc.script"
 log "packing initramfs"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
 	cpio -o -0 -H newc --owner=0:0 --quiet) | gzip -9 >"$work/initrd.img"

@@ -28,6 +28,23 @@ fi
 head -c 2048 "$w/child-data.vhd" >"$w/child-cut.vhd"
 cp "$w/dyn-empty.vhd" "$w/dyn-badcopy.vhd"
 printf 'X' | dd of="$w/dyn-badcopy.vhd" bs=1 seek=30 conv=notrunc status=none
+# current_size near 2^64 in both footers (checksums fixed): once wrapped
+# the BAT-size check (issue 17)
+if command -v python3 >/dev/null; then
+	for size in 0xFFFFFFFFFFFFFE00 0xFFFFFFFFFFE00200; do
+		cp "$w/dyn-data.vhd" "$w/dyn-size-$size.vhd"
+		python3 - "$w/dyn-size-$size.vhd" "$size" <<'PY'
+import struct, sys
+p, size = sys.argv[1], int(sys.argv[2], 0)
+b = bytearray(open(p, 'rb').read())
+for off in (0, len(b) - 512):
+    struct.pack_into('>Q', b, off + 48, size)
+    struct.pack_into('>I', b, off + 64, 0)
+    struct.pack_into('>I', b, off + 64, ~sum(b[off:off + 512]) & 0xffffffff)
+open(p, 'wb').write(b)
+PY
+	done
+fi
 for f in "$w"/*.vhd; do
 	cp "$f" "$out/$(sha256sum "$f" | cut -c1-16)"
 done

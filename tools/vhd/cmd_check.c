@@ -10,7 +10,7 @@
 #include "vhd/vhd_ops.h"
 
 static const char check_usage[] =
-	"check [--json] [--repair] FILE\n"
+	"check [--json] [--repair | -U] FILE\n"
 	"\n"
 	"Checks the structure of a VHD: footer and its copy, dynamic header, BAT,\n"
 	"blocks, bitmaps, parent locators and the parent link. Each problem is\n"
@@ -18,7 +18,9 @@ static const char check_usage[] =
 	"guessing (a footer from its valid copy, checksums, BAT entries past the\n"
 	"end of the file, a missing trailing footer) and says what it changed.\n"
 	"Exit status: 0 clean or fully repaired, 1 problems remain, 2 the file\n"
-	"cannot be opened or is not a VHD.";
+	"cannot be opened or is not a VHD.\n"
+	"-U, --force-share: check even while another process writes the image\n"
+	"(without --repair; problems may then be a write in progress).";
 
 struct check_out {
 	bool json;
@@ -49,6 +51,7 @@ int cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "repair", no_argument, NULL, 'r' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -60,10 +63,11 @@ int cmd_check(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hU", opts)) != -1) {
 		switch (c) {
 		case 'j': out.json = true; break;
 		case 'r': flags |= VHD_CHECK_REPAIR; break;
+		case 'U': flags |= VHD_CHECK_FORCE_SHARE; break;
 		case 'h':
 			printf("usage: vhd %s\n", check_usage);
 			return CLI_OK;
@@ -71,7 +75,8 @@ int cmd_check(int argc, char **argv)
 			return vt_usage(check_usage);
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1 ||
+	    ((flags & VHD_CHECK_REPAIR) && (flags & VHD_CHECK_FORCE_SHARE)))
 		return vt_usage(check_usage);
 	path = argv[optind];
 	if (out.json) {

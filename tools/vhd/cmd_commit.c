@@ -27,7 +27,7 @@ int cmd_commit(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'd': flags |= VHD_COMMIT_DROP; break;
 		case 'h':

@@ -26,6 +26,8 @@ int cmd_compact(int argc, char **argv)
 		printf("usage: vhd %s\n", compact_usage);
 		return CLI_OK;
 	}
+	if (vt_plain_args(&argc, &argv, compact_usage))
+		return CLI_USAGE;
 	if (argc != 2)
 		return vt_usage(compact_usage);
 	rc = vhd_compact(argv[1], NULL, NULL, &st);

@@ -20,7 +20,7 @@
 extern char **environ;
 
 static const char convert_usage[] =
-	"convert [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] SRC DST\n"
+	"convert [-p] [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] [-U] SRC DST\n"
 	"\n"
 	"Copies the virtual disk of SRC into a new image DST (never overwritten).\n"
 	"SRC is a VHD (a differencing chain becomes one flat image), a raw image,\n"
@@ -28,7 +28,10 @@ static const char convert_usage[] =
 	"writes a dynamic VHD, vhd-fixed a fixed VHD, raw a sparse raw file.\n"
 	"Zero ranges are neither read (where the source says so) nor allocated.\n"
 	"--azure writes a fixed VHD whose size is rounded up to a whole MiB.\n"
-	"DST appears only when complete.";
+	"DST appears only when complete. -p (--progress) shows a percentage on\n"
+	"standard error, rewritten in place.\n"
+	"-U, --force-share: read SRC even while another process writes it\n"
+	"(like qemu-img convert -U; the copy may then be inconsistent).";
 
 /* The qemu-img format name of a foreign image, or NULL (VHD or raw). */
 static const char *convert_foreign_format(const char *path)
@@ -55,14 +58,20 @@ static const char *convert_foreign_format(const char *path)
 	return NULL;
 }
 
-/* Runs `qemu-img convert -f FMT -O raw SRC OUT`. 0 or -1 (logged). */
-static int convert_qemu_img(const char *fmt, const char *src, const char *out)
+/* Runs `qemu-img convert [-U] -f FMT -O raw SRC OUT`. 0 or -1 (logged). */
+static int convert_qemu_img(const char *fmt, const char *src, const char *out,
+			    bool force_share)
 {
-	static char qi[] = "qemu-img", cv[] = "convert", f[] = "-f", O[] = "-O", raw[] = "raw";
-	char *argv[] = { qi, cv, f, (char *)fmt, O, raw, (char *)src, (char *)out, NULL };
+	static char qi[] = "qemu-img", cv[] = "convert", f[] = "-f", O[] = "-O", raw[] = "raw",
+		    U[] = "-U";
+	char *argv[] = { qi, cv, f, (char *)fmt, O, raw, (char *)src, (char *)out, NULL, NULL };
 	pid_t pid;
 	int st;
 
+	if (force_share) {   /* -U after "convert" */
+		memmove(argv + 3, argv + 2, 7 * sizeof(*argv));
+		argv[2] = U;
+	}
 	if (posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ)) {
 		log_err("%s is a %s image: converting it needs qemu-img, which is not "
 			"installed (apt install qemu-utils)", src, fmt);
@@ -81,18 +90,22 @@ int cmd_convert(int argc, char **argv)
 		{ "format", required_argument, NULL, 'O' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "azure", no_argument, NULL, 'a' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vhd_convert_opts o = { .format = VHD_CONVERT_DYNAMIC };
 	const char *src, *dst, *fmt;
 	char tmp[4096] = "";
+	struct cli_meter meter;
+	bool progress = false;
 	uint64_t bs;
 	int c, rc, last = 0;
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "O:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "O:hpU", opts)) != -1) {
 		switch (c) {
 		case 'O':
 			if (!strcmp(optarg, "raw"))
@@ -114,6 +127,8 @@ int cmd_convert(int argc, char **argv)
 			o.block_size = (uint32_t)bs;
 			break;
 		case 'a': o.azure = true; break;
+		case 'p': progress = true; break;
+		case 'U': o.force_share = true; break;
 		case 'h':
 			printf("usage: vhd %s\n", convert_usage);
 			return CLI_OK;
@@ -134,7 +149,7 @@ int cmd_convert(int argc, char **argv)
 	fmt = convert_foreign_format(src);
 	if (fmt) {
 		snprintf(tmp, sizeof(tmp), "%s.%s-raw-%ld", dst, fmt, (long)getpid());
-		if (convert_qemu_img(fmt, src, tmp)) {
+		if (convert_qemu_img(fmt, src, tmp, o.force_share)) {
 			unlink(tmp);
 			return CLI_FAIL;
 		}
@@ -148,12 +163,17 @@ int cmd_convert(int argc, char **argv)
 		}
 		src = tmp;
 	}
-	o.progress = vt_progress;
-	o.opaque = &last;
+	cli_meter_init(&meter, progress);
+	o.progress = progress ? cli_meter_update : vt_progress;
+	o.opaque = progress ? (void *)&meter : &last;
 	rc = vhd_convert(src, dst, &o);
 	if (*tmp)
 		unlink(tmp);
-	if (rc)
+	if (rc) {
+		if (meter.on)
+			fputc('\n', stderr);	/* end the progress line */
 		return vt_fail(argv[optind], rc, "cannot convert");
+	}
+	cli_meter_done(&meter);
 	return CLI_OK;
 }

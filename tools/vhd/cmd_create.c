@@ -45,7 +45,7 @@ int cmd_create(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'f': o.type = VHD_TYPE_FIXED; break;
 		case 'd': o.type = VHD_TYPE_DYNAMIC; break;

@@ -23,6 +23,8 @@ int cmd_flatten(int argc, char **argv)
 		printf("usage: vhd %s\n", flatten_usage);
 		return CLI_OK;
 	}
+	if (vt_plain_args(&argc, &argv, flatten_usage))
+		return CLI_USAGE;
 	if (argc != 2)
 		return vt_usage(flatten_usage);
 	rc = vhd_flatten(argv[1], vt_progress, &last);

@@ -12,12 +12,14 @@
 #include "vhd/vhd.h"
 
 static const char info_usage[] =
-	"info [--json] FILE\n"
+	"info [--json] [-U] FILE\n"
 	"\n"
 	"Prints the type, sizes, allocation, geometry, creator, UUID, timestamps\n"
 	"and the parent chain of a VHD. --json prints one JSON document. When a\n"
 	"parent cannot be opened, the image itself is still described and the\n"
-	"exit status is 1; 2 when FILE itself cannot be opened.";
+	"exit status is 1, as when FILE itself cannot be opened.\n"
+	"-U, --force-share: read even while another process writes the image\n"
+	"(like qemu-img -U; what is read may be inconsistent).";
 
 static void info_text(const char *path, const struct vhd_info *in, struct vhd *v,
 		      const char *chain_err)
@@ -161,6 +163,7 @@ int cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -174,9 +177,10 @@ int cmd_info(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hU", opts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'U': oo.flags |= VHD_OPEN_FORCE_SHARE; break;
 		case 'h':
 			printf("usage: vhd %s\n", info_usage);
 			return CLI_OK;
@@ -191,12 +195,10 @@ int cmd_info(int argc, char **argv)
 	if (rc) {
 		/* Describe the image itself even when its chain is broken. */
 		snprintf(chain_err, sizeof(chain_err), "%s", vhd_last_error());
-		oo.flags = VHD_OPEN_NO_PARENT;
+		oo.flags |= VHD_OPEN_NO_PARENT;
 		rc = vhd_open(path, &oo, &v);
-		if (rc) {
-			vt_fail(path, rc, "cannot open");
-			return CLI_USAGE;
-		}
+		if (rc)
+			return vt_fail(path, rc, "cannot open");
 		if (!*chain_err)
 			snprintf(chain_err, sizeof(chain_err), "%s", "parent not opened");
 	}

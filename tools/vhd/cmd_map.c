@@ -9,12 +9,13 @@
 #include "vhd/vhd_ops.h"
 
 static const char map_usage[] =
-	"map [--json] FILE\n"
+	"map [--json] [-U] FILE\n"
 	"\n"
 	"Lists the allocated ranges of the virtual disk (byte offset, length)\n"
 	"and which layer of the chain holds each: depth 1 is FILE, 2 its parent\n"
 	"and so on. --json lists every range, including unallocated ones\n"
-	"(depth 0, reading as zeros), like 'qemu-img map --output=json'.";
+	"(depth 0, reading as zeros), like 'qemu-img map --output=json'.\n"
+	"-U, --force-share: read even while another process writes the image.";
 
 struct map_out {
 	struct vhd *v;
@@ -49,17 +50,20 @@ int cmd_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct map_out o = { 0 };
+	unsigned flags = 0;
 	int c, rc;
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hU", opts)) != -1) {
 		switch (c) {
 		case 'j': o.json = true; break;
+		case 'U': flags |= VHD_OPEN_FORCE_SHARE; break;
 		case 'h':
 			printf("usage: vhd %s\n", map_usage);
 			return CLI_OK;
@@ -69,7 +73,7 @@ int cmd_map(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vt_usage(map_usage);
-	if (vt_open(argv[optind], 0, &o.v))
+	if (vt_open_flags(argv[optind], flags, &o.v))
 		return CLI_FAIL;
 	if (o.json)
 		printf("[");

@@ -59,7 +59,7 @@ int cmd_mount(int argc, char **argv)
 		return CLI_OK;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "rf", lopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "rf", lopts)) != -1) {
 		switch (c) {
 		case 'r': ro = true; break;
 		case 'f': o.foreground = true; break;

@@ -29,7 +29,7 @@ int cmd_resize(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'f': flags |= VHD_RESIZE_FORCE; break;
 		case 'h':

@@ -12,20 +12,38 @@
 #include "blkback/bimg.h"
 #include "blkback/ioq.h"
 #include "blkback/nbd_server.h"
+#include "blkback/nbd_tls.h"
 #include "common/log.h"
+#include "common/usock.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmds.h"
 #include "tools/vhd/serve_control.h"
 #include "vhd/vhd.h"
 
 static const char serve_usage[] =
-	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only]\n"
+	"usage: vhd serve [--socket PATH | --port N [--bind ADDR]] [--read-only [-U] | --writable]\n"
+	"                 [--tls-psk FILE [--tls-user NAME] | --insecure-no-auth]\n"
 	"                 [--export-name NAME] [--snapshot] [--workers N]\n"
-	"                 [--control PATH] FILE...\n"
+	"                 [--handshake-timeout SECS] [--max-client-buffer MIB]\n"
+	"                 [--max-buffer MIB] [--control PATH] FILE...\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
 	"--snapshot: writes go to a throwaway child; the files stay untouched\n"
 	"(with --read-only, the export is simply read-only).\n"
+	"-U, --force-share (with --read-only): serve even while another process\n"
+	"writes the files (like qemu-nbd -r -U; reads may be inconsistent).\n"
 	"The Unix socket appears at PATH only once the server listens.\n"
+	"TCP (--port) exports are read-only unless --writable, and need TLS:\n"
+	"--tls-psk FILE: clients must STARTTLS and know a key of FILE, lines of\n"
+	"  NAME:HEXKEY as made by `psktool -u NAME -p FILE` (a folder means\n"
+	"  FOLDER/keys.psk, QEMU's tls-creds-psk dir=); --tls-user: only NAME's key.\n"
+	"--insecure-no-auth: plain TCP; anyone who can connect reads (and with\n"
+	"  --writable writes) the images.\n"
+	"--handshake-timeout SECS: a client that has not chosen an export this long\n"
+	"  after connecting is disconnected (default 10, 0 = never).\n"
+	"--max-client-buffer MIB (default 32), --max-buffer MIB (default 256): data\n"
+	"  of requests in flight per client and overall; beyond them the server\n"
+	"  stops reading requests until replies go out (one request per client\n"
+	"  always gets in).\n"
 	"SIGTERM or SIGINT: finish requests, flush, exit 0.\n"
 	"--control PATH: a Unix socket (0600, ready before the NBD socket) taking\n"
 	"one JSON request per line, one JSON reply line each:\n"
@@ -44,10 +62,29 @@ struct serve_opts {
 	const char *bind;
 	const char *export_name;
 	const char *control;
+	const char *tls_psk;
+	const char *tls_user;
 	bool read_only;
+	bool writable;
+	bool insecure;
 	bool snapshot;
+	bool force_share;
 	unsigned workers;
+	struct nbd_limits lim;
 };
+
+/* Parses a non-negative decimal number of @unit (e.g. 1000 for seconds
+ * into milliseconds, 1 MiB) into *@out, at most @max. */
+static bool serve_num(const char *arg, double unit, double max, uint64_t *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v >= 0) || v * unit > max)
+		return false;
+	*out = (uint64_t)(v * unit);
+	return true;
+}
 
 /* vhd/ warnings (damaged footer copy, parent timestamp) to our log. */
 static void serve_vhd_log(enum vhd_log_level level, const char *msg, void *opaque)
@@ -58,38 +95,87 @@ static void serve_vhd_log(enum vhd_log_level level, const char *msg, void *opaqu
 
 static int serve_parse(int argc, char **argv, struct serve_opts *o)
 {
+	enum {
+		OPT_WRITABLE = 256, OPT_TLS_PSK, OPT_TLS_USER, OPT_INSECURE,
+		OPT_HS_TIMEOUT, OPT_CLIENT_BUF, OPT_TOTAL_BUF,
+	};
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "export-name", required_argument, NULL, 'x' },
 		{ "read-only", no_argument, NULL, 'r' },
+		{ "writable", no_argument, NULL, OPT_WRITABLE },
 		{ "snapshot", no_argument, NULL, 'S' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+		{ "tls-user", required_argument, NULL, OPT_TLS_USER },
+		{ "insecure-no-auth", no_argument, NULL, OPT_INSECURE },
+		{ "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
+		{ "max-client-buffer", required_argument, NULL, OPT_CLIENT_BUF },
+		{ "max-buffer", required_argument, NULL, OPT_TOTAL_BUF },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int c;
 
+	o->lim = (struct nbd_limits){ .handshake_ms = NBD_DEFAULT_HANDSHAKE_MS };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:p:b:x:rw:", lopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:b:x:rw:U", lopts)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'p': o->port = optarg; break;
 		case 'b': o->bind = optarg; break;
 		case 'x': o->export_name = optarg; break;
 		case 'r': o->read_only = true; break;
+		case OPT_WRITABLE: o->writable = true; break;
 		case 'S': o->snapshot = true; break;
 		case 'w': o->workers = (unsigned)atoi(optarg); break;
 		case 'c': o->control = optarg; break;
+		case 'U': o->force_share = true; break;
+		case OPT_TLS_PSK: o->tls_psk = optarg; break;
+		case OPT_TLS_USER: o->tls_user = optarg; break;
+		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_HS_TIMEOUT:
+			if (!serve_num(optarg, 1000, 86400e3, &v)) {
+				log_err("--handshake-timeout: want seconds (0-86400), not '%s'", optarg);
+				return -1;
+			}
+			if (!v && strtod(optarg, NULL) > 0)
+				v = 1;          /* under a millisecond is not "never" */
+			o->lim.handshake_ms = (unsigned)v;
+			break;
+		case OPT_CLIENT_BUF:
+		case OPT_TOTAL_BUF:
+			if (!serve_num(optarg, 1 << 20, 1ull << 40, &v) || v < (1 << 20)) {
+				log_err("--%s: want MiB (1 or more), not '%s'",
+					c == OPT_CLIENT_BUF ? "max-client-buffer" : "max-buffer", optarg);
+				return -1;
+			}
+			*(c == OPT_CLIENT_BUF ? &o->lim.client_bytes : &o->lim.total_bytes) = v;
+			break;
 		default: return -1;
 		}
 	}
 	if (optind >= argc || (!o->socket == !o->port) ||
-	    (o->export_name && argc - optind != 1) || (o->bind && !o->port)) {
+	    (o->export_name && argc - optind != 1) || (o->bind && !o->port) ||
+	    (o->force_share && (!o->read_only || o->snapshot)) ||
+	    (o->read_only && o->writable) || (o->tls_user && !o->tls_psk) ||
+	    (o->tls_psk && o->insecure)) {
 		fputs(serve_usage, stderr);
 		return -1;
 	}
+	if (o->port && !o->tls_psk && !o->insecure) {
+		log_err("TCP without authentication: give --tls-psk FILE, or --insecure-no-auth "
+			"to let anyone who can connect read%s the images",
+			o->writable ? " and write" : "");
+		return -1;
+	}
+	/* Over TCP, writes need asking for. */
+	if (o->port && !o->writable)
+		o->read_only = true;
 	return 0;
 }
 
@@ -103,7 +189,7 @@ static int serve_listen(struct nbd_server *srv, const struct serve_opts *o)
 		rc = nbd_server_listen_tcp(srv, o->bind, o->port);
 	if (rc)
 		log_err("cannot listen on %s: %s", o->socket ? o->socket : o->port,
-			strerror(-rc));
+			o->socket ? usock_listen_strerror(rc) : strerror(-rc));
 	return rc;
 }
 
@@ -146,6 +232,7 @@ int cmd_serve(int argc, char **argv)
 	struct bimg **imgs = NULL;
 	struct serve_ctl *ctl = NULL;
 	struct nbd_server *srv = NULL;
+	struct nbd_tls_creds *tls = NULL;
 	struct ioq *q = NULL;
 	int nimg = 0, sfd = -1, rc, ret = CLI_FAIL;
 	sigset_t sigs;
@@ -181,12 +268,22 @@ int cmd_serve(int argc, char **argv)
 		log_err("cannot start: %s", strerror(-rc));
 		goto out;
 	}
+	nbd_server_set_limits(srv, &o.lim);
+	if (o.tls_psk) {
+		rc = nbd_tls_creds_load_psk(o.tls_psk, o.tls_user, &tls);
+		if (rc)
+			goto out;               /* the reason is logged */
+		nbd_server_set_tls(srv, tls);
+	}
 	for (int i = optind; i < argc; i++, nimg++) {
 		const char *path = argv[i];
 		char *dup = strdup(path);
 		const char *name = o.export_name ? o.export_name : basename(dup);
 		unsigned flags = o.snapshot ? BIMG_OPEN_SNAPSHOT
 					    : o.read_only ? 0 : BIMG_OPEN_RDWR;
+
+		if (o.force_share)
+			flags |= BIMG_OPEN_FORCE_SHARE;
 
 		rc = bimg_open(path, flags, &imgs[nimg]);
 		if (rc) {
@@ -221,6 +318,7 @@ out:
 	if (serve_ctl_stop(ctl))
 		ret = CLI_FAIL;
 	nbd_server_destroy(srv);
+	nbd_tls_creds_destroy(tls);
 	ioq_destroy(q);
 	for (int i = 0; i < nimg; i++) {
 		/* After a switch the top is not the FILE given. */

@@ -13,6 +13,7 @@
 #include "blkback/vfuse.h"
 #include "common/log.h"
 #include "tools/common/cli.h"
+#include "tools/vhd/cmd_util.h"
 #include "tools/vhd/cmds.h"
 
 #define UMOUNT_GRACE_MS 2000
@@ -55,16 +56,23 @@ static int umount_run_fusermount(const char *dir)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+static const char umount_usage[] =
+	"umount DIR\n"
+	"Flushes and detaches a 'vhd mount', then waits for its server to finish.";
+
 int cmd_umount(int argc, char **argv)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	pid_t pid;
 
-	if (cli_wants_help(argc, argv) || argc != 2) {
-		fputs("usage: vhd umount DIR\nFlushes and detaches a 'vhd mount', then waits "
-		      "for its server to finish.\n", argc == 2 ? stdout : stderr);
-		return argc == 2 ? CLI_OK : CLI_USAGE;
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: vhd %s\n", umount_usage);
+		return CLI_OK;
 	}
+	if (vt_plain_args(&argc, &argv, umount_usage))
+		return CLI_USAGE;
+	if (argc != 2)
+		return vt_usage(umount_usage);
 	pid = umount_prepare(argv[1]);
 	if (umount_run_fusermount(argv[1])) {
 		log_err("%s: cannot unmount", argv[1]);

@@ -47,6 +47,18 @@ int vt_usage(const char *usage)
 	return CLI_USAGE;
 }
 
+int vt_plain_args(int *argc, char ***argv, const char *usage)
+{
+	static const struct option none[] = { { 0 } };
+
+	optind = 1;
+	if (cli_getopt(*argc, *argv, "", none) != -1)
+		return vt_usage(usage);
+	*argc -= optind - 1;
+	*argv += optind - 1;
+	return 0;
+}
+
 int vt_size(const char *s, const char *what, uint64_t *out)
 {
 	if (size_parse(s, out)) {
@@ -58,7 +70,12 @@ int vt_size(const char *s, const char *what, uint64_t *out)
 
 int vt_open(const char *path, int rdwr, struct vhd **out)
 {
-	struct vhd_open_opts o = { .flags = rdwr ? VHD_OPEN_RDWR : 0 };
+	return vt_open_flags(path, rdwr ? VHD_OPEN_RDWR : 0, out);
+}
+
+int vt_open_flags(const char *path, unsigned flags, struct vhd **out)
+{
+	struct vhd_open_opts o = { .flags = flags };
 	int rc = vhd_open(path, &o, out);
 
 	if (rc)

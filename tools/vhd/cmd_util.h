@@ -18,11 +18,19 @@ int vt_fail(const char *path, int rc, const char *what);
 /* Prints "usage: vhd USAGE" to stderr and returns CLI_USAGE. */
 int vt_usage(const char *usage);
 
+/* For commands without options: applies the global options (-q, -v)
+ * wherever they are, refuses any other option (usage to stderr), and moves
+ * the positional arguments to (*@argv)[1..*@argc - 1]. 0 or CLI_USAGE. */
+int vt_plain_args(int *argc, char ***argv, const char *usage);
+
 /* Parses a size (K/M/G/T binary suffixes) or logs "bad WHAT 'S'". 0/-1. */
 int vt_size(const char *s, const char *what, uint64_t *out);
 
 /* Opens @path (read-only unless @rdwr) with its chain; logs on failure. */
 int vt_open(const char *path, int rdwr, struct vhd **out);
+
+/* vt_open() with VHD_OPEN_* @flags (e.g. VHD_OPEN_FORCE_SHARE for -U). */
+int vt_open_flags(const char *path, unsigned flags, struct vhd **out);
 
 /* A progress callback for the library's long operations: logs every 10%
  * at info level. @opaque points to an int holding the last percentage,

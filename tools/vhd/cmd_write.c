@@ -96,7 +96,7 @@ int cmd_write(int argc, char **argv)
 
 	vt_init();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'p':
 			if (u64_parse(optarg, &pat) || pat > 255) {

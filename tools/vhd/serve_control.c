@@ -22,6 +22,7 @@
 #include "blkback/bimg.h"
 #include "blkback/nbd_server.h"
 #include "common/log.h"
+#include "common/usock.h"
 #include "vhd/vhd.h"
 #include "vhd/vhd_ops.h"
 
@@ -515,34 +516,6 @@ static void *ctl_thread(void *arg)
 
 /* ---- start and stop ---- */
 
-/* Binds a Unix socket under a temporary name, makes it 0600, listens and
- * renames it to @path. Returns the fd or -errno. */
-static int ctl_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.tmp", path,
-		     (int)getpid()) >= (int)sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 16) < 0 || rename(sa.sun_path, path) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(sa.sun_path);
-		return rc;
-	}
-	return fd;
-}
-
 static void ctl_free(struct serve_ctl *ctl)
 {
 	for (unsigned i = 0; i < ctl->nexps; i++) {
@@ -597,7 +570,7 @@ int serve_ctl_start(const char *path, struct nbd_server *srv,
 		ctl->stop[0] = ctl->stop[1] = -1;
 		goto err;
 	}
-	rc = ctl_listen(path);
+	rc = usock_listen(path, 16, 0);
 	if (rc < 0)
 		goto err;
 	ctl->lfd = rc;
@@ -610,7 +583,7 @@ int serve_ctl_start(const char *path, struct nbd_server *srv,
 err:
 	ctl_free(ctl);
 err_log:
-	log_err("cannot listen for control on %s: %s", path, strerror(-rc));
+	log_err("cannot listen for control on %s: %s", path, usock_listen_strerror(rc));
 	return rc;
 }
 

@@ -46,36 +46,58 @@ struct image_args {
 	int first;
 };
 
-static void image_usage(FILE *f)
+static const struct cli_action image_actions[] = {
+	{ "import", "FILE [--name NAME[:VERSION]] [--os OS] [--arch ARCH]\n"
+		    "[--boot bios|uefi|direct] [--min-mem SIZE] [--cloud-init] [-p]",
+	  "Adds a disk image to the catalog. FILE is a VHD (fixed, dynamic, or a\n"
+	  "differencing chain: flattened), raw, qcow2/vmdk/vdi/vhdx (through qemu-img),\n"
+	  "or a bundle ('image export --bundle', 'vm export'), verified before anything\n"
+	  "is accepted. The id is a SHA-256 of the guest-visible content.\n"
+	  "  --name NAME[:VERSION]  a name (VERSION default: the next number)\n"
+	  "  --os OS, --arch ARCH   recorded metadata\n"
+	  "  --boot MODE            bios, uefi or direct\n"
+	  "  --min-mem SIZE         the least memory of VMs made from it\n"
+	  "  --cloud-init           VMs made from it get a NoCloud seed at start\n"
+	  "  -p, --progress         show progress (default: on a terminal)\n"
+	  "  --json                 one JSON document", NULL, 1, 1 },
+	{ "build", "RECIPE [--name NAME[:VERSION]] [--json]",
+	  "Runs images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and\n"
+	  "imports the VHD it makes, named RECIPE unless --name says.", NULL, 1, 1 },
+	{ "list", "[--json]", "Lists the images: id, names, size, file size, created, OS.\n"
+	  "  --json         one JSON document", "ls", 0, 0 },
+	{ "show", "IMAGE [--json]", "Shows an image's metadata, names, labels and VMs.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "set", "IMAGE --cloud-init on|off", "Marks or unmarks a cloud-init image.",
+	  NULL, 1, 2 },
+	{ "tag", "IMAGE NAME[:VERSION]", "Gives the image another name.", NULL, 2, 2 },
+	{ "untag", "NAME:VERSION", "Removes a name.", NULL, 1, 1 },
+	{ "label", "IMAGE LABEL [--rm]", "Adds (or with --rm removes) a label.", NULL, 2, 2 },
+	{ "export", "IMAGE DEST [--format vhd|vhd-fixed|raw|azure] [--verify] [-p]\n"
+		    "| IMAGE --bundle FILE [-p]",
+	  "Writes the image to DEST in a format, or as a bundle (tar with a manifest\n"
+	  "of hashes) to FILE. Neither is overwritten.\n"
+	  "  --format F     vhd (default, dynamic), vhd-fixed, raw, azure\n"
+	  "  --verify       recheck the content id on the way\n"
+	  "  --bundle FILE  write a bundle instead\n"
+	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 2 },
+	{ "rm", "IMAGE [--force]", "Removes an image; --force first flattens the VMs that use it.",
+	  NULL, 1, 1 },
+	{ "gc", "[--json]", "Removes temporary files, unreferenced files and unfinished VMs.",
+	  NULL, 0, 0 },
+	{ 0 },
+};
+
+static const char image_about[] =
+	"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.";
+
+static const char image_common[] =
+	"Every action takes --state DIR (catalog; default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
+
+static void image_action_usage(const char *act)
 {
-	fprintf(f,
-		"usage: vhdvisor image import FILE [--name NAME[:VERSION]] [--os OS]\n"
-		"                     [--arch ARCH] [--boot bios|uefi|direct] [--min-mem SIZE]\n"
-		"                     [--cloud-init]\n"
-		"       vhdvisor image build RECIPE [--name NAME[:VERSION]]  (default name RECIPE)\n"
-		"       vhdvisor image list [--json]\n"
-		"       vhdvisor image show IMAGE [--json]\n"
-		"       vhdvisor image set IMAGE --cloud-init on|off\n"
-		"       vhdvisor image tag IMAGE NAME[:VERSION]\n"
-		"       vhdvisor image untag NAME:VERSION\n"
-		"       vhdvisor image label IMAGE LABEL [--rm]\n"
-		"       vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure]\n"
-		"                     [--verify]   (recheck the content id on the way)\n"
-		"       vhdvisor image export IMAGE --bundle FILE\n"
-		"       vhdvisor image rm IMAGE [--force]\n"
-		"       vhdvisor image gc [--json]\n"
-		"\n"
-		"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.\n"
-		"Import takes VHD (fixed, dynamic, differencing chains: flattened), raw,\n"
-		"qcow2/vmdk/vdi/vhdx through qemu-img, and bundles (tar with a manifest of\n"
-		"hashes, from 'image export --bundle' or 'vm export', verified before\n"
-		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
-		"'rm --force' first flattens the VMs that use it. 'build' runs\n"
-		"images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and imports its VHD.\n"
-		"--cloud-init marks a cloud-init image: VMs made from it (vm create, clone,\n"
-		"lab create) get a NoCloud seed at start unless 'vm set --cloud-init off'.\n"
-		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
-		"  --json        one JSON document\n");
+	cli_action_usage(stderr, "vhdvisor image", cli_action_find(image_actions, act), false,
+			 NULL);
 }
 
 static int image_parse(int argc, char **argv, struct image_args *a)
@@ -94,6 +116,7 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "cloud-init", optional_argument, NULL, 'C' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	int ch;
@@ -102,8 +125,9 @@ static int image_parse(int argc, char **argv, struct image_args *a)
 	a->cloud_init = -1;
 	optind = 1;
 	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "p", opts)) != -1) {
 		switch (ch) {
+		case 'p': imgcli_progress_force(); break;
 		case 's': a->state = optarg; break;
 		case 'n': a->name = optarg; break;
 		case 'f': a->format = optarg; break;
@@ -145,8 +169,9 @@ int imgcli_open(const char *state, struct cat **out)
 	int r;
 
 	img_error_clear();	/* one command, one operation: no earlier reason */
-	r = cat_open(dir, out);
 
+	log_dbg("catalog in %s", dir);
+	r = cat_open(dir, out);
 	if (r)
 		log_err("cannot open the catalog in %s: %s", dir,
 			r == -EPROTO ? "made by a newer vhdvisor" : strerror(-r));
@@ -171,13 +196,21 @@ struct progress {
 	time_t last;
 };
 
+static bool progress_forced;
+
+void imgcli_progress_force(void)
+{
+	progress_forced = true;
+}
+
 void imgcli_progress(void *opaque, uint64_t done, uint64_t total)
 {
 	struct progress *p = opaque;
 	char a[32], b[32];
 	time_t now = time(NULL);
 
-	if (!isatty(STDERR_FILENO) || (now == p->last && done < total))
+	if ((!isatty(STDERR_FILENO) && !progress_forced) || cli_quiet() ||
+	    (now == p->last && done < total))
 		return;
 	p->last = now;
 	fprintf(stderr, "\r%s %3u%% (%s of %s)   ", p->what,
@@ -204,6 +237,7 @@ static int import_bundle(struct cat *c, const char *path, const struct image_arg
 		log_err("--cloud-init does not apply to bundles: their manifest says");
 		return CLI_USAGE;
 	}
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
 	if (bundle_import(c, path, a->name, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
@@ -537,6 +571,7 @@ static int do_export(struct cat *c, const struct image_args *a, int argc, char *
 	if (a->bundle && argc - a->first == 1) {
 		if (imgcli_resolve(c, argv[a->first], id))
 			return CLI_FAIL;
+		bundle_set_progress(imgcli_progress, imgcli_progress_new("exporting"));
 		if (bundle_export_image(c, id, a->bundle)) {
 			log_err("%s", img_last_error());
 			return CLI_FAIL;
@@ -614,23 +649,26 @@ int cmd_image(int argc, char **argv)
 	struct cat *c;
 	int r;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		image_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	act = argv[1];
-	r = image_parse(argc - 1, argv + 1, &a);
-	if (r)
+	r = cli_family_begin("vhdvisor image", image_actions, image_about, image_common, argc,
+			     argv);
+	if (r >= 0)
 		return r;
+	act = cli_action_find(image_actions, argv[1])->name;
 	argc--;
 	argv++;
+	if (image_parse(argc, argv, &a) ||
+	    !cli_action_arity_ok("vhdvisor image", cli_action_find(image_actions, act),
+				 argc - a.first)) {
+		image_action_usage(act);
+		return CLI_USAGE;
+	}
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
 	if (!strcmp(act, "import"))
 		r = do_import(c, &a, argc, argv);
 	else if (!strcmp(act, "build"))
 		r = do_build(c, &a, argc, argv);
-	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
+	else if (!strcmp(act, "list"))
 		r = do_list(c, &a);
 	else if (!strcmp(act, "show"))
 		r = do_show(c, &a, argc, argv);
@@ -652,6 +690,6 @@ int cmd_image(int argc, char **argv)
 		r = CLI_USAGE;
 	cat_close(c);
 	if (r == CLI_USAGE)
-		image_usage(stderr);
+		image_action_usage(act);
 	return r;
 }

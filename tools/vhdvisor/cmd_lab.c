@@ -34,21 +34,41 @@ struct lab_args {
 	int first;
 };
 
-static void lab_usage(FILE *f)
+static const struct cli_action lab_actions[] = {
+	{ "create", "LAB --from IMAGE --count N [--net NET] [--cpus N] [--mem SIZE]",
+	  "Makes the lab LAB: N linked clones LAB-1 .. LAB-N of IMAGE, each with its\n"
+	  "own identity, optionally on the lab network NET ('vhdvisor net').\n"
+	  "  --from IMAGE   NAME[:VERSION] or an id prefix (required)\n"
+	  "  --count N      how many VMs (required)\n"
+	  "  --net NET      attach each VM's NIC to this lab network\n"
+	  "  --cpus N       vCPUs of each VM, 1-64\n"
+	  "  --mem SIZE     memory of each VM, 64M to 1T (a plain number means MiB)",
+	  NULL, 1, 1 },
+	{ "start", "LAB [--kernel FILE] [--initrd FILE] [--append ARGS]",
+	  "Starts the lab's stopped VMs ('vm start' each). A lab whose VMs all run\n"
+	  "is refused, as 'vm start' of a running VM is.\n"
+	  "  --kernel, --initrd, --append   as in 'vm start'", NULL, 1, 1 },
+	{ "stop", "LAB", "Stops the lab's running VMs ('vm stop' each). A lab with no VM\n"
+	  "running is refused, as 'vm stop' of a stopped VM is.", NULL, 1, 1 },
+	{ "reset", "LAB", "Puts every VM of the lab (stopped) back to the image in one step.",
+	  NULL, 1, 1 },
+	{ "rm", "LAB", "Removes the lab and its VMs (stopped).", NULL, 1, 1 },
+	{ "list", "[--json]", "Lists the labs: VMs, how many run, network, image.\n"
+	  "  --json         one JSON document", "ls", 0, 0 },
+	{ 0 },
+};
+
+static const char lab_about[] =
+	"A lab is N linked clones LAB-1 .. LAB-N of one image, each with its own\n"
+	"identity, optionally on a lab network.";
+
+static const char lab_common[] =
+	"Every action takes --state DIR (catalog; default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
+
+static void lab_action_usage(const char *act)
 {
-	fprintf(f,
-		"usage: vhdvisor lab create LAB --from IMAGE --count N [--net NET]\n"
-		"                           [--cpus N] [--mem SIZE]\n"
-		"       vhdvisor lab start LAB [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
-		"       vhdvisor lab stop LAB\n"
-		"       vhdvisor lab reset LAB\n"
-		"       vhdvisor lab rm LAB\n"
-		"       vhdvisor lab list [--json]\n"
-		"\n"
-		"A lab is N linked clones LAB-1 .. LAB-N of one image, each with its own\n"
-		"identity, optionally on the lab network NET ('vhdvisor net'). 'reset'\n"
-		"puts every VM back to the image in one step (VMs stopped).\n"
-		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n");
+	cli_action_usage(stderr, "vhdvisor lab", cli_action_find(lab_actions, act), false, NULL);
 }
 
 static int lab_parse(int argc, char **argv, struct lab_args *a)
@@ -71,7 +91,7 @@ static int lab_parse(int argc, char **argv, struct lab_args *a)
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", opts)) != -1) {
 		switch (ch) {
 		case 's': a->state = optarg; break;
 		case 'f': a->from = optarg; break;
@@ -89,10 +109,8 @@ static int lab_parse(int argc, char **argv, struct lab_args *a)
 			*(ch == 'n' ? &a->count : &a->cpus) = (unsigned)v;
 			break;
 		case 'm':
-			if (size_parse(optarg, &a->mem) || a->mem < (64u << 20)) {
-				log_err("bad --mem '%s' (at least 64M)", optarg);
+			if (vmcli_mem_parse(optarg, &a->mem))
 				return CLI_USAGE;
-			}
 			break;
 		default: return CLI_USAGE;
 		}
@@ -175,6 +193,12 @@ static int count_running(void *opaque, const char *vm)
 	return 0;
 }
 
+static int count_vm(void *opaque, const char *vm)
+{
+	(*(unsigned *)opaque)++;
+	return 0;
+}
+
 static int do_list(struct cat *c, const struct lab_args *a)
 {
 	json_object *arr = json_object_new_array();
@@ -215,22 +239,24 @@ int cmd_lab(int argc, char **argv)
 	struct cat *c;
 	int r = CLI_USAGE;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		lab_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	act = argv[1];
-	if (lab_parse(argc - 1, argv + 1, &a))
-		return CLI_USAGE;
+	r = cli_family_begin("vhdvisor lab", lab_actions, lab_about, lab_common, argc, argv);
+	if (r >= 0)
+		return r;
+	act = cli_action_find(lab_actions, argv[1])->name;
 	argc--;
 	argv++;
+	if (lab_parse(argc, argv, &a) ||
+	    !cli_action_arity_ok("vhdvisor lab", cli_action_find(lab_actions, act),
+				 argc - a.first)) {
+		lab_action_usage(act);
+		return CLI_USAGE;
+	}
 	lab = argc > a.first ? argv[a.first] : NULL;
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
-	if (!strcmp(act, "list") || !strcmp(act, "ls")) {
+	r = CLI_USAGE;
+	if (!strcmp(act, "list")) {
 		r = do_list(c, &a);
-	} else if (!lab || argc - a.first != 1) {
-		r = CLI_USAGE;
 	} else if (!strcmp(act, "create")) {
 		if (!a.from || !a.count)
 			r = CLI_USAGE;
@@ -242,10 +268,18 @@ int cmd_lab(int argc, char **argv)
 			r = printf("created lab %s: %s-1 .. %s-%u\n", lab, lab, lab, a.count) < 0;
 	} else if (!strcmp(act, "start") || !strcmp(act, "stop")) {
 		struct each e = { .c = c, .a = &a, .start = !strcmp(act, "start") };
+		unsigned running = 0, total = 0;
 		struct cat_lab l;
 
 		if (cat_lab_get(c, lab, &l)) {
 			log_err("no lab '%s'", lab);
+			r = CLI_FAIL;
+		} else if (lab_foreach_vm(c, lab, count_running, &running) ||
+			   lab_foreach_vm(c, lab, count_vm, &total)) {
+			r = CLI_FAIL;
+		} else if (e.start ? total && running == total : running == 0) {
+			/* as 'vm start' of a running VM, 'vm stop' of a stopped one */
+			log_err("lab %s is %s", lab, e.start ? "already running" : "not running");
 			r = CLI_FAIL;
 		} else {
 			/* each VM's failure is reported as it happens: none
@@ -265,6 +299,6 @@ int cmd_lab(int argc, char **argv)
 		log_err("%s", img_last_error());
 	cat_close(c);
 	if (r == CLI_USAGE)
-		lab_usage(stderr);
+		lab_action_usage(act);
 	return r;
 }

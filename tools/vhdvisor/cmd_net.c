@@ -31,25 +31,37 @@ struct net_args {
 	int first;      /* index of the first positional argument */
 };
 
-static void net_usage(FILE *f)
+static const struct cli_action net_actions[] = {
+	{ "create", "NAME [--subnet CIDR] [--dhcp] [--nat]",
+	  "Makes the lab network NAME: a bridge, optional DHCP/DNS and NAT.\n"
+	  "  --subnet CIDR   e.g. 10.50.0.0/24 (default: a free /24 from\n"
+	  "                  $VHDVISOR_NET_POOL or " LABNET_DEFAULT_POOL ")\n"
+	  "  --dhcp          serve DHCP and DNS on the network (dnsmasq)\n"
+	  "  --nat           masquerade the network out of the uplink (nftables)",
+	  NULL, 1, 1 },
+	{ "list", "[--json]", "Lists the networks and whether each is up.\n"
+	  "  --json          one JSON document", "ls", 0, 0 },
+	{ "show", "NAME [--json]", "Shows a network, its state and DHCP leases.\n"
+	  "  --json          one JSON document", NULL, 1, 1 },
+	{ "up", "NAME", "Recreates a missing bridge or rules and restarts a dead dnsmasq.",
+	  NULL, 1, 1 },
+	{ "rm", "NAME [--force]", "Removes a network.\n"
+	  "  --force         even while VM NICs are attached (they lose the network)",
+	  NULL, 1, 1 },
+	{ 0 },
+};
+
+static const char net_about[] =
+	"Isolated lab networks: one bridge each, optional DHCP/DNS (dnsmasq)\n"
+	"and NAT to the default-route interface (nftables).";
+
+static const char net_common[] =
+	"Every action takes --state DIR (records; default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
+
+static void net_usage(FILE *f, const char *act)
 {
-	fprintf(f,
-		"usage: vhdvisor net create NAME [--subnet CIDR] [--dhcp] [--nat]\n"
-		"       vhdvisor net list [--json]\n"
-		"       vhdvisor net show NAME [--json]\n"
-		"       vhdvisor net up NAME\n"
-		"       vhdvisor net rm NAME [--force]\n"
-		"\n"
-		"Isolated lab networks: one bridge each, optional DHCP/DNS (dnsmasq)\n"
-		"and NAT to the default-route interface (nftables).\n"
-		"  --state DIR     records (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
-		"  --subnet CIDR   e.g. 10.50.0.0/24 (default: a free /24 from\n"
-		"                  $VHDVISOR_NET_POOL or " LABNET_DEFAULT_POOL ")\n"
-		"  --dhcp          serve DHCP and DNS on the network\n"
-		"  --nat           masquerade the network out of the uplink\n"
-		"  --json          one JSON document\n"
-		"  --force         rm even while VM NICs are attached (they lose the network)\n"
-		"'net up' recreates a missing bridge or rules and restarts a dead dnsmasq.\n");
+	cli_action_usage(f, "vhdvisor net", cli_action_find(net_actions, act), false, NULL);
 }
 
 /* Parses options after the action name (argv[0]). Returns 0 or CLI_USAGE. */
@@ -67,7 +79,7 @@ static int net_parse(int argc, char **argv, struct net_args *a)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 's': a->state = optarg; break;
 		case 'n': a->subnet = optarg; break;
@@ -95,7 +107,7 @@ static void ctx_setup(struct labnet_ctx *ctx, const struct net_args *a)
 static const char *one_name(int argc, char **argv, const struct net_args *a)
 {
 	if (argc - a->first != 1) {
-		net_usage(stderr);
+		net_usage(stderr, argv[0]);
 		return NULL;
 	}
 	return argv[a->first];
@@ -155,7 +167,7 @@ static int net_list(int argc, char **argv, struct net_args *a)
 	int err;
 
 	if (argc != a->first) {
-		net_usage(stderr);
+		net_usage(stderr, "list");
 		return CLI_USAGE;
 	}
 	ctx_setup(&ctx, a);
@@ -295,27 +307,26 @@ int cmd_net(int argc, char **argv)
 	} actions[] = {
 		{ "create", net_create },
 		{ "list", net_list },
-		{ "ls", net_list },
 		{ "show", net_show },
 		{ "up", net_up },
 		{ "rm", net_rm },
 	};
 	struct net_args a = { 0 };
+	const char *act;
+	int r;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		net_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
+	r = cli_family_begin("vhdvisor net", net_actions, net_about, net_common, argc, argv);
+	if (r >= 0)
+		return r;
+	act = cli_action_find(net_actions, argv[1])->name;
 	for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
-		if (strcmp(argv[1], actions[i].name))
+		if (strcmp(act, actions[i].name))
 			continue;
 		if (net_parse(argc - 1, argv + 1, &a)) {
-			net_usage(stderr);
+			net_usage(stderr, act);
 			return CLI_USAGE;
 		}
 		return actions[i].run(argc - 1, argv + 1, &a);
 	}
-	log_err("net: unknown action '%s'", argv[1]);
-	net_usage(stderr);
 	return CLI_USAGE;
 }

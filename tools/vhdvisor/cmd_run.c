@@ -126,7 +126,7 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", run_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", run_opts)) != -1) {
 		switch (c) {
 		case O_KERNEL:
 			if (copy_opt(cfg->kernel, sizeof(cfg->kernel), "--kernel", optarg))

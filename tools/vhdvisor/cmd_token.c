@@ -7,7 +7,6 @@
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,21 +20,25 @@
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
-static void token_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: vhdvisor token create NAME --role admin|operator|viewer\n"
-		"       vhdvisor token list [--json]\n"
-		"       vhdvisor token revoke NAME\n"
-		"\n"
-		"Tokens let clients use vhdvisord's API over TCP ('Authorization: Bearer\n"
-		"TOKEN'). create prints the token once; only its SHA-256 is kept, in\n"
-		"STATE/tokens. viewer reads; operator also starts and stops VMs; admin\n"
-		"may do everything. A revoked token stops working at once.\n"
-		"  --state DIR   state directory (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
-		"  --role ROLE   the token's role\n"
-		"  --json        one JSON document\n");
-}
+static const struct cli_action token_actions[] = {
+	{ "create", "NAME --role admin|operator|viewer",
+	  "Makes token NAME and prints it, only this once; only its SHA-256 is kept.\n"
+	  "  --role ROLE     viewer reads; operator also starts and stops VMs;\n"
+	  "                  admin may do everything",
+	  NULL, 1, 1 },
+	{ "list", "[--json]", "Lists the tokens: name, role, creation time.\n"
+	  "  --json          one JSON document", "ls", 0, 0 },
+	{ "revoke", "NAME", "Removes token NAME: it stops working at once.", "rm", 1, 1 },
+	{ 0 },
+};
+
+static const char token_about[] =
+	"Tokens let clients use vhdvisord's API over TCP ('Authorization: Bearer\n"
+	"TOKEN'); they are kept hashed in STATE/tokens (0600).";
+
+static const char token_common[] =
+	"Every action takes --state DIR (default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
 
 static int print_token(void *opaque, const struct api_token *t)
 {
@@ -66,32 +69,43 @@ int cmd_token(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ 0 },
 	};
-	const char *state = NULL, *role_s = NULL, *act;
+	const char *state = NULL, *role_s = NULL, *act, *name;
 	char secret[TOKEN_SECRET_LEN + 1];
 	enum api_role role = API_ROLE_NONE;
+	const struct cli_action *ca;
 	bool json = false;
-	int ch, n, r;
+	int ch, r;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		token_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	act = argv[1];
+	r = cli_family_begin("vhdvisor token", token_actions, token_about, token_common, argc,
+			     argv);
+	if (r >= 0)
+		return r;
+	ca = cli_action_find(token_actions, argv[1]);
+	act = ca->name;
 	argc--;
 	argv++;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", opts)) != -1) {
 		switch (ch) {
 		case 's': state = optarg; break;
 		case 'r': role_s = optarg; break;
 		case 'j': json = true; break;
-		default: token_usage(stderr); return CLI_USAGE;
+		default:
+			cli_action_usage(stderr, "vhdvisor token", ca, false, NULL);
+			return CLI_USAGE;
 		}
 	}
-	n = argc - optind;
+	if (!cli_action_arity_ok("vhdvisor token", ca, argc - optind) ||
+	    (!strcmp(act, "create") && !role_s)) {
+		if (!strcmp(act, "create") && !role_s)
+			log_err("token create needs --role");
+		cli_action_usage(stderr, "vhdvisor token", ca, false, NULL);
+		return CLI_USAGE;
+	}
+	name = argv[optind];
 	if (!state)
 		state = cat_default_state_dir();
-	if (!strcmp(act, "create") && n == 1 && role_s) {
+	if (!strcmp(act, "create")) {
 		if (api_role_parse(role_s, &role) || role == API_ROLE_NONE) {
 			log_err("bad --role '%s' (admin, operator or viewer)", role_s);
 			return CLI_USAGE;
@@ -100,23 +114,24 @@ int cmd_token(int argc, char **argv)
 			log_err("%s: %s", state, strerror(errno));
 			return CLI_FAIL;
 		}
-		r = api_token_create(state, argv[optind], role, secret);
+		r = api_token_create(state, name, role, secret);
 		if (r == -EINVAL) {
 			log_err("bad token name '%s' (1-%d of A-Z a-z 0-9 . _ -, starting with a "
-				"letter or digit)", argv[optind], TOKEN_NAME_MAX);
+				"letter or digit)", name, TOKEN_NAME_MAX);
 			return CLI_USAGE;
 		}
 		if (r) {
-			log_err("token %s: %s", argv[optind],
+			log_err("token %s: %s", name,
 				r == -EEXIST ? "that name is taken" : strerror(-r));
 			return CLI_FAIL;
 		}
 		printf("%s\n", secret);
-		fprintf(stderr, "token %s (%s) created; it is shown only this once\n",
-			argv[optind], api_role_name(role));
+		if (!cli_quiet())
+			fprintf(stderr, "token %s (%s) created; it is shown only this once\n", name,
+				api_role_name(role));
 		return CLI_OK;
 	}
-	if (!strcmp(act, "list") && n == 0) {
+	if (!strcmp(act, "list")) {
 		json_object *arr = json ? json_object_new_array() : NULL;
 
 		if (!json)
@@ -131,16 +146,11 @@ int cmd_token(int argc, char **argv)
 		}
 		return CLI_OK;
 	}
-	if (!strcmp(act, "revoke") && n == 1) {
-		r = api_token_revoke(state, argv[optind]);
-		if (r) {
-			log_err("token %s: %s", argv[optind],
-				r == -ENOENT ? "no such token" : strerror(-r));
-			return CLI_FAIL;
-		}
-		printf("revoked %s\n", argv[optind]);
-		return CLI_OK;
+	r = api_token_revoke(state, name);
+	if (r) {
+		log_err("token %s: %s", name, r == -ENOENT ? "no such token" : strerror(-r));
+		return CLI_FAIL;
 	}
-	token_usage(stderr);
-	return CLI_USAGE;
+	printf("revoked %s\n", name);
+	return CLI_OK;
 }

@@ -4,13 +4,15 @@
  *   vhdvisor vm clone SRC NEW [--count N] [--full]
  *   vhdvisor vm list [--json]            vhdvisor vm show NAME [--json]
  *   vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]
+ *                        [--password PW|-] [--ssh-key FILE|none]
  *   vhdvisor vm rm NAME...
  *   vhdvisor vm snapshot NAME [TAG]      vhdvisor vm snapshots NAME [--json]
  *   vhdvisor vm revert NAME TAG          vhdvisor vm snapshot-rm NAME TAG
  *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
  *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
- *   vhdvisor vm console NAME
+ *   vhdvisor vm shutdown NAME [--timeout S] (cmd_vm_shutdown.c)
+ *   vhdvisor vm console NAME [--follow|--dump] (cmd_vm_console.c)
  *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
  *   vhdvisor vm disk add|resize|rm|list ... (cmd_vm_disk.c)
  *
@@ -44,50 +46,141 @@
 
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
-	unsigned cpus, count;
+	const char *password, *ssh_key;
+	unsigned cpus, count, timeout;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
-	bool json, full;
+	bool json, full, follow, dump;
 	int first;
 };
 
-static void vm_usage(FILE *f)
+static const struct cli_action vm_actions[] = {
+	{ "create", "NAME --from IMAGE [--cpus N] [--mem SIZE]",
+	  "Makes VM NAME, a linked clone of IMAGE (a differencing VHD on the image's\n"
+	  "file) with its own MAC, SMBIOS UUID and machine-id.\n"
+	  "  --from IMAGE   NAME[:VERSION] or an id prefix (required)\n"
+	  "  --cpus N       vCPUs, 1-64 (default 1)\n"
+	  "  --mem SIZE     memory, 64M to 1T (a plain number means MiB)", NULL, 1, 1 },
+	{ "clone", "SRC NEW [--count N] [--full] [--cpus N] [--mem SIZE]",
+	  "Makes NEW from VM SRC's current disk (SRC stopped).\n"
+	  "  --count N      make NEW-1 .. NEW-N (1-10000)\n"
+	  "  --full         copy the disk instead of a linked clone\n"
+	  "  --cpus N, --mem SIZE   as in 'create'", NULL, 2, 2 },
+	{ "list", "[--json]", "Lists the VMs: name, state, vCPUs, memory, MAC, image, IP.\n"
+	  "  --json         one JSON document", "ls", 0, 0 },
+	{ "show", "NAME [--json]", "Shows VM NAME's definition and snapshots.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "set", "NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
+		 "[--password PW|-] [--ssh-key FILE|none]",
+	  "Changes VM NAME's definition; a running VM gets it at its next start.\n"
+	  "  --cpus N           vCPUs, 1-64\n"
+	  "  --mem SIZE         memory, 64M to 1T (a plain number means MiB)\n"
+	  "  --cloud-init on|off  attach a NoCloud seed (cidata) at start\n"
+	  "  --password PW      root's password in the guest (- reads it from stdin);\n"
+	  "                     stored only as a hash (0600), given by the seed\n"
+	  "  --ssh-key FILE|none  root's authorized SSH key in the guest", NULL, 1, 1 },
+	{ "rm", "NAME...", "Removes the VMs (stopped) and their disks.", NULL, 1, CLI_MANY },
+	{ "snapshot", "NAME [TAG]",
+	  "Takes snapshot TAG (default: a time stamp) of VM NAME's disks; also\n"
+	  "while it runs (the guest pauses while its disk switches to a new layer).", NULL, 1, 2 },
+	{ "snapshots", "NAME [--json]", "Lists VM NAME's snapshots.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "revert", "NAME TAG", "Puts VM NAME (stopped) back to snapshot TAG.", NULL, 2, 2 },
+	{ "snapshot-rm", "NAME TAG",
+	  "Drops snapshot TAG, merging its layer (VM stopped; resumes after a crash).",
+	  NULL, 2, 2 },
+	{ "reset", "NAME", "Puts VM NAME (stopped) back to its image: drops every layer.",
+	  NULL, 1, 1 },
+	{ "flatten", "NAME", "Copies the image's data into VM NAME's disk: it no longer\n"
+	  "depends on the image.", NULL, 1, 1 },
+	{ "start", "NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
+		   "[--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]",
+	  "Starts VM NAME detached (the runtime of 'vhdvisor run'). Its console goes\n"
+	  "to $VHDVISOR_RUN/NAME.console and its runtime's log to $VHDVISOR_RUN/NAME.log\n"
+	  "(default /run/vhdvisor). A running VM is refused.\n"
+	  "  --kernel FILE  boot this kernel directly\n"
+	  "  --initrd FILE  its initramfs\n"
+	  "  --append ARGS  added to the kernel command line\n"
+	  "  --boot MODE    auto (default), direct, image (kernel from the disk), firmware\n"
+	  "  --accel A      auto (default: KVM when usable), kvm, tcg", NULL, 1, 1 },
+	{ "shutdown", "NAME [--timeout S]",
+	  "Shuts VM NAME down gracefully: presses its ACPI power button and waits for\n"
+	  "the guest to power off; after the timeout it stops it hard, as 'stop'.\n"
+	  "  --timeout S    seconds to wait, 1-3600 (default 60)", NULL, 1, 1 },
+	{ "stop", "NAME", "Stops VM NAME at once (a hard stop: the guest gets no shutdown;\n"
+	  "its disks are flushed; 'shutdown' is the graceful one). A VM that is not\n"
+	  "running is an error.", NULL, 1, 1 },
+	{ "status", "NAME [--json]", "Says whether VM NAME runs, its pid and console.\n"
+	  "  --json         one JSON document", NULL, 1, 1 },
+	{ "console", "NAME [--follow|--dump]",
+	  "On a terminal, attaches to VM NAME's serial console (keys go to the guest;\n"
+	  "Ctrl-] detaches). Otherwise, or with --dump, prints the console log\n"
+	  "$VHDVISOR_RUN/NAME.console.\n"
+	  "  --follow       print the log, then new lines until the VM stops\n"
+	  "  --dump         print the log so far, even on a terminal", NULL, 1, 1 },
+	{ "export", "NAME --bundle FILE [-p]",
+	  "Writes VM NAME (stopped), its layers, snapshots, data disks and image as\n"
+	  "a bundle (tar) to FILE, which must not exist.\n"
+	  "  --bundle FILE  the bundle to write (required)\n"
+	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 1 },
+	{ "import", "BUNDLE [NEWNAME] [-p]",
+	  "Imports a VM bundle, verified before anything enters the catalog, as\n"
+	  "NEWNAME or under its own name.\n"
+	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 2 },
+	{ "disk", "add NAME SIZE | add NAME --file VHD\n"
+		  "resize NAME DISK SIZE | rm NAME DISK | list NAME [--json]",
+	  "A VM's data disks: disk 0 is the boot disk, the others follow (vdb, ...).\n"
+	  "  add NAME SIZE      a new empty disk (a plain number means MiB)\n"
+	  "  add --file VHD     a copy of a standalone VHD\n"
+	  "  resize NAME DISK SIZE, rm NAME DISK (VM stopped), list NAME [--json]", NULL, 2, 4 },
+	{ 0 },
+};
+
+static const char vm_about[] =
+	"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
+	"image's file, with its own MAC, SMBIOS UUID and machine-id.";
+
+static const char vm_common[] =
+	"Every action takes --state DIR (catalog; default $VHDVISOR_STATE or\n"
+	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
+
+static void vm_action_usage(const char *act)
 {
-	fprintf(f,
-		"usage: vhdvisor vm create NAME --from IMAGE [--cpus N] [--mem SIZE]\n"
-		"       vhdvisor vm clone SRC NEW [--count N] [--full]\n"
-		"       vhdvisor vm list [--json]\n"
-		"       vhdvisor vm show NAME [--json]\n"
-		"       vhdvisor vm set NAME [--cpus N] [--mem SIZE] [--cloud-init on|off]\n"
-		"       vhdvisor vm rm NAME...\n"
-		"       vhdvisor vm snapshot NAME [TAG]\n"
-		"       vhdvisor vm snapshots NAME [--json]\n"
-		"       vhdvisor vm revert NAME TAG\n"
-		"       vhdvisor vm snapshot-rm NAME TAG\n"
-		"       vhdvisor vm reset NAME\n"
-		"       vhdvisor vm flatten NAME\n"
-		"       vhdvisor vm start NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
-		"                     [--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
-		"       vhdvisor vm stop NAME\n"
-		"       vhdvisor vm status NAME [--json]\n"
-		"       vhdvisor vm console NAME\n"
-		"       vhdvisor vm export NAME --bundle FILE\n"
-		"       vhdvisor vm import BUNDLE [NEWNAME]\n"
-		"       vhdvisor vm disk add NAME SIZE | --file VHD\n"
-		"       vhdvisor vm disk resize NAME DISK SIZE\n"
-		"       vhdvisor vm disk rm NAME DISK\n"
-		"       vhdvisor vm disk list NAME [--json]\n"
-		"\n"
-		"A VM is a linked clone of a catalog image: a differencing VHD on the\n"
-		"image's file, with its own MAC, SMBIOS UUID and machine-id. 'clone\n"
-		"--count N' makes NEW-1 .. NEW-N; --full copies the disk instead.\n"
-		"snapshot also works while the VM runs (the guest pauses while its disk\n"
-		"switches to a new layer); revert/reset/snapshot-rm need it stopped.\n"
-		"'start' runs the VM detached (the runtime of 'vhdvisor run'); its\n"
-		"console goes to $VHDVISOR_RUN/NAME.console, which 'console' prints.\n"
-		"--cloud-init on: 'start' attaches a NoCloud seed (cidata) with its identity.\n"
-		"  --state DIR   catalog (default $VHDVISOR_STATE or /var/lib/vhdvisor)\n"
-		"  --json        one JSON document\n");
+	cli_action_usage(stderr, "vhdvisor vm", cli_action_find(vm_actions, act), false, NULL);
+}
+
+/* --mem SIZE: what 'vhdvisor run' and the runtime accept (hv/vm_config.h),
+ * checked when the VM is defined rather than at its start. */
+int vmcli_mem_parse(const char *s, uint64_t *mem)
+{
+	uint64_t v;
+
+	if (size_parse(s, &v) || v > VM_MAX_MEM) {
+		log_err("bad --mem '%s' (64M to 1T)", s);
+		return -1;
+	}
+	if (strspn(s, "0123456789") == strlen(s))
+		v = v > VM_MAX_MEM >> 20 ? VM_MAX_MEM + 1 : v << 20;	/* a plain number: MiB */
+	if (v < VM_MIN_MEM || v > VM_MAX_MEM || v % (1u << 20)) {
+		log_err("bad --mem '%s': memory is a whole number of MiB from 64M to 1T", s);
+		return -1;
+	}
+	*mem = v;
+	return 0;
+}
+
+/* The actions whose first argument names an existing VM. */
+static bool vm_named(const char *act)
+{
+	static const char *const named[] = {
+		"clone", "show", "set", "snapshot", "snapshots", "revert", "snapshot-rm",
+		"reset", "flatten", "start", "shutdown", "stop", "status", "console", "export",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(named); i++)
+		if (!strcmp(act, named[i]))
+			return true;
+	return false;
 }
 
 static int vm_parse(int argc, char **argv, struct vm_args *a)
@@ -108,6 +201,12 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "bundle", required_argument, NULL, 'B' },
 		{ "file", required_argument, NULL, 'D' },
 		{ "cloud-init", required_argument, NULL, 'C' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "password", required_argument, NULL, 'P' },
+		{ "ssh-key", required_argument, NULL, 'K' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "follow", no_argument, NULL, 'w' },
+		{ "dump", no_argument, NULL, 'd' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -116,8 +215,9 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 	memset(a, 0, sizeof(*a));
 	a->cloud_init = -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "p", opts)) != -1) {
 		switch (ch) {
+		case 'p': imgcli_progress_force(); break;
 		case 's': a->state = optarg; break;
 		case 'f': a->from = optarg; break;
 		case 'c':
@@ -128,12 +228,8 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			a->cpus = (unsigned)v;
 			break;
 		case 'm':
-			if (size_parse(optarg, &a->mem) || a->mem < (64u << 20)) {
-				log_err("bad --mem '%s' (at least 64M)", optarg);
+			if (vmcli_mem_parse(optarg, &a->mem))
 				return CLI_USAGE;
-			}
-			if (!strpbrk(optarg, "KkMmGgTt"))
-				a->mem <<= 20;	/* a plain number means MiB */
 			break;
 		case 'n':
 			if (u64_parse(optarg, &v) || v == 0 || v > VM_MAX_COUNT) {
@@ -158,6 +254,17 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 			}
 			a->cloud_init = !strcmp(optarg, "on");
 			break;
+		case 'P': a->password = optarg; break;
+		case 'K': a->ssh_key = optarg; break;
+		case 'T':
+			if (u64_parse(optarg, &v) || v == 0 || v > 3600) {
+				log_err("bad --timeout '%s' (1-3600 seconds)", optarg);
+				return CLI_USAGE;
+			}
+			a->timeout = (unsigned)v;
+			break;
+		case 'w': a->follow = true; break;
+		case 'd': a->dump = true; break;
 		default: return CLI_USAGE;
 		}
 	}
@@ -228,7 +335,7 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 {
 	json_object *j = json_object_new_object();
-	char disk[4300];
+	char disk[4300], ip[32];
 
 	json_object_object_add(j, "name", json_object_new_string(vm->name));
 	json_object_object_add(j, "state", json_object_new_string(
@@ -244,6 +351,9 @@ static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
 	json_object_object_add(j, "net", json_object_new_string(vm->net));
 	json_object_object_add(j, "created", json_object_new_int64(vm->created));
 	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
+	/* from the dnsmasq lease of its lab network, while it runs */
+	json_object_object_add(j, "ip", vmrec_vm_ip(vm, ip, sizeof(ip)) ? NULL :
+			       json_object_new_string(ip));
 	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
 		json_object_object_add(j, "disk", json_object_new_string(disk));
 	return j;
@@ -257,17 +367,17 @@ struct vm_list {
 static int list_vm(void *opaque, const struct cat_vm *vm)
 {
 	struct vm_list *l = opaque;
-	char mem[32];
+	char mem[32], ip[32];
 
 	if (l->arr) {
 		json_object_array_add(l->arr, vm_json(l->c, vm));
 		return 0;
 	}
-	printf("%-24s %-9s %4u %9s  %-17s  %.12s\n", vm->name,
+	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
 	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
 	       vmrec_running(vm->name) ? "running" : "stopped",
 	       vm->cpus, size_format(vm->mem, mem, sizeof(mem)), vm->mac,
-	       vm->image[0] ? vm->image : "-");
+	       vm->image[0] ? vm->image : "-", vmrec_vm_ip(vm, ip, sizeof(ip)) ? "-" : ip);
 	return 0;
 }
 
@@ -277,8 +387,8 @@ static int do_list(struct cat *c, const struct vm_args *a)
 	int r;
 
 	if (!a->json)
-		printf("%-24s %-9s %4s %9s  %-17s  %s\n", "NAME", "STATE", "CPUS", "MEM", "MAC",
-		       "IMAGE");
+		printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
+		       "MAC", "IMAGE", "IP");
 	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
 	if (a->json) {
 		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
@@ -345,7 +455,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 {
 	struct cat_vm vm;
 
-	if (argc - a->first != 1 || (!a->cpus && !a->mem && a->cloud_init < 0))
+	if (argc - a->first != 1 ||
+	    (!a->cpus && !a->mem && a->cloud_init < 0 && !a->password && !a->ssh_key))
 		return CLI_USAGE;
 	if (cat_vm_get(c, argv[a->first], &vm)) {
 		log_err("no VM '%s'", argv[a->first]);
@@ -361,6 +472,8 @@ static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 		log_err("catalog: %s", cat_errmsg(c));
 		return CLI_FAIL;
 	}
+	if ((a->password || a->ssh_key) && cmd_vm_login(c, vm.name, a->password, a->ssh_key))
+		return CLI_FAIL;
 	if (vmrec_running(vm.name))
 		log_warn("%s runs: the change applies at its next start", vm.name);
 	return CLI_OK;
@@ -446,6 +559,7 @@ static int do_export(struct cat *c, const struct vm_args *a, int argc, char **ar
 {
 	if (argc - a->first != 1 || !a->bundle)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("exporting"));
 	if (bundle_export_vm(c, argv[a->first], a->bundle))
 		return fail_img();
 	return CLI_OK;
@@ -458,6 +572,7 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 
 	if (n != 1 && n != 2)
 		return CLI_USAGE;
+	bundle_set_progress(imgcli_progress, imgcli_progress_new("importing"));
 	if (bundle_import(c, argv[a->first], n == 2 ? argv[a->first + 1] : NULL, &res)) {
 		log_err("%s; nothing imported", img_last_error());
 		return CLI_FAIL;
@@ -558,26 +673,6 @@ static int do_status(const struct vm_args *a, int argc, char **argv)
 	return CLI_OK;
 }
 
-static int do_console(const struct vm_args *a, int argc, char **argv)
-{
-	char path[4200], buf[65536];
-	ssize_t n;
-	int fd;
-
-	if (argc - a->first != 1)
-		return CLI_USAGE;
-	vmrec_run_path(argv[a->first], "console", path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("no console of %s (%s): %s", argv[a->first], path, strerror(errno));
-		return CLI_FAIL;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return CLI_OK;
-}
-
 int cmd_vm(int argc, char **argv)
 {
 	static const char *const disk_ops[] = {
@@ -586,24 +681,36 @@ int cmd_vm(int argc, char **argv)
 	struct vm_args a;
 	const char *act;
 	struct cat *c;
-	int r = CLI_USAGE;
+	int r;
 
-	if (argc < 2 || cli_wants_help(argc, argv)) {
-		vm_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
+	r = cli_family_begin("vhdvisor vm", vm_actions, vm_about, vm_common, argc, argv);
+	if (r >= 0)
+		return r;
+	act = cli_action_find(vm_actions, argv[1])->name;
+	r = vm_parse(argc - 1, argv + 1, &a);
+	if (r) {
+		vm_action_usage(act);
+		return r;
 	}
-	act = argv[1];
-	if (vm_parse(argc - 1, argv + 1, &a))
-		return CLI_USAGE;
 	argc--;
 	argv++;
+	if (!cli_action_arity_ok("vhdvisor vm", cli_action_find(vm_actions, act), argc - a.first)) {
+		vm_action_usage(act);
+		return CLI_USAGE;
+	}
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
+	r = CLI_USAGE;
+	if (vm_named(act) && cat_vm_get(c, argv[a.first], &(struct cat_vm){ 0 })) {
+		log_err("no VM '%s'", argv[a.first]);
+		cat_close(c);
+		return CLI_FAIL;
+	}
 	if (!strcmp(act, "create"))
 		r = do_create(c, &a, argc, argv);
 	else if (!strcmp(act, "clone"))
 		r = do_clone(c, &a, argc, argv);
-	else if (!strcmp(act, "list") || !strcmp(act, "ls"))
+	else if (!strcmp(act, "list"))
 		r = do_list(c, &a);
 	else if (!strcmp(act, "show"))
 		r = do_show(c, &a, argc, argv, false);
@@ -623,8 +730,10 @@ int cmd_vm(int argc, char **argv)
 		r = do_stop(&a, argc, argv);
 	else if (!strcmp(act, "status"))
 		r = do_status(&a, argc, argv);
-	else if (!strcmp(act, "console"))
-		r = do_console(&a, argc, argv);
+	else if (!strcmp(act, "console") && argc - a.first == 1)
+		r = cmd_vm_console(argv[a.first], a.follow, a.dump);
+	else if (!strcmp(act, "shutdown") && argc - a.first == 1)
+		r = cmd_vm_shutdown(argv[a.first], a.timeout ? a.timeout : 60);
 	else if (!strcmp(act, "disk"))
 		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
@@ -632,6 +741,6 @@ int cmd_vm(int argc, char **argv)
 			r = do_disk_op(c, act, &a, argc, argv);
 	cat_close(c);
 	if (r == CLI_USAGE)
-		vm_usage(stderr);
+		vm_action_usage(act);
 	return r;
 }

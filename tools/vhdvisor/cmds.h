@@ -21,6 +21,19 @@ int imgcli_open(const char *state, struct cat **out);
 int imgcli_resolve(struct cat *c, const char *ref, char *id);
 void imgcli_progress(void *opaque, uint64_t done, uint64_t total);
 void *imgcli_progress_new(const char *what);
+/* -p/--progress: progress also when stderr is not a terminal (never
+ * under -q). */
+void imgcli_progress_force(void);
+/* Parses --mem SIZE (a plain number is MiB) within the limits of
+ * hv/vm_config.h; logs "bad --mem" (cmd_vm.c). 0 or -1. */
+int vmcli_mem_parse(const char *s, uint64_t *mem);
+/* `vm console NAME [--follow|--dump]` (cmd_vm_console.c). */
+int cmd_vm_console(const char *name, bool follow, bool dump);
+/* `vm shutdown NAME [--timeout S]` (cmd_vm_shutdown.c). */
+int cmd_vm_shutdown(const char *name, unsigned timeout_s);
+/* `vm set NAME --password PW|- --ssh-key FILE|none` (cmd_vm_login.c);
+ * NULL leaves that one alone. */
+int cmd_vm_login(struct cat *c, const char *name, const char *password, const char *key_file);
 /* `vm disk ACTION ARGS...` with @argv[0] = ACTION (cmd_vm_disk.c). */
 int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json);
 

@@ -1,4 +1,6 @@
 /* tools/vhdvisor/main.c: the vhdvisor CLI; one file per subcommand. */
+#include <sys/stat.h>
+
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
@@ -14,5 +16,10 @@ static const struct cli_cmd vhdvisor_cmds[] = {
 
 int main(int argc, char **argv)
 {
-	return cli_dispatch("vhdvisor", vhdvisor_cmds, argc, argv);
+	/* What we create (images, the catalog, consoles, logs, sockets, and
+	 * the files of the programs we start: QEMU, qemu-img, SQLite's
+	 * journals) is private to the user who runs us, whatever the
+	 * caller's umask; our own open()/mkdir() calls say 0600/0700 too. */
+	umask(077);
+	return cli_dispatch("vhdvisor", vhdvisor_cmds, CLI_STATE_OPT, argc, argv);
 }

@@ -217,11 +217,14 @@ int main(int argc, char **argv)
 	int lock, ufd, tfd = -1, sig, rc = 1;
 
 	log_init("vhdvisord");
+	/* as vhd and vhdvisor: what we and the VM runtimes we start (QEMU,
+	 * SQLite) create is private whatever the caller's umask */
+	umask(077);
 	if (parse(argc, argv, &o)) {
 		usage(stderr);
 		return 2;
 	}
-	if ((mkdir(o.state, 0700) && errno != EEXIST) || (mkdir(o.run, 0755) && errno != EEXIST) ||
+	if ((mkdir(o.state, 0700) && errno != EEXIST) || (mkdir(o.run, 0700) && errno != EEXIST) ||
 	    !realpath(o.state, state)) {
 		log_err("%s: %s", errno == EEXIST ? o.run : o.state, strerror(errno));
 		return 1;

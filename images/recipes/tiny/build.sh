@@ -20,8 +20,9 @@
 # EFI/BOOT/BOOTX64.EFI, and the same ext4 root as partition 2; GRUB's prefix
 # is (,gpt2)/boot/grub on the disk it was loaded from.
 # The guest's userspace is its initramfs; the kernel command line's
-# vv.run=... drives it (scripts/guest/init) and, with nothing asked, it
-# prints its marker and powers off. Under firmware boot, grub.cfg adds what
+# vv.run=... drives it as the tests' scripted guest (scripts/guest/init);
+# with nothing asked it stays up as a small lab machine (DHCP on eth0, a
+# login on ttyS0, shutdown on the ACPI power button). Under firmware boot, grub.cfg adds what
 # `vhdvisor run --append` put in the SMBIOS OEM string "vv.append=..."
 # (type 11) to the kernel command line.
 # Converted raw -> dynamic VHD with our own `vhd convert`.

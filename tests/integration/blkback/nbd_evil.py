@@ -4,6 +4,8 @@ protocol answers and breaks the protocol on purpose.
 
     nbd_evil.py SOCKET EXPORT CASE
 
+SOCKET is a Unix socket path, or HOST:PORT for TCP.
+
 Exit 0 when the server answered as the NBD protocol says (for the cases
 that expect an answer) or simply survived; 1 with a message otherwise.
 """
@@ -12,6 +14,7 @@ import random
 import socket
 import struct
 import sys
+import threading
 import time
 
 NBDMAGIC = 0x4E42444D41474943
@@ -32,10 +35,20 @@ def recvn(s, n):
     return b
 
 
+def dial(path):
+    """A connected socket, before the greeting."""
+    if "/" not in path and ":" in path:
+        host, port = path.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=10)
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(path)
+    return s
+
+
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
+    s = dial(path)
     magic, opt, flags = struct.unpack(">QQH", recvn(s, 18))
     assert magic == NBDMAGIC and opt == IHAVEOPT, "bad greeting"
     assert flags & 1, "not fixed newstyle"
@@ -130,11 +143,105 @@ def main():
         expect(closed(s), "server kept the connection after ABORT")
     elif case == "no-read":
         # many large reads whose replies we never read: workers must not
-        # stay stuck sending to us (the shell test checks others are served)
+        # stay stuck sending to us (the shell test checks others are served);
+        # NO_READ_LEN sets their length (default: the whole export). The
+        # server stops reading our requests once its buffers are full, so
+        # sending blocks: a thread sends, the main one sleeps.
         size, _ = go(s, name)
-        for i in range(64):
-            request(s, 0, 0, size, cookie=i)
+        ln = int(os.environ.get("NO_READ_LEN", "0")) or size
+        s.settimeout(None)
+
+        def flood():
+            try:
+                for i in range(int(os.environ.get("NO_READ_COUNT", "64"))):
+                    request(s, 0, 0, ln, cookie=i)
+            except OSError:
+                pass
+        threading.Thread(target=flood, daemon=True).start()
         time.sleep(float(os.environ.get("NO_READ_SECS", "15")))
+    elif case == "slow-read":
+        # like no-read, but then reads every reply: the server held back
+        # (stopped reading our requests), it dropped nothing
+        size, _ = go(s, name)
+        ln = int(os.environ.get("NO_READ_LEN", "1048576"))
+        n = int(os.environ.get("NO_READ_COUNT", "64"))
+        s.settimeout(None)
+        sender = threading.Thread(
+            target=lambda: [request(s, 0, (i * ln) % (size - ln + 1), ln, cookie=i)
+                            for i in range(n)], daemon=True)
+        sender.start()
+        time.sleep(float(os.environ.get("NO_READ_SECS", "2")))
+        s.settimeout(20)
+        seen = set()
+        for _ in range(n):
+            magic, err, c = struct.unpack(">IIQ", recvn(s, 16))
+            expect(magic == SIMPLE and err == 0 and c not in seen and c < n,
+                   "bad reply: magic %x error %d cookie %d" % (magic, err, c))
+            seen.add(c)
+            recvn(s, ln)
+        sender.join()
+    elif case == "greeting-flood":
+        # FLOOD_N connections that take the greeting and then say nothing
+        # hold every client slot: one more is turned away (checked when
+        # they were all opened well within the server's handshake timeout
+        # HS_TIMEOUT). The server must cut them after that timeout (within
+        # FLOOD_WAIT seconds).
+        n = int(os.environ.get("FLOOD_N", "512"))
+        wait = float(os.environ.get("FLOOD_WAIT", "10"))
+        hs = float(os.environ.get("HS_TIMEOUT", "10"))
+        s.close()
+        socks = []
+        t0 = time.monotonic()
+        for _ in range(n):
+            c = dial(path)
+            recvn(c, 18)
+            socks.append(c)
+        opened = time.monotonic() - t0
+        late = dial(path)
+        if opened < hs / 2:
+            expect(closed(late), "client %d was served while %d held every slot" % (n + 1, n))
+        else:
+            print("opening took %.1f s: the slots may have freed already" % opened)
+        start = time.monotonic()
+        for c in socks:
+            c.settimeout(max(0.1, wait - (time.monotonic() - start)))
+            try:
+                expect(closed(c), "a greeting-only client sent data?")
+            except socket.timeout:
+                expect(False, "greeting-only clients still connected after %g s" % wait)
+        print("all %d cut after %.1f s" % (n, time.monotonic() - start))
+        return
+    elif case == "tls-stall":
+        # STARTTLS acknowledged, then silence: cut by the handshake timeout
+        r = option(s, 5)
+        expect(r[-1][0] == 1, "STARTTLS not acknowledged: %x" % r[-1][0])
+        s.settimeout(float(os.environ.get("FLOOD_WAIT", "10")))
+        try:
+            expect(closed(s), "server sent data during a stalled TLS handshake")
+        except socket.timeout:
+            expect(False, "stalled TLS handshake still connected")
+    elif case == "tls-required":
+        # FORCEDTLS: every option but STARTTLS and ABORT gets ERR_TLS_REQD
+        n = name.encode()
+        for opt, data in ((3, b""), (8, b""), (6, struct.pack(">I", len(n)) + n + b"\0\0"),
+                          (7, struct.pack(">I", len(n)) + n + b"\0\0"),
+                          (9, struct.pack(">I", len(n)) + n + struct.pack(">I", 0)), (99, b"")):
+            r = option(s, opt, data)
+            expect(len(r) == 1 and r[0][0] == 0x80000005,
+                   "option %d before STARTTLS: want ERR_TLS_REQD, got %x" % (opt, r[-1][0]))
+        r = option(s, 5, b"x")
+        expect(r[-1][0] == 0x80000003, "STARTTLS with data: want ERR_INVALID, got %x" % r[-1][0])
+        r = option(s, 2)
+        expect(r[-1][0] == 1, "ABORT not acknowledged")
+        expect(closed(s), "server kept the connection after ABORT")
+        s = connect(path)
+        s.sendall(struct.pack(">QII", IHAVEOPT, 1, len(n)) + n)
+        expect(closed(s), "EXPORT_NAME without TLS did not end the connection")
+    elif case == "no-tls":
+        # a server without TLS answers STARTTLS with ERR_UNSUP and goes on
+        r = option(s, 5)
+        expect(r[-1][0] == 0x80000001, "STARTTLS: want ERR_UNSUP, got %x" % r[-1][0])
+        go(s, name)
     elif case == "fuzz":
         # random but framed requests (valid magic, random type, flags,
         # offsets, lengths; payloads for small writes), read back whatever

@@ -41,3 +41,27 @@ qio() {
 		fail "qemu-io $*: $(cat "$T/qio.out")"
 	fi
 }
+
+# serve_start_tcp ARGS...: starts `vhd serve --port PORT ARGS...` on a free
+# port of 127.0.0.1 (tries others when one is taken) and waits until it
+# listens (seen in ss, without connecting). Sets SERVE_PID and PORT;
+# stderr goes to $T/serve.err.
+serve_start_tcp() {
+	local try i
+	for ((try = 0; try < 10; try++)); do
+		PORT=$((20000 + RANDOM % 20000))
+		"$VHD" serve --port "$PORT" "$@" >"$T/serve.out" 2>"$T/serve.err" &
+		SERVE_PID=$!
+		at_exit "kill -9 $SERVE_PID"
+		for ((i = 0; i < 200; i++)); do
+			ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q "127.0.0.1:$PORT" && return 0
+			kill -0 "$SERVE_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		wait "$SERVE_PID" 2>/dev/null || true
+		grep -q 'Address already in use' "$T/serve.err" && continue
+		cat "$T/serve.err" >&2
+		fail "vhd serve --port $PORT did not listen"
+	done
+	fail "no free TCP port found in 10 tries"
+}

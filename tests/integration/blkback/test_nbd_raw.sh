@@ -64,20 +64,26 @@ serve_stop
 kill "$client" 2>/dev/null || true
 qio -f raw -r -c 'read -P 0x3c 5M 1M' "$T/disk.img"
 
-note "TCP on 127.0.0.1"
-port=$((20000 + RANDOM % 20000))
-"$VHD" serve --port "$port" "$T/disk.img" 2>"$T/tcp.err" &
-tcp=$!
-at_exit "kill -9 $tcp"
-for ((i = 0; i < 100; i++)); do
-	nbdinfo --size "nbd://127.0.0.1:$port/disk.img" >/dev/null 2>&1 && break
-	kill -0 $tcp 2>/dev/null || skip "port $port taken: $(cat "$T/tcp.err")"
-	sleep 0.05
-done
-qio -f raw -c 'read -P 0x3c 5M 1M' "nbd://127.0.0.1:$port/disk.img"
-ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " || fail "not bound to 127.0.0.1:$port"
-kill -TERM $tcp
-wait $tcp || fail "TCP server exit status $?"
+note "TCP on 127.0.0.1: refused without authentication, read-only unless --writable"
+expect_exit 2 "$VHD" serve --port 10809 "$T/disk.img"
+assert_stderr 'TCP without authentication: give --tls-psk FILE, or --insecure-no-auth'
+expect_exit 2 "$VHD" serve --port 10809 --read-only --writable --insecure-no-auth "$T/disk.img"
+serve_start_tcp --insecure-no-auth "$T/disk.img"
+qio -f raw -r -c 'read -P 0x3c 5M 1M' "nbd://127.0.0.1:$PORT/disk.img"
+nbdinfo "nbd://127.0.0.1:$PORT/disk.img" | grep -q 'is_read_only: true' ||
+	fail "TCP export without --writable is not read-only"
+if qemu-io -f raw -c 'write -P 0x77 5M 4k' "nbd://127.0.0.1:$PORT/disk.img" >/dev/null 2>&1; then
+	fail "wrote through a TCP export without --writable"
+fi
+ss -ltn 2>/dev/null | grep -q "127.0.0.1:$PORT " || fail "not bound to 127.0.0.1:$PORT"
+kill -TERM $SERVE_PID
+wait $SERVE_PID || fail "TCP server exit status $?"
+qio -f raw -r -c 'read -P 0x3c 5M 1M' "$T/disk.img"   # the refused write left no trace
+serve_start_tcp --insecure-no-auth --writable "$T/disk.img"
+qio -f raw -c 'write -P 0x3d 40M 4k' -c 'read -P 0x3d 40M 4k' "nbd://127.0.0.1:$PORT/disk.img"
+kill -TERM $SERVE_PID
+wait $SERVE_PID || fail "TCP server exit status $?"
+qio -f raw -r -c 'read -P 0x3d 40M 4k' "$T/disk.img"
 
 note "--export-name renames the export; a wrong name is refused"
 serve_start "$S" --export-name boot "$T/disk.img"

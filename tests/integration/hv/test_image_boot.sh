@@ -30,14 +30,14 @@ grep -q '^VV-CPUS=1' img.log || fail "image boot: the appended vv.run did not re
 assert_clean
 
 note "auto picks image boot for a disk with grub.cfg"
-run_disk auto.log --disk tiny.vhd,ro
+run_disk auto.log --disk tiny.vhd,ro --append vv.run=poweroff
 assert_eq "$RC" 0 "auto boot exit"
 grep -q '^VHDVISOR-GUEST-UP' auto.log || fail "auto boot: no userspace marker"
 assert_eq "$(sha tiny.vhd)" "$tiny_sha" "template after read-only boots"
 assert_clean
 
 note "firmware boot (SeaBIOS -> the disk's GRUB2)"
-run_disk fw.log --disk tiny.vhd,snapshot --boot firmware
+run_disk fw.log --disk tiny.vhd,snapshot --boot firmware --append vv.run=poweroff
 [[ $RC == 0 ]] || { cat run.err; tail fw.log; fail "firmware boot exit $RC"; }
 grep -q 'Booting .vhdvisor tiny' fw.log || fail "firmware boot: GRUB's menu entry never ran"
 grep -qa 'VHDVISOR-GUEST-UP' fw.log || fail "firmware boot: no userspace marker"

@@ -67,3 +67,28 @@ consistent() {
 	assert_eq "$(sqlite3 "$db" "SELECT count(*) FROM vms WHERE state != 'ready'")" 0 \
 		"unfinished VMs after gc"
 }
+
+# tiny_template: imports the tiny template (images/recipes/tiny) into the
+# catalog as "tiny", or skips when it cannot be built here.
+tiny_template() {
+	local tiny
+	tiny=$(VHD=$VHD bash "$VV_ROOT/images/recipes/tiny/build.sh" --print 2>"$T/build.log" |
+		tail -1) || skip "the tiny template cannot be built here: $(tail -1 "$T/build.log")"
+	[[ -f $tiny ]] || skip "no tiny template"
+	vv image import "$tiny" --name tiny --boot image --os busybox >/dev/null
+}
+
+# wait_console VM REGEX [SECONDS]: until VM's console log has a line
+# matching REGEX (default 240 s).
+wait_console() {
+	local end=$((SECONDS + ${3:-240}))
+	until grep -aqE "$2" "$VHDVISOR_RUN/$1.console" 2>/dev/null; do
+		((SECONDS < end)) ||
+			{ tail -20 "$VHDVISOR_RUN/$1.console"; fail "$1: no '$2' on its console"; }
+		sleep 0.5
+	done
+}
+
+# pty_drive SECONDS TRANSCRIPT -- CMD...: runs CMD on a pseudo-terminal
+# driven by the steps on stdin (tests/integration/images/pty_drive.py).
+pty_drive() { python3 "$VV_ROOT/tests/integration/images/pty_drive.py" "$@"; }

@@ -56,18 +56,23 @@ if [[ -n $G && -e $G/vmlinux ]] && command -v qemu-system-x86_64 >/dev/null; the
 	at_exit "'$VHDVISOR' lab stop duo"
 	vv lab start duo --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append vv.run=hold >/dev/null
 	assert_eq "$(vv lab list --json | jq '.[] | select(.name == "duo") | .running')" 2 "running"
+	# as 'vm start' of a running VM: refused
+	expect_exit 1 vv lab start duo --kernel "$G/vmlinux" --initrd "$G/initrd.img"
+	assert_stderr "already running"
 	if ((${#netopt[@]})); then
 		br=$(vv net show "$net" --json | jq -r .bridge)
 		assert_eq "$(ip -o link show master "$br" | grep -c vvtap)" 2 "two taps on $br"
 		for v in duo-1 duo-2; do
 			mac=$(vv vm show $v --json | jq -r .mac)
-			pgrep -af qemu-system | grep -q "mac=$mac" || fail "$v's NIC lacks its MAC $mac"
+			grep -q "mac=$mac" <(pgrep -af qemu-system) || fail "$v's NIC lacks its MAC $mac"
 		done
 	fi
 	expect_exit 1 vv lab rm duo
 	assert_stderr "still run"
 	vv lab stop duo
 	assert_eq "$(vv lab list --json | jq '.[] | select(.name == "duo") | .running')" 0 "stopped"
+	expect_exit 1 vv lab stop duo
+	assert_stderr "not running"
 	if ((${#netopt[@]})); then
 		assert_eq "$(ip -o link show master "$br" | grep -c vvtap || true)" 0 "taps gone"
 	fi

@@ -27,7 +27,7 @@ expect_exit 1 "$VHD" write "$T/a.vhd" 4095K --pattern 1 --length 2K
 assert_stderr "past the end"
 expect_exit 2 "$VHD" write "$T/a.vhd" 0 --pattern 300 --length 1
 expect_exit 2 "$VHD" write "$T/a.vhd" 0 --pattern 1
-expect_exit 2 "$VHD" info "$T/missing.vhd"
+expect_exit 1 "$VHD" info "$T/missing.vhd"
 assert_stderr "missing.vhd"
 
 printf 'hello, vhd' | "$VHD" write "$T/a.vhd" 1000 --from -

@@ -121,6 +121,23 @@ Test(vm_config, console_and_names)
 	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
 
+Test(vm_config, console_socket)
+{
+	char longp[200];
+
+	strcpy(cfg.console_socket, "/run/vhdvisor/a.console.sock");
+	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL, "stdio + socket");
+	cr_assert(strstr(err, "console file"), "%s", err);
+	cr_assert_eq(vm_console_parse("file:/tmp/c.log", &cfg, err, sizeof(err)), 0);
+	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	strcpy(cfg.console_socket, longp);
+	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "too long"), "%s", err);
+}
+
 Test(vm_config, nics)
 {
 	cfg.nr_nics = 2;

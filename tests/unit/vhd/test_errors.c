@@ -13,6 +13,7 @@
 
 #include "tests/unit/vhd/vhd_test.h"
 #include "vhd/vhd_int.h"
+#include "vhd/vhd_ops.h"
 
 TestSuite(errors, .init = vt_setup, .fini = vt_teardown);
 
@@ -172,6 +173,70 @@ Test(errors, damaged_footer_copy_is_a_warning)
 	vhd_close(v);
 }
 
+/* Sets current_size of both footers of dynamic image @path to @size. */
+static void set_current_size(const char *path, uint64_t size)
+{
+	int fd = open(path, O_RDWR);
+	off_t offs[2] = { 0, fsize(path) - 512 };
+	struct vhd_footer ft;
+	uint8_t buf[512];
+
+	cr_assert_geq(fd, 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(pread(fd, buf, 512, offs[i]), 512);
+		vhd_footer_decode(buf, &ft);
+		ft.current_size = size;
+		vhd_footer_encode(&ft, buf);
+		cr_assert_eq(pwrite(fd, buf, 512, offs[i]), 512);
+	}
+	close(fd);
+}
+
+static void count_problem(void *opaque, const struct vhd_check_problem *p)
+{
+	if (!p->warning && !strcmp(p->name, "header-bat-entries"))
+		(*(int *)opaque)++;
+}
+
+/* A current_size near 2^64 once wrapped (size + block_size - 1) to a few
+ * blocks: the 4-entry BAT passed, reads indexed far past it (SIGSEGV) and
+ * writes landed on the dynamic header. */
+Test(errors, size_near_2_64_is_refused)
+{
+	static const uint64_t sizes[] = { UINT64_MAX - 511, UINT64_MAX - (2u << 20) + 1 - 511,
+					  (uint64_t)VHD_MAX_BAT_ENTRIES << 21 };
+	const char *d = vt_path("d.vhd");
+	uint8_t hb[VHD_HEADER_SIZE];
+	struct vhd_header h;
+	struct vhd_check_result res;
+	int fd, bad;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t size = sizes[i] & ~511ull;
+
+		unlink(d);
+		vt_create(d, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+		set_current_size(d, size);
+		expect_open_error(d, 0, -EINVAL, "BAT has 4 entries");
+		expect_open_error(d, VHD_OPEN_RDWR, -EINVAL, "BAT has 4 entries");
+		bad = 0;
+		cr_assert_eq(vhd_check(d, VHD_CHECK_NO_PARENT, count_problem, &bad, &res), 0);
+		cr_assert_eq(bad, 1, "size %llu: header-bat-entries reported %d times",
+			     (unsigned long long)size, bad);
+		cr_assert_geq(res.errors, 1);
+		/* the codec alone, for the same header */
+		fd = open(d, O_RDONLY);
+		cr_assert_eq(pread(fd, hb, sizeof(hb), 512), (ssize_t)sizeof(hb));
+		close(fd);
+		cr_assert_eq(vhd_header_parse(hb, 512, size, (uint64_t)fsize(d), &h), -EINVAL);
+	}
+	/* the exact fit still opens */
+	unlink(d);
+	vt_create(d, VHD_TYPE_DYNAMIC, 8 << 20, NULL);
+	set_current_size(d, 8 << 20);
+	vhd_close(vt_open(d, VHD_OPEN_RDWR));
+}
+
 Test(errors, truncated_images)
 {
 	const char *d = vt_path("d.vhd"), *f = vt_path("f.vhd");
@@ -296,6 +361,33 @@ Test(errors, locks_conflict)
 	vhd_close(r2);
 	w = vt_open(d, VHD_OPEN_RDWR);
 	vhd_close(w);
+}
+
+/* A force-share reader (-U) reads next to a writer, either one first, and
+ * its chain opens too; it cannot write. */
+Test(errors, locks_force_share)
+{
+	const char *p = vt_path("p.vhd"), *c = vt_path("c.vhd");
+	struct vhd_open_opts fs = { .flags = VHD_OPEN_FORCE_SHARE }, ro = { 0 };
+	struct vhd_open_opts bad = { .flags = VHD_OPEN_RDWR | VHD_OPEN_FORCE_SHARE };
+	struct vhd *w, *wp, *r, *x = NULL;
+
+	vt_create(p, VHD_TYPE_DYNAMIC, 4 << 20, NULL);
+	vt_create(c, VHD_TYPE_DIFF, 0, p);
+	cr_assert_eq(vhd_open(c, &bad, &x), -EINVAL);
+	w = vt_open(c, VHD_OPEN_RDWR);
+	cr_assert_eq(vhd_open(c, &ro, &x), -EBUSY);
+	cr_assert_eq(vhd_open(c, &fs, &r), 0, "%s", vhd_last_error());
+	vhd_close(r);
+	vhd_close(w);
+
+	wp = vt_open(p, VHD_OPEN_RDWR);   /* the parent written elsewhere */
+	cr_assert_eq(vhd_open(c, &ro, &x), -EBUSY, "the parent is in use");
+	cr_assert_eq(vhd_open(c, &fs, &r), 0, "%s", vhd_last_error());
+	w = vt_open(c, VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT);  /* a writer next to -U */
+	vhd_close(w);
+	vhd_close(r);
+	vhd_close(wp);
 }
 
 static bool dir_is_empty(const char *dir)
