@@ -19,9 +19,10 @@ vv lab create trio --from tmpl --count 3 --mem 128M >/dev/null
 at_exit "'$VHDVISOR' lab stop trio"
 
 note "a VM that cannot start"
-vv vm set trio-2 --mem 99999G >/dev/null
+disk=$(vv vm show trio-2 --json | jq -r .disk)
+mv "$disk" "$T/away.vhd"
 expect_exit 1 vv lab start trio --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append vv.run=hold
-assert_stderr "trio-2 did not start"
+assert_stderr "trio-2 did not start: disk"
 assert_stderr "1 VM of lab trio failed to start"
 assert_eq "$(grep -c '^started trio-[13] ' "$T/stdout")" 2 "the others started"
 assert_eq "$(vv lab list --json | jq '.[] | select(.name == "trio") | .running')" 2 "running"
