@@ -29,7 +29,7 @@ LDFLAGS  += $(SAN) -pthread
 
 # Library order for linking: a folder may only use folders to its right
 # (see docs/architecture.md). Folders that do not exist yet are skipped.
-LIB_ORDER := images hv blkback netback virtio vhd common
+LIB_ORDER := appliance images hv blkback netback virtio vhd common
 
 MODULES  :=
 PROGRAMS :=
@@ -143,6 +143,7 @@ test-long: tests-build fuzz-build
 	$(Q)BUILD=$(BUILD) VHDVISOR_LONG=1 bash tests/run.sh
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin 1800
 
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
@@ -150,6 +151,9 @@ install: all
 	install -m 0644 $(foreach p,$(PROGRAMS),docs/man/$(p).1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(foreach p,$(PROGRAMS),tools/completion/$(p)) \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 /* hv/accel.c: choosing the accelerator. /dev/kvm alone proves nothing
  * (on nested PVM hosts it emulates every instruction): KVM counts only
  * when the CPU flags show hardware virtualization and /dev/kvm opens. */
+#include "hv/accel.h"
 #include "hv/boot.h"
 
 #include <errno.h>
@@ -59,4 +60,12 @@ int hv_accel_resolve(enum vm_accel want, bool *use_kvm, char *err, size_t errlen
 	}
 	snprintf(err, errlen, "unknown accelerator");
 	return -EINVAL;
+}
+
+bool hv_kvm_usable(void)
+{
+	char err[256];
+	bool kvm = false;
+
+	return !hv_accel_resolve(VM_ACCEL_AUTO, &kvm, err, sizeof(err)) && kvm;
 }

@@ -17,7 +17,7 @@ declare -A ALLOW=(
 	[blkback]="vhd virtio common"
 	[hv]="blkback netback virtio common"
 	[images]="hv netback blkback vhd virtio common"
-	[appliance]="common"
+	[appliance]="images hv netback blkback vhd common"
 	[tools]="*"
 	[tests]="*"
 )

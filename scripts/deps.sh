@@ -8,7 +8,7 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libcriterion-dev zlib1g-dev libfuse3-dev libsqlite3-dev sqlite3
 	libext2fs-dev liblzma-dev liburing-dev libjson-c-dev libmnl-dev libdevmapper-dev
-	libvhdi-dev libssl-dev libarchive-dev libgnutls28-dev
+	libvhdi-dev libssl-dev libarchive-dev libmicrohttpd-dev libgnutls28-dev
 	# independent judges and real components used by tests and at run time
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file
@@ -16,7 +16,25 @@ PKGS=(
 	hyperfine fio iperf3 jq python3 bc debootstrap genisoimage
 	socat
 	grub-efi-amd64-bin dosfstools mtools
+	curl
 )
+
+# npm tools the tests use, kept in $VHDVISOR_CACHE/npm (pinned versions),
+# installed with the machine's Node.js and npm: swagger-cli validates
+# vhdvisord's OpenAPI document.
+NPM_DIR=${VHDVISOR_CACHE:-/var/cache/vhdvisor}/npm
+NPM_PKGS=(@apidevtools/swagger-cli@4.0.4)
+npm_tools() {
+	[[ -x $NPM_DIR/node_modules/.bin/swagger-cli ]] && return 0
+	command -v npm >/dev/null || { echo "deps: npm missing (Node.js)" >&2; return 1; }
+	if [[ $(id -u) != 0 ]]; then
+		echo "deps: missing npm tools in $NPM_DIR; run 'make deps' as root" >&2
+		return 1
+	fi
+	echo "deps: npm install ${NPM_PKGS[*]} into $NPM_DIR"
+	mkdir -p "$NPM_DIR"
+	npm install --no-audit --no-fund --prefix "$NPM_DIR" "${NPM_PKGS[@]}"
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -26,7 +44,8 @@ done
 
 if ((${#missing[@]} == 0)); then
 	echo "deps: all ${#PKGS[@]} packages present"
-	exit 0
+	npm_tools
+	exit
 fi
 
 if [[ $(id -u) != 0 ]]; then
@@ -42,3 +61,4 @@ if [[ ! -e $stamp ]] || [[ -n $(find "$stamp" -mmin +1440 2>/dev/null) ]]; then
 	touch "$stamp"
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_tools

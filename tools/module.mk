@@ -2,3 +2,6 @@
 PROGRAMS += vhd vhdvisor
 vhd_PROG_SRCS := $(wildcard tools/vhd/*.c) $(wildcard tools/common/*.c)
 vhdvisor_PROG_SRCS := $(wildcard tools/vhdvisor/*.c) $(wildcard tools/common/*.c)
+PROGRAMS += vhdvisord
+vhdvisord_PROG_SRCS := $(wildcard tools/vhdvisord/*.c)
+LDLIBS += -lmicrohttpd

@@ -9,11 +9,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <json-c/json.h>
 
@@ -23,10 +21,10 @@
 #include "images/img_store.h"
 #include "images/lab.h"
 #include "images/vmrun.h"
+#include "images/vmstart.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
-extern char **environ;
 
 struct lab_args {
 	const char *state, *from, *net, *kernel, *initrd, *append;
@@ -121,42 +119,44 @@ static int lab_parse(int argc, char **argv, struct lab_args *a)
 	return 0;
 }
 
-/* Runs this program's `vm ACTION NAME ...` in a child (argv, no shell). */
-static int run_vm_cmd(const struct lab_args *a, const char *action, const char *vm)
+/* Starts or stops lab VM @vm through the same library calls as `vm
+ * start` and `vm stop` (images/vmstart.h), printing what they print. 0 or
+ * -errno, the reason logged. */
+static int vm_start_stop(struct cat *c, const struct lab_args *a, bool start, const char *vm)
 {
-	const char *argv[16];
-	int n = 0, status;
+	struct vmrec_boot b = { .kernel = a->kernel, .initrd = a->initrd, .append = a->append };
+	struct vm_config *cfg;
 	pid_t pid;
+	int r;
 
-	argv[n++] = "vhdvisor";
-	argv[n++] = "vm";
-	argv[n++] = action;
-	argv[n++] = vm;
-	if (a->state) {
-		argv[n++] = "--state";
-		argv[n++] = a->state;
+	if (!start) {
+		r = vmrec_stop(vm, 60000, NULL);
+		if (!r)
+			printf("stopped %s\n", vm);
+		else
+			log_err("%s", img_last_error());
+		return r;
 	}
-	if (a->kernel) {
-		argv[n++] = "--kernel";
-		argv[n++] = a->kernel;
-	}
-	if (a->initrd) {
-		argv[n++] = "--initrd";
-		argv[n++] = a->initrd;
-	}
-	if (a->append) {
-		argv[n++] = "--append";
-		argv[n++] = a->append;
-	}
-	argv[n] = NULL;
-	if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv, environ))
-		return -errno;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	vm_config_init(cfg);
+	r = vmrec_vm_config(c, vm, cfg);
+	if (!r)
+		r = vmrec_boot_apply(cfg, &b);
+	if (!r)
+		r = vmrec_start(cfg, cat_dir(c), &pid);
+	free(cfg);
+	if (r)
+		log_err("%s", img_last_error());
+	else
+		printf("started %s (pid %d)\n", vm, (int)pid);
+	img_error_clear();	/* reported: not the lab's own reason */
+	return r;
 }
 
 struct each {
+	struct cat *c;
 	const struct lab_args *a;
 	bool start;
 	unsigned failed;
@@ -168,7 +168,7 @@ static int start_stop(void *opaque, const char *vm)
 
 	if (e->start == vmrec_running(vm))
 		return 0;	/* already as wanted */
-	if (run_vm_cmd(e->a, e->start ? "start" : "stop", vm))
+	if (vm_start_stop(e->c, e->a, e->start, vm))
 		e->failed++;
 	return 0;
 }
@@ -267,7 +267,7 @@ int cmd_lab(int argc, char **argv)
 		else
 			r = printf("created lab %s: %s-1 .. %s-%u\n", lab, lab, lab, a.count) < 0;
 	} else if (!strcmp(act, "start") || !strcmp(act, "stop")) {
-		struct each e = { .a = &a, .start = !strcmp(act, "start") };
+		struct each e = { .c = c, .a = &a, .start = !strcmp(act, "start") };
 		unsigned running = 0, total = 0;
 		struct cat_lab l;
 
@@ -282,8 +282,8 @@ int cmd_lab(int argc, char **argv)
 			log_err("lab %s is %s", lab, e.start ? "already running" : "not running");
 			r = CLI_FAIL;
 		} else {
-			/* the children open the catalog themselves and print
-			 * their own reasons: none of ours may be reported */
+			/* each VM's failure is reported as it happens: none
+			 * of those may be reported again as the lab's */
 			img_error_clear();
 			r = lab_foreach_vm(c, lab, start_stop, &e) || e.failed ? CLI_FAIL : CLI_OK;
 			if (e.failed)

@@ -23,10 +23,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +37,7 @@
 #include "images/img_store.h"
 #include "images/vmrec.h"
 #include "images/vmrun.h"
+#include "images/vmstart.h"
 #include "hv/vm.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
@@ -598,102 +597,21 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 	return CLI_OK;
 }
 
-/* ---- the detached runtime ---- */
-
-struct start_ctx {
-	int pipe_fd;
-	const char *name;
-};
-
-/* In the runtime, once the guest runs: pidfile, then tell the parent. */
-static void on_started(struct vm *vm, const struct vm_status *st, void *opaque)
-{
-	struct start_ctx *sc = opaque;
-	char path[4200], buf[32];
-	int fd, n;
-
-	if (!vmrec_run_path(sc->name, "vm.pid", path, sizeof(path))) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-			if (write(fd, buf, (size_t)n) != n)
-				log_warn("cannot write %s", path);
-			close(fd);
-		}
-	}
-	if (write(sc->pipe_fd, "ok\n", 3) != 3)
-		log_warn("lost the starting command");
-	close(sc->pipe_fd);
-	sc->pipe_fd = -1;
-}
-
-/* The child: becomes the VM's runtime, never returns. */
-static void runtime_main(struct vm_config *cfg, const char *state_dir, int pipe_fd)
-{
-	struct nb_port *ports[VM_MAX_NICS] = { 0 };
-	char err[256] = "";
-	struct start_ctx sc = { .pipe_fd = pipe_fd, .name = cfg->name };
-	struct vm_run_opts opts = { .handle_signals = true, .started = on_started, .opaque = &sc };
-	struct vm_result res;
-	struct vm *vm = NULL;
-	char path[4200];
-	int fd, r;
-
-	setsid();
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		dup2(fd, 0);
-	if (!vmrec_run_path(cfg->name, "log", path, sizeof(path)))
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	r = vmrec_attach_nics(state_dir, cfg, ports, err, sizeof(err));
-	if (!r) {
-		r = vm_create(cfg, &vm);
-		if (!r)
-			r = vm_run(vm, &opts, &res);
-		if (r)
-			snprintf(err, sizeof(err), "%s", vm_error(vm));
-	}
-	if (r && sc.pipe_fd >= 0) {
-		dprintf(sc.pipe_fd, "%s\n", err);
-		close(sc.pipe_fd);
-	}
-	if (!r)
-		log_info("%s stopped: %s", cfg->name, res.detail);
-	if (!vmrec_run_path(cfg->name, "vm.pid", path, sizeof(path)))
-		unlink(path);
-	vm_destroy(vm);
-	vmrec_detach_nics(ports, cfg->nr_nics);
-	_exit(r ? CLI_FAIL : CLI_OK);
-}
+/* ---- the detached runtime (images/vmstart.c) ---- */
 
 static int start_config(struct cat *c, const struct vm_args *a, const char *name,
 			struct vm_config *cfg)
 {
+	struct vmrec_boot b = {
+		.kernel = a->kernel, .initrd = a->initrd, .append = a->append,
+		.boot = a->boot, .accel = a->accel,
+	};
+
 	vm_config_init(cfg);
 	if (vmrec_vm_config(c, name, cfg))
 		return fail_img();
-	if ((a->kernel && snprintf(cfg->kernel, sizeof(cfg->kernel), "%s", a->kernel) >=
-	     (int)sizeof(cfg->kernel)) ||
-	    (a->initrd && snprintf(cfg->initrd, sizeof(cfg->initrd), "%s", a->initrd) >=
-	     (int)sizeof(cfg->initrd))) {
-		log_err("path too long");
-		return CLI_USAGE;
-	}
-	if (a->append) {
-		size_t n = strlen(cfg->append);
-
-		snprintf(cfg->append + n, sizeof(cfg->append) - n, " %s", a->append);
-	}
-	if (a->boot && vm_boot_mode_parse(a->boot, &cfg->boot)) {
-		log_err("--boot '%s': want auto, direct, image or firmware", a->boot);
-		return CLI_USAGE;
-	}
-	if (a->accel && vm_accel_parse(a->accel, &cfg->accel)) {
-		log_err("--accel '%s': want auto, kvm or tcg", a->accel);
+	if (vmrec_boot_apply(cfg, &b)) {
+		log_err("%s", img_last_error());
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -703,10 +621,9 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 {
 	const char *name = argv[a->first];
 	struct vm_config *cfg;
-	char msg[512] = "", path[4200], state[4096];
-	ssize_t n, got = 0;
-	int p[2], r;
+	char state[4096];
 	pid_t pid;
+	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
@@ -722,65 +639,27 @@ static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **a
 	/* the runtime must not hold the catalog (its lock blocks gc) */
 	cat_close(*cp);
 	*cp = NULL;
-	if (r || (mkdir(vmrec_run_dir(), 0700) && errno != EEXIST)) {
-		if (!r)
-			log_err("%s: %s", vmrec_run_dir(), strerror(errno));
-		free(cfg);
-		return r ? r : CLI_FAIL;
-	}
-	if (!vmrec_run_path(name, "console", path, sizeof(path)))
-		unlink(path);	/* a fresh console per start */
-	if (pipe2(p, O_CLOEXEC)) {
-		free(cfg);
-		return CLI_FAIL;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		runtime_main(cfg, state, p[1]);
-	}
-	close(p[1]);
+	if (!r && vmrec_start(cfg, state, &pid))
+		r = fail_img();
 	free(cfg);
-	if (pid < 0) {
-		close(p[0]);
-		log_err("fork: %s", strerror(errno));
-		return CLI_FAIL;
-	}
-	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
-		got += n;
-	close(p[0]);
-	msg[got > 0 ? got : 0] = '\0';
-	msg[strcspn(msg, "\n")] = '\0';
-	if (strcmp(msg, "ok")) {
-		waitpid(pid, NULL, 0);
-		log_err("%s did not start: %s", name, msg[0] ? msg : "the runtime died");
-		return CLI_FAIL;
-	}
-	printf("started %s (pid %d)\n", name, (int)pid);
-	return CLI_OK;
+	if (!r)
+		printf("started %s (pid %d)\n", name, (int)pid);
+	return r;
 }
 
 static int do_stop(const struct vm_args *a, int argc, char **argv)
 {
 	const char *name = argv[a->first];
-	pid_t pid;
+	bool killed;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
-	pid = vmrec_pid(name);
-	if (!pid) {
+	if (vmrec_stop(name, 60000, &killed)) {
 		log_err("%s is not running", name);
 		return CLI_FAIL;
 	}
-	/* hv's runtime stops the guest cleanly (disks flushed) on SIGTERM */
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 600 && vmrec_pid(name) == pid; i++)
-		usleep(100000);
-	if (vmrec_pid(name) == pid) {
-		log_warn("%s did not stop in 60 s; killing it", name);
-		kill(pid, SIGKILL);
-	}
+	if (killed)
+		log_warn("%s did not stop in 60 s; killed it", name);
 	printf("stopped %s\n", name);
 	return CLI_OK;
 }

@@ -10,6 +10,7 @@ static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
 	{ "lab", cmd_lab, "labs of linked clones: create, start, stop, reset, rm, list" },
+	{ "token", cmd_token, "API tokens of vhdvisord: create, list, revoke" },
 	{ 0 },
 };
 

@@ -11,8 +11,9 @@ note "make install PREFIX=$P"
 # -o all: install what this build made, whatever flags it was built with
 make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX="$P" >"$T/make.out" 2>&1 ||
 	{ cat "$T/make.out"; fail "make install"; }
-for f in bin/vhd bin/vhdvisor share/man/man1/vhd.1 share/man/man1/vhdvisor.1 \
-	share/bash-completion/completions/vhd share/bash-completion/completions/vhdvisor; do
+for f in bin/vhd bin/vhdvisor bin/vhdvisord share/man/man1/vhd.1 share/man/man1/vhdvisor.1 \
+	share/man/man1/vhdvisord.1 share/bash-completion/completions/vhd \
+	share/bash-completion/completions/vhdvisor share/bash-completion/completions/vhdvisord; do
 	[[ -s $P/$f ]] || fail "make install did not install $f"
 done
 make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1 ||
@@ -20,7 +21,7 @@ make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX=/usr DESTDIR="$T/d
 [[ -s $T/dest/usr/share/man/man1/vhd.1 ]] || fail "DESTDIR not honoured"
 
 note "the man pages render cleanly and cover the commands"
-for p in vhd vhdvisor; do
+for p in vhd vhdvisor vhdvisord; do
 	groff -man -Tutf8 -ww "$P/share/man/man1/$p.1" >"$T/$p.txt" 2>"$T/$p.warn" ||
 		fail "groff $p.1"
 	[[ ! -s $T/$p.warn ]] || { cat "$T/$p.warn"; fail "$p.1: groff warnings"; }
@@ -30,7 +31,7 @@ for p in vhd vhdvisor; do
 	fi
 done
 # for the coverage checks: long lines, no hyphenation, no overstrikes
-for p in vhd vhdvisor; do
+for p in vhd vhdvisor vhdvisord; do
 	groff -man -Tutf8 -rLL=500n -rHY=0 "$P/share/man/man1/$p.1" 2>/dev/null |
 		sed 's/.\x08//g; s/  */ /g' >"$T/$p.plain"
 done
@@ -42,7 +43,7 @@ for c in create snapshot info check read write map convert commit flatten resize
 		grep -q -- "$o" "$T/vhd.plain" || fail "vhd.1 lacks $c $o"
 	done
 done
-for fam in image vm lab net; do
+for fam in image vm lab net token; do
 	for act in $("$P/bin/vhdvisor" "$fam" --help |
 		sed -nE "s/^(usage:| ) *vhdvisor $fam ([a-z-]+).*/\2/p" | sort -u); do
 		grep -q "$fam $act\b" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks $fam $act"
@@ -55,6 +56,9 @@ for o in $("$P/bin/vhdvisor" run --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
 	grep -q -- "$o" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks run $o"
 done
 grep -q "NAME.log" "$T/vhdvisor.plain" || fail "vhdvisor.1 does not say where the logs are"
+for o in $("$P/bin/vhdvisord" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	grep -q -- "$o" "$T/vhdvisord.plain" || fail "vhdvisord.1 lacks $o"
+done
 
 note "bash completion"
 export VHDVISOR_STATE=$T/state VHDVISOR_RUN=$T/run
@@ -90,4 +94,6 @@ assert_eq "$(comp vhdvisor vhdvisor --state "$T/other" vm stop "")" "db " "VM na
 assert_eq "$(comp vhdvisor vhdvisor vm create x --from "")" "tmpl " "image names"
 assert_eq "$(comp vhdvisor vhdvisor image export tmpl --f)" "--format " "image export options"
 assert_eq "$(comp vhdvisor vhdvisor lab create l --c)" "--count --cpus " "lab create options"
+assert_eq "$(comp vhdvisor vhdvisor token create ci --role "")" "admin operator viewer " "token roles"
+assert_eq "$(comp vhdvisord vhdvisord --l)" "--listen " "vhdvisord options"
 echo "install, man pages and completion behave"

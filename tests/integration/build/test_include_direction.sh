@@ -41,6 +41,8 @@ note "blkback/ may not include hv/"
 expect_reject blkback/b.c '#include "hv/h.h"' 'blkback/b.c:3: blkback/ may not include "hv/h.h"'
 note "nothing includes tools/"
 expect_reject hv/h.c '#include "tools/vhd/cmds.h"' 'nothing outside tools/ may include'
+note "only tools/ includes appliance/"
+expect_reject hv/h.c '#include "appliance/api.h"' 'hv/h.c:2: hv/ may not include "appliance/api.h"'
 note "relative includes are refused"
 expect_reject blkback/b.c '#include "../vhd/v.h"' 'relative include'
 note "a header that does not compile alone is refused"

@@ -1,0 +1,223 @@
+/* appliance/api_vms.c: GET /vms, GET /vms/{name}, POST .../start and
+ * .../stop. The JSON of a VM is that of `vhdvisor vm show --json`, with
+ * the runtime's pid when it runs. Start and stop go through the same
+ * library calls as `vhdvisor vm start/stop` (images/vmstart.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appliance/api_int.h"
+#include "images/cat_vm.h"
+#include "images/catalog.h"
+#include "images/img_store.h"
+#include "images/vmrec.h"
+#include "images/vmrun.h"
+#include "images/vmstart.h"
+
+#define STOP_TIMEOUT_MS 60000
+
+/* Starts and stops one at a time: the check "not running yet" and the
+ * pidfile the runtime writes must not interleave with another start. */
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
+{
+	json_object *j = json_object_new_object();
+	pid_t pid = strcmp(vm->state, CAT_VM_READY) ? 0 : vmrec_pid(vm->name);
+	char disk[4300];
+
+	json_object_object_add(j, "name", json_object_new_string(vm->name));
+	json_object_object_add(j, "state", json_object_new_string(
+		       strcmp(vm->state, CAT_VM_READY) ? vm->state : pid ? "running" : "stopped"));
+	json_object_object_add(j, "pid", json_object_new_int(pid));
+	json_object_object_add(j, "image", vm->image[0] ? json_object_new_string(vm->image) : NULL);
+	json_object_object_add(j, "cpus", json_object_new_int((int)vm->cpus));
+	json_object_object_add(j, "mem", json_object_new_int64((int64_t)vm->mem));
+	json_object_object_add(j, "mac", json_object_new_string(vm->mac));
+	json_object_object_add(j, "uuid", json_object_new_string(vm->uuid));
+	json_object_object_add(j, "machine_id", json_object_new_string(vm->machine_id));
+	json_object_object_add(j, "lab", json_object_new_string(vm->lab));
+	json_object_object_add(j, "net", json_object_new_string(vm->net));
+	json_object_object_add(j, "created", json_object_new_int64(vm->created));
+	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
+	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
+		json_object_object_add(j, "disk", json_object_new_string(disk));
+	return j;
+}
+
+struct list_ctx {
+	struct cat *c;
+	json_object *arr;
+};
+
+static int list_one(void *opaque, const struct cat_vm *vm)
+{
+	struct list_ctx *l = opaque;
+
+	json_object_array_add(l->arr, vm_json(l->c, vm));
+	return 0;
+}
+
+void api_vms_list(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
+{
+	struct list_ctx l = { .arr = json_object_new_array() };
+
+	if (api_cat_open(ctx, rep, &l.c)) {
+		json_object_put(l.arr);
+		return;
+	}
+	if (cat_vm_foreach(l.c, NULL, NULL, list_one, &l)) {
+		api_fail(rep, 500, "catalog: %s", cat_errmsg(l.c));
+		json_object_put(l.arr);
+	} else {
+		api_ok(rep, l.arr);
+	}
+	cat_close(l.c);
+}
+
+static int snap_one(void *opaque, const struct cat_snapshot *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "tag", json_object_new_string(s->tag));
+	json_object_object_add(o, "created", json_object_new_int64(s->created));
+	json_object_array_add(opaque, o);
+	return 0;
+}
+
+/* Loads VM params[0] or sets a 404/500 reply. */
+static int vm_load(struct cat *c, const struct api_req *req, struct cat_vm *vm,
+		   struct api_reply *rep)
+{
+	int r = cat_vm_get(c, req->params[0], vm);
+
+	if (r == -ENOENT)
+		api_fail(rep, 404, "no VM '%s'", req->params[0]);
+	else if (r)
+		api_fail(rep, 500, "catalog: %s", cat_errmsg(c));
+	return r;
+}
+
+void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
+{
+	struct cat_vm vm;
+	struct cat *c;
+	json_object *j, *snaps;
+
+	if (api_cat_open(ctx, rep, &c))
+		return;
+	if (!vm_load(c, req, &vm, rep)) {
+		j = vm_json(c, &vm);
+		snaps = json_object_new_array();
+		cat_snap_foreach(c, vm.name, snap_one, snaps);
+		json_object_object_add(j, "snapshots", snaps);
+		api_ok(rep, j);
+	}
+	cat_close(c);
+}
+
+static json_object *vm_state(const char *name, const char *state, pid_t pid)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "name", json_object_new_string(name));
+	json_object_object_add(j, "state", json_object_new_string(state));
+	json_object_object_add(j, "pid", json_object_new_int(pid));
+	return j;
+}
+
+/* Builds VM params[0]'s config with the request's boot overrides; the
+ * catalog is closed before the runtime starts (its lock blocks gc). */
+static int start_config(const struct api_ctx *ctx, const struct api_req *req,
+			struct vm_config *cfg, struct api_reply *rep)
+{
+	struct vmrec_boot b;
+	struct cat_vm vm;
+	struct cat *c;
+	int r;
+
+	if (!api_body_string(req->body, "kernel", &b.kernel, rep) ||
+	    !api_body_string(req->body, "initrd", &b.initrd, rep) ||
+	    !api_body_string(req->body, "append", &b.append, rep) ||
+	    !api_body_string(req->body, "boot", &b.boot, rep) ||
+	    !api_body_string(req->body, "accel", &b.accel, rep))
+		return -EINVAL;
+	/* naming host files to boot is an administrator's choice */
+	if ((b.kernel || b.initrd) && req->role < API_ROLE_ADMIN) {
+		api_fail(rep, 403, "only admin may choose the kernel or initrd");
+		return -EPERM;
+	}
+	if (api_cat_open(ctx, rep, &c))
+		return -EIO;
+	r = vm_load(c, req, &vm, rep);
+	if (!r && strcmp(vm.state, CAT_VM_READY)) {
+		api_fail(rep, 409, "VM '%s' is %s", vm.name, vm.state);
+		r = -EBUSY;
+	}
+	if (!r) {
+		vm_config_init(cfg);
+		r = vmrec_vm_config(c, vm.name, cfg);
+		if (r)
+			api_fail(rep, 500, "%s", img_last_error());
+	}
+	cat_close(c);
+	if (!r && (r = vmrec_boot_apply(cfg, &b)))
+		api_fail(rep, 400, "%s", img_last_error());
+	return r;
+}
+
+void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
+{
+	struct vm_config *cfg = malloc(sizeof(*cfg));
+	pid_t pid;
+	int r;
+
+	if (!cfg) {
+		api_fail(rep, 500, "out of memory");
+		return;
+	}
+	pthread_mutex_lock(&run_lock);
+	if (vmrec_running(req->params[0])) {
+		api_fail(rep, 409, "%s is already running", req->params[0]);
+		goto out;
+	}
+	if (start_config(ctx, req, cfg, rep))
+		goto out;
+	r = vmrec_start(cfg, ctx->state_dir, &pid);
+	if (r == -EALREADY)
+		api_fail(rep, 409, "%s", img_last_error());
+	else if (r)
+		api_fail(rep, 500, "%s", img_last_error());
+	else
+		api_ok(rep, vm_state(req->params[0], "running", pid));
+out:
+	pthread_mutex_unlock(&run_lock);
+	free(cfg);
+}
+
+void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
+{
+	struct cat_vm vm;
+	struct cat *c;
+	bool killed;
+	json_object *j;
+	int r;
+
+	if (api_cat_open(ctx, rep, &c))
+		return;
+	r = vm_load(c, req, &vm, rep);
+	cat_close(c);
+	if (r)
+		return;
+	pthread_mutex_lock(&run_lock);
+	r = vmrec_stop(vm.name, STOP_TIMEOUT_MS, &killed);
+	pthread_mutex_unlock(&run_lock);
+	if (r == -ESRCH) {
+		api_fail(rep, 409, "%s is not running", vm.name);
+		return;
+	}
+	j = vm_state(vm.name, "stopped", 0);
+	json_object_object_add(j, "killed", json_object_new_boolean(killed));
+	api_ok(rep, j);
+}
