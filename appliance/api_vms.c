@@ -1,6 +1,6 @@
 /* appliance/api_vms.c: GET /vms, GET /vms/{name}, POST .../start and
- * .../stop. The JSON of a VM is that of `vhdvisor vm show --json`, with
- * the runtime's pid when it runs. Start and stop go through the same
+ * .../stop. The JSON of a VM is that of `vhdvisor vm show --json`
+ * (images/rec_json.h). Start and stop go through the same
  * library calls as `vhdvisor vm start/stop` (images/vmstart.h). */
 #include <errno.h>
 #include <pthread.h>
@@ -11,6 +11,7 @@
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
+#include "images/rec_json.h"
 #include "images/vmrec.h"
 #include "images/vmrun.h"
 #include "images/vmstart.h"
@@ -21,31 +22,6 @@
  * pidfile the runtime writes must not interleave with another start. */
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
-{
-	json_object *j = json_object_new_object();
-	pid_t pid = strcmp(vm->state, CAT_VM_READY) ? 0 : vmrec_pid(vm->name);
-	char disk[4300];
-
-	json_object_object_add(j, "name", json_object_new_string(vm->name));
-	json_object_object_add(j, "state", json_object_new_string(
-		       strcmp(vm->state, CAT_VM_READY) ? vm->state : pid ? "running" : "stopped"));
-	json_object_object_add(j, "pid", json_object_new_int(pid));
-	json_object_object_add(j, "image", vm->image[0] ? json_object_new_string(vm->image) : NULL);
-	json_object_object_add(j, "cpus", json_object_new_int((int)vm->cpus));
-	json_object_object_add(j, "mem", json_object_new_int64((int64_t)vm->mem));
-	json_object_object_add(j, "mac", json_object_new_string(vm->mac));
-	json_object_object_add(j, "uuid", json_object_new_string(vm->uuid));
-	json_object_object_add(j, "machine_id", json_object_new_string(vm->machine_id));
-	json_object_object_add(j, "lab", json_object_new_string(vm->lab));
-	json_object_object_add(j, "net", json_object_new_string(vm->net));
-	json_object_object_add(j, "created", json_object_new_int64(vm->created));
-	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
-	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
-		json_object_object_add(j, "disk", json_object_new_string(disk));
-	return j;
-}
-
 struct list_ctx {
 	struct cat *c;
 	json_object *arr;
@@ -55,7 +31,7 @@ static int list_one(void *opaque, const struct cat_vm *vm)
 {
 	struct list_ctx *l = opaque;
 
-	json_object_array_add(l->arr, vm_json(l->c, vm));
+	json_object_array_add(l->arr, vmrec_vm_json(l->c, vm, false));
 	return 0;
 }
 
@@ -76,16 +52,6 @@ void api_vms_list(const struct api_ctx *ctx, const struct api_req *req, struct a
 	cat_close(l.c);
 }
 
-static int snap_one(void *opaque, const struct cat_snapshot *s)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "tag", json_object_new_string(s->tag));
-	json_object_object_add(o, "created", json_object_new_int64(s->created));
-	json_object_array_add(opaque, o);
-	return 0;
-}
-
 /* Loads VM params[0] or sets a 404/500 reply. */
 static int vm_load(struct cat *c, const struct api_req *req, struct cat_vm *vm,
 		   struct api_reply *rep)
@@ -103,17 +69,11 @@ void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api
 {
 	struct cat_vm vm;
 	struct cat *c;
-	json_object *j, *snaps;
 
 	if (api_cat_open(ctx, rep, &c))
 		return;
-	if (!vm_load(c, req, &vm, rep)) {
-		j = vm_json(c, &vm);
-		snaps = json_object_new_array();
-		cat_snap_foreach(c, vm.name, snap_one, snaps);
-		json_object_object_add(j, "snapshots", snaps);
-		api_ok(rep, j);
-	}
+	if (!vm_load(c, req, &vm, rep))
+		api_ok(rep, vmrec_vm_json(c, &vm, true));
 	cat_close(c);
 }
 

@@ -33,6 +33,7 @@
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
+#include "images/rec_json.h"
 #include "images/recipe.h"
 #include "images/vmrec.h"
 #include "tools/common/cli.h"
@@ -413,34 +414,6 @@ static int add_vm_name(void *opaque, const struct cat_vm *vm)
 	return add_str(opaque, vm->name);
 }
 
-static json_object *image_json(struct cat *c, const struct cat_image *img)
-{
-	json_object *j = json_object_new_object();
-	struct names_buf nb = { .arr = json_object_new_array() };
-	struct names_buf lb = { .arr = json_object_new_array() };
-
-	json_object_object_add(j, "id", json_object_new_string(img->id));
-	cat_name_foreach(c, img->id, add_name, &nb);
-	json_object_object_add(j, "names", nb.arr);
-	cat_label_foreach(c, img->id, add_str, &lb);
-	json_object_object_add(j, "labels", lb.arr);
-	json_object_object_add(j, "file", json_object_new_string(img->file));
-	json_object_object_add(j, "file_sha256", json_object_new_string(img->file_sha256));
-	json_object_object_add(j, "virtual_size", json_object_new_int64((int64_t)img->virtual_size));
-	json_object_object_add(j, "file_size", json_object_new_int64((int64_t)img->file_size));
-	json_object_object_add(j, "os", json_object_new_string(img->os));
-	json_object_object_add(j, "arch", json_object_new_string(img->arch));
-	json_object_object_add(j, "boot", json_object_new_string(img->boot));
-	json_object_object_add(j, "min_mem", json_object_new_int64((int64_t)img->min_mem));
-	json_object_object_add(j, "min_disk", json_object_new_int64((int64_t)img->min_disk));
-	json_object_object_add(j, "source", json_object_new_string(img->source));
-	json_object_object_add(j, "created", json_object_new_int64(img->created));
-	json_object_object_add(j, "parent", img->parent[0] ?
-			       json_object_new_string(img->parent) : NULL);
-	json_object_object_add(j, "cloud_init", json_object_new_boolean(img->cloud_init));
-	return j;
-}
-
 struct list_ctx {
 	struct cat *c;
 	json_object *arr;
@@ -454,7 +427,7 @@ static int list_one(void *opaque, const struct cat_image *img)
 	struct tm tm;
 
 	if (l->arr) {
-		json_object_array_add(l->arr, image_json(l->c, img));
+		json_object_array_add(l->arr, img_image_json(l->c, img));
 		return 0;
 	}
 	cat_name_foreach(l->c, img->id, add_name, &nb);
@@ -495,7 +468,7 @@ static int do_show(struct cat *c, const struct image_args *a, int argc, char **a
 		return CLI_USAGE;
 	if (imgcli_resolve(c, argv[a->first], id) || cat_image_get(c, id, &img))
 		return CLI_FAIL;
-	j = image_json(c, &img);
+	j = img_image_json(c, &img);
 	cat_vm_foreach(c, id, NULL, add_vm_name, &vms);
 	json_object_object_add(j, "vms", vms.arr);
 	if (a->json) {

@@ -35,6 +35,7 @@
 #include "images/bundle.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
+#include "images/rec_json.h"
 #include "images/vmrec.h"
 #include "images/vmrun.h"
 #include "images/vmstart.h"
@@ -341,33 +342,6 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 	return r;
 }
 
-static json_object *vm_json(struct cat *c, const struct cat_vm *vm)
-{
-	json_object *j = json_object_new_object();
-	char disk[4300], ip[32];
-
-	json_object_object_add(j, "name", json_object_new_string(vm->name));
-	json_object_object_add(j, "state", json_object_new_string(
-		       strcmp(vm->state, CAT_VM_READY) ? vm->state :
-		       vmrec_running(vm->name) ? "running" : "stopped"));
-	json_object_object_add(j, "image", vm->image[0] ? json_object_new_string(vm->image) : NULL);
-	json_object_object_add(j, "cpus", json_object_new_int((int)vm->cpus));
-	json_object_object_add(j, "mem", json_object_new_int64((int64_t)vm->mem));
-	json_object_object_add(j, "mac", json_object_new_string(vm->mac));
-	json_object_object_add(j, "uuid", json_object_new_string(vm->uuid));
-	json_object_object_add(j, "machine_id", json_object_new_string(vm->machine_id));
-	json_object_object_add(j, "lab", json_object_new_string(vm->lab));
-	json_object_object_add(j, "net", json_object_new_string(vm->net));
-	json_object_object_add(j, "created", json_object_new_int64(vm->created));
-	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
-	/* from the dnsmasq lease of its lab network, while it runs */
-	json_object_object_add(j, "ip", vmrec_vm_ip(vm, ip, sizeof(ip)) ? NULL :
-			       json_object_new_string(ip));
-	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
-		json_object_object_add(j, "disk", json_object_new_string(disk));
-	return j;
-}
-
 struct vm_list {
 	struct cat *c;
 	json_object *arr;
@@ -379,7 +353,7 @@ static int list_vm(void *opaque, const struct cat_vm *vm)
 	char mem[32], ip[32];
 
 	if (l->arr) {
-		json_object_array_add(l->arr, vm_json(l->c, vm));
+		json_object_array_add(l->arr, vmrec_vm_json(l->c, vm, false));
 		return 0;
 	}
 	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
@@ -406,37 +380,22 @@ static int do_list(struct cat *c, const struct vm_args *a)
 	return r ? CLI_FAIL : CLI_OK;
 }
 
-static int snap_json(void *opaque, const struct cat_snapshot *s)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "tag", json_object_new_string(s->tag));
-	json_object_object_add(o, "created", json_object_new_int64(s->created));
-	json_object_array_add(opaque, o);
-	return 0;
-}
-
 static int do_show(struct cat *c, const struct vm_args *a, int argc, char **argv,
 		   bool snaps_only)
 {
+	json_object *j, *all = NULL;
 	struct cat_vm vm;
-	json_object *j, *snaps = json_object_new_array();
 
-	if (argc - a->first != 1) {
-		json_object_put(snaps);
+	if (argc - a->first != 1)
 		return CLI_USAGE;
-	}
 	if (cat_vm_get(c, argv[a->first], &vm)) {
-		json_object_put(snaps);
 		log_err("no VM '%s'", argv[a->first]);
 		return CLI_FAIL;
 	}
-	cat_snap_foreach(c, vm.name, snap_json, snaps);
-	if (snaps_only) {
-		j = snaps;
-	} else {
-		j = vm_json(c, &vm);
-		json_object_object_add(j, "snapshots", snaps);
+	j = vmrec_vm_json(c, &vm, true);
+	if (snaps_only) {	/* just the list, which the VM's object keeps */
+		all = j;
+		json_object_object_get_ex(all, "snapshots", &j);
 	}
 	if (a->json) {
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
@@ -456,7 +415,7 @@ static int do_show(struct cat *c, const struct vm_args *a, int argc, char **argv
 		json_object_object_foreach(j, key, val)
 			printf("%-11s %s\n", key, val ? json_object_get_string(val) : "-");
 	}
-	json_object_put(j);
+	json_object_put(all ? all : j);
 	return CLI_OK;
 }
 

@@ -11,7 +11,7 @@ source "$VV_ROOT/tests/integration/appliance/lib_daemon.sh"
 need_cmd jq curl openssl
 
 truncate -s 8M "$T/tmpl.raw"
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create web --from tmpl >/dev/null
 
 note "tokens"

@@ -21,7 +21,7 @@ assert_stderr "--listen 10.255.255.1:1: "
 [[ -e $SOCK ]] && fail "a daemon that failed to start left its socket"
 
 truncate -s 8M "$T/tmpl.raw"
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create web --from tmpl >/dev/null
 daemon_start
 

@@ -14,7 +14,7 @@ G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest m
 export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
 
 truncate -s 32M "$T/tmpl.raw"
-vv image import "$T/tmpl.raw" --name tmpl >/dev/null
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create web --from tmpl --mem 128M >/dev/null
 at_exit '"$VHDVISOR" vm stop web'
 

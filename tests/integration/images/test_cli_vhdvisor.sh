@@ -68,7 +68,7 @@ done
 
 note "global options before and after the subcommand"
 unset VHDVISOR_STATE
-mkraw "$T/t.raw" 8M
+mkraw "$T/t.raw" 16M
 vv --state "$T/st" image import "$T/t.raw" --format raw --name t >/dev/null
 vv image list --state "$T/st" --json | jq -e 'length == 1' >/dev/null || fail "--state after"
 vv --state="$T/st" vm create a --from t >/dev/null

@@ -1,0 +1,27 @@
+/* images/rec_json.h: the JSON form of catalog records, one for every door
+ * (`vhdvisor ... --json`, the REST API), so they cannot drift apart. */
+#ifndef VV_IMAGES_REC_JSON_H
+#define VV_IMAGES_REC_JSON_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "images/cat_vm.h"
+#include "images/catalog.h"
+
+/* An image: id, names ("NAME:VERSION"), labels, file, file_sha256,
+ * virtual_size, file_size, os, arch, boot, min_mem, min_disk, source,
+ * created, parent (null when none), cloud_init. The caller owns the object
+ * (json_object_put). */
+json_object *img_image_json(struct cat *c, const struct cat_image *img);
+
+/* A VM: name, state ("running"/"stopped", or the catalog state of a VM
+ * being made), pid of its runtime (0 when it does not run), image, cpus,
+ * mem, mac, uuid, machine_id, lab, net, created, cloud_init, ip (from its
+ * lab network's lease while it runs, else null), disk (its top layer's
+ * path) and, with @snapshots, the snapshots [{tag, created}]. The caller
+ * owns the object. */
+json_object *vmrec_vm_json(struct cat *c, const struct cat_vm *vm, bool snapshots);
+
+#endif
