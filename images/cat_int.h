@@ -3,6 +3,7 @@
 #define VV_IMAGES_CAT_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -14,6 +15,19 @@ struct cat {
 	int depth;            /* nesting of cat_begin (0 = none) */
 	char dir[4096];
 };
+
+#define CAT_DB_EXCLUSIVE 0x1u  /* locking_mode=EXCLUSIVE (WAL index in memory) */
+#define CAT_DB_CHECK     0x2u  /* -EUCLEAN when a schema-less database sits in a
+				* state directory holding images or VMs */
+
+/* Opens (creating when missing) the database file @file of @c's state
+ * directory (relative name) into c->db, in WAL mode, and creates or
+ * upgrades its schema. 0 or -errno (-EUCLEAN: damaged, or see
+ * CAT_DB_CHECK). */
+int cat_db_open(struct cat *c, const char *file, unsigned flags);
+
+/* True when STATE/images or STATE/vms has any entry. */
+bool cat_state_has_data(const struct cat *c);
 
 /* Prepares @sql; logs nothing. 0 or -EIO. */
 int cat_prepare(struct cat *c, const char *sql, sqlite3_stmt **st);
@@ -43,5 +57,25 @@ void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len);
  * != 0, and returns @r (or the commit's error). */
 int cat_auto_begin(struct cat *c);
 int cat_auto_end(struct cat *c, int own, int r);
+
+/* ---- the files of a state directory (cat_files.c) ---- */
+
+/* What a VHD says about itself, read without its parent. */
+struct cat_file_ident {
+	int type;                 /* enum vhd_type */
+	uint64_t size;            /* virtual size, bytes */
+	uint32_t timestamp;       /* footer creation time (seconds since 2000) */
+	int64_t mtime;            /* the file's, Unix time */
+	uint8_t uuid[16];
+	uint8_t parent_uuid[16];  /* differencing only, else zeros */
+};
+
+/* Reads the footer (and header) of the regular file @path, without
+ * following a symlink, taking no lock and opening no parent. 0 or -errno
+ * (-EINVAL: not a regular file). */
+int cat_file_ident(const char *path, struct cat_file_ident *out);
+
+/* True when @name is "<64 lowercase hex>.vhd", an image file's name. */
+bool cat_name_is_id_file(const char *name);
 
 #endif

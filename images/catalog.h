@@ -45,7 +45,10 @@ const char *cat_default_state_dir(void);
 /* Opens (creating when missing) the catalog of state directory @dir:
  * creates the folders, the database and its schema, upgrades an older
  * schema, refuses (-EPROTO) a newer one, and takes the shared operation
- * lock. Returns 0 and *out, or -errno. */
+ * lock. A state directory whose images/ or vms/ holds anything but whose
+ * database is missing, empty, schema-less (e.g. its WAL was damaged) or
+ * corrupt is refused with -EUCLEAN and left untouched: see
+ * images/cat_recover.h. Returns 0 and *out, or -errno. */
 int cat_open(const char *dir, struct cat **out);
 /* Releases the lock and closes; accepts NULL. */
 void cat_close(struct cat *c);

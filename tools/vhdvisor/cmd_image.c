@@ -12,7 +12,7 @@
  *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure] [--verify]
  *   vhdvisor image export IMAGE --bundle FILE
  *   vhdvisor image rm IMAGE [--force]
- *   vhdvisor image gc [--json]
+ *   vhdvisor image gc [--force] [--json]
  *
  * IMAGE is NAME[:VERSION] (NAME alone = latest) or an id prefix (8+ hex).
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
@@ -63,14 +63,16 @@ static void image_usage(FILE *f)
 		"                     [--verify]   (recheck the content id on the way)\n"
 		"       vhdvisor image export IMAGE --bundle FILE\n"
 		"       vhdvisor image rm IMAGE [--force]\n"
-		"       vhdvisor image gc [--json]\n"
+		"       vhdvisor image gc [--force] [--json]\n"
 		"\n"
 		"IMAGE is NAME[:VERSION] (NAME alone: the latest version) or an id prefix.\n"
 		"Import takes VHD (fixed, dynamic, differencing chains: flattened), raw,\n"
 		"qcow2/vmdk/vdi/vhdx through qemu-img, and bundles (tar with a manifest of\n"
 		"hashes, from 'image export --bundle' or 'vm export', verified before\n"
 		"anything is accepted); the id is a SHA-256 of the guest-visible content.\n"
-		"'rm --force' first flattens the VMs that use it. 'build' runs\n"
+		"'rm --force' first flattens the VMs that use it. 'gc' removes what\n"
+		"interrupted operations left and keeps (with a warning) files the catalog\n"
+		"cannot account for; 'gc --force' removes those too. 'build' runs\n"
 		"images/recipes/RECIPE/build.sh (or $VHDVISOR_RECIPES/RECIPE) and imports its VHD.\n"
 		"--cloud-init marks a cloud-init image: VMs made from it (vm create, clone,\n"
 		"lab create) get a NoCloud seed at start unless 'vm set --cloud-init off'.\n"
@@ -144,7 +146,9 @@ int imgcli_open(const char *state, struct cat **out)
 	const char *dir = state ? state : cat_default_state_dir();
 	int r = cat_open(dir, out);
 
-	if (r)
+	if (r == -EUCLEAN)
+		log_err("%s: catalog missing or damaged; see `vhdvisor catalog recover`", dir);
+	else if (r)
 		log_err("cannot open the catalog in %s: %s", dir,
 			r == -EPROTO ? "made by a newer vhdvisor" : strerror(-r));
 	return r;
@@ -587,20 +591,35 @@ static int do_rm(struct cat *c, const struct image_args *a, int argc, char **arg
 	return CLI_OK;
 }
 
+static void gc_kept(void *opaque, const char *rel, const char *why)
+{
+	if (!*(bool *)opaque)
+		log_warn("kept %s: %s", rel, why);
+}
+
 static int do_gc(struct cat *c, const struct image_args *a)
 {
+	bool json = a->json;
+	struct img_gc_opts o = { .force = a->force, .kept = gc_kept, .opaque = &json };
 	struct img_gc_result res;
 
-	if (img_gc(c, &res)) {
+	if (img_gc(c, &o, &res)) {
 		log_err("gc: %s", img_last_error());
 		return CLI_FAIL;
 	}
+	if (res.kept)
+		log_warn("kept %u files or folders the catalog does not account for; if the"
+			 " catalog lost them, `vhdvisor catalog recover` brings them back,"
+			 " else `image gc --force` removes them", res.kept);
 	if (a->json)
-		printf("{ \"tmp_removed\": %u, \"files_removed\": %u, \"vms_removed\": %u }\n",
-		       res.tmp_removed, res.files_removed, res.vms_removed);
+		printf("{ \"tmp_removed\": %u, \"files_removed\": %u, \"vms_removed\": %u,"
+		       " \"kept\": %u, \"forced_removed\": %u }\n",
+		       res.tmp_removed, res.files_removed, res.vms_removed, res.kept,
+		       res.forced_removed);
 	else
-		printf("gc: removed %u temporary files, %u unreferenced files, %u unfinished VMs\n",
-		       res.tmp_removed, res.files_removed, res.vms_removed);
+		printf("gc: removed %u temporary files, %u unreferenced files, %u unfinished VMs"
+		       "%s\n", res.tmp_removed, res.files_removed, res.vms_removed,
+		       res.forced_removed ? " and, forced, files it could not account for" : "");
 	return CLI_OK;
 }
 

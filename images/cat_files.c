@@ -1,0 +1,51 @@
+/* images/cat_files.c: what the files of a state directory say about
+ * themselves, for `image gc` and `catalog recover`. */
+#include "images/cat_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vhd/vhd.h"
+
+int cat_file_ident(const char *path, struct cat_file_ident *out)
+{
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NO_PARENT | VHD_OPEN_NOLOCK };
+	struct vhd_info info;
+	struct stat stb;
+	struct vhd *v;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (lstat(path, &stb))
+		return -errno;
+	if (!S_ISREG(stb.st_mode))
+		return -EINVAL;
+	out->mtime = stb.st_mtime;
+	r = vhd_open(path, &oo, &v);
+	if (r)
+		return r;
+	r = vhd_get_info(v, &info);
+	vhd_close(v);
+	if (r)
+		return r;
+	out->type = info.type;
+	out->size = info.size;
+	out->timestamp = info.timestamp;
+	memcpy(out->uuid, info.uuid, 16);
+	if (info.type == VHD_TYPE_DIFF)
+		memcpy(out->parent_uuid, info.parent_uuid, 16);
+	return 0;
+}
+
+bool cat_name_is_id_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n != CAT_ID_LEN + 4 || strcmp(name + CAT_ID_LEN, ".vhd"))
+		return false;
+	for (size_t i = 0; i < CAT_ID_LEN; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return false;
+	return true;
+}
