@@ -593,14 +593,12 @@ static int do_rm(struct cat *c, const struct image_args *a, int argc, char **arg
 
 static void gc_kept(void *opaque, const char *rel, const char *why)
 {
-	if (!*(bool *)opaque)
-		log_warn("kept %s: %s", rel, why);
+	log_warn("kept %s: %s", rel, why);
 }
 
 static int do_gc(struct cat *c, const struct image_args *a)
 {
-	bool json = a->json;
-	struct img_gc_opts o = { .force = a->force, .kept = gc_kept, .opaque = &json };
+	struct img_gc_opts o = { .force = a->force, .kept = gc_kept };
 	struct img_gc_result res;
 
 	if (img_gc(c, &o, &res)) {
