@@ -10,6 +10,9 @@
  *                              extra data disks (dynamic VHDs)
  *   STATE/tmp/                 files being built, unpacked bundles;
  *                              gc empties it
+ *   STATE/catalog-damaged-TIME/, STATE/lost+found/
+ *                              what `catalog recover` kept aside
+ *                              (images/cat_recover.h); never swept
  *
  * Rules that keep concurrent commands and kill -9 safe:
  *  - write transactions are short (BEGIN IMMEDIATE, a few statements,
