@@ -75,6 +75,14 @@ struct cat_file_ident {
  * (-EINVAL: not a regular file). */
 int cat_file_ident(const char *path, struct cat_file_ident *out);
 
+/* For `catalog recover` (cat_salvage.c): copies into the new catalog @c
+ * (in its transaction, rows rebuilt from the files) what the old
+ * STATE/catalog.db, opened read-only, still says about the images, VMs
+ * and layers the files brought back: image metadata, names and labels, VM
+ * settings and identity, snapshot tags, labs. Reports a summary line
+ * through @note. Never fails: what it cannot read is not salvaged. */
+int cat_salvage(struct cat *c, void (*note)(void *opaque, const char *msg), void *opaque);
+
 /* True when @name is "<64 lowercase hex>.vhd", an image file's name. */
 bool cat_name_is_id_file(const char *name);
 

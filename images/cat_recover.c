@@ -97,8 +97,11 @@ static int image_recover(struct rec *r, const char *name)
 	void *p;
 	int e;
 
-	if (strlen(name) > 100)
-		return 0;       /* not an image name, and too long to move */
+	if (strlen(name) > 100) {
+		note(r, "images/%.60s...: not an image file; name too long to move, left in place",
+		     name);
+		return 0;
+	}
 	snprintf(img.file, sizeof(img.file), "images/%.100s", name);
 	e = cat_path(r->c, img.file, path, sizeof(path));
 	if (e)
@@ -132,8 +135,8 @@ static int image_recover(struct rec *r, const char *name)
 	snprintf(r->imgs[r->nimgs].id, sizeof(r->imgs[0].id), "%s", id);
 	memcpy(r->imgs[r->nimgs++].uuid, fid.uuid, 16);
 	r->res->images++;
-	note(r, "image %.12s: recovered (%llu bytes; names, labels and metadata are lost)",
-	     id, (unsigned long long)img.virtual_size);
+	note(r, "image %.12s: recovered (%llu bytes)", id,
+	     (unsigned long long)img.virtual_size);
 	return 0;
 }
 
@@ -304,8 +307,8 @@ static int vm_layers_add(struct rec *r, struct cat_vm *vm, struct rfile *f, unsi
 	r->res->layers += m;
 	r->res->snapshots += snaps;
 	if (snaps)
-		note(r, "VM %s: %u snapshots recovered as recovered-1..%u (their tags are lost)",
-		     vm->name, snaps, snaps);
+		note(r, "VM %s: %u snapshots recovered as recovered-1..%u", vm->name, snaps,
+		     snaps);
 	return e;
 }
 
@@ -392,8 +395,8 @@ static int vm_build(struct rec *r, const char *name, struct rfile *f, unsigned n
 			e = lose(r, f[i].rel, f[i].ok ? "not on the VM's disk chain" :
 				 "its parent is not found");
 	r->res->vms++;
-	note(r, "VM %s: recovered on %.12s (cpus, memory, lab, network, UUID and machine-id"
-	     " reset)", name, vm.image[0] ? vm.image : "its own standalone disk");
+	note(r, "VM %s: recovered on %.12s", name,
+	     vm.image[0] ? vm.image : "its own standalone disk");
 	return e;
 }
 
@@ -570,6 +573,12 @@ static int build(struct rec *r)
 		e = images_recover(r);
 	if (!e)
 		e = vms_recover(r);
+	if (!e) {
+		note(r, "what only the catalog knew (image names, labels and metadata; VM cpus,"
+		     " memory, lab, network, UUID and machine-id; snapshot tags) is lost, except"
+		     " what is kept from the old catalog");
+		e = cat_salvage(r->c, r->o ? r->o->note : NULL, r->o ? r->o->opaque : NULL);
+	}
 	if (!e)
 		e = cat_commit(r->c);
 	else

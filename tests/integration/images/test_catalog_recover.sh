@@ -23,7 +23,7 @@ put() { # put VHD OFFSET: 1 MiB of random bytes
 mkraw "$T/a.raw" 64M
 vv image import "$T/a.raw" --name a >/dev/null
 img=$(image_id a)
-vv vm create v1 --from a >/dev/null
+vv vm create v1 --from a --mem 512M >/dev/null
 put "$(disk v1)" 0
 vv vm snapshot v1 s1 >/dev/null
 want_s1=$(view "$(disk v1)")
@@ -35,6 +35,7 @@ put "$(extra v2 1)" 1048576
 want_v1=$(view "$(disk v1)")
 want_v2=$(view "$(disk v2)")
 want_v2d=$(view "$(extra v2 1)")
+v1_uuid=$(vv vm show v1 --json | jq -r .uuid)
 sum=$(state_sum)
 cp -a "$VHDVISOR_STATE" "$T/good"
 
@@ -65,6 +66,8 @@ for how in emptied deleted wal; do
 	assert_eq "$(state_sum)" "$sum" "files after the refused commands ($how)"
 
 	note "$how catalog: recover"
+	# what a recovery killed before its switch leaves is ignored
+	echo junk >"$VHDVISOR_STATE/catalog.db.recover"
 	vv catalog recover --dry-run >"$T/out"
 	grep -q "would recover 1 images, 2 VMs" "$T/out" || fail "dry run: $(cat "$T/out")"
 	expect_exit 1 vv vm list
@@ -92,6 +95,31 @@ for how in emptied deleted wal; do
 	expect_exit 1 vv catalog recover
 	assert_stderr "opens fine"
 done
+
+note "a WAL damaged after a checkpoint: the older catalog opens, gc keeps the newer VM"
+rm -rf "$VHDVISOR_STATE"
+cp -a "$T/good" "$VHDVISOR_STATE"
+sqlite3 "$VHDVISOR_STATE/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+vv vm create v3 --from a >/dev/null
+put "$(disk v3)" 3000000
+want_v3=$(view "$(disk v3)")
+head -c 64 /dev/urandom | dd of="$VHDVISOR_STATE/catalog.db-wal" bs=1 seek=32 conv=notrunc status=none
+assert_eq "$(vv vm list --json | jq -r '[.[].name] | join(" ")')" "v1 v2" "the older catalog"
+vv image gc --json 2>"$T/err" | jq -e '.files_removed == 0 and .kept == 1' >/dev/null ||
+	fail "gc on the older catalog: $(cat "$T/err")"
+grep -q "kept vms/v3" "$T/err" || fail "gc did not name v3's folder"
+vv catalog check | grep -q "^vms/v3/.*no row names" || fail "check does not list v3's files"
+expect_exit 1 vv catalog recover
+vv catalog recover --force >"$T/out"
+grep -q "from the old catalog: metadata of 1 images, 1 names, settings and identity of 2 VMs, 1 snapshot tags" \
+	"$T/out" || fail "salvage: $(cat "$T/out")"
+assert_eq "$(vv vm list --json | jq -r '[.[].name] | join(" ")')" "v1 v2 v3" "VMs after recover"
+assert_eq "$(image_id a)" "$img" "the image's name, kept"
+assert_eq "$(vv vm show v1 --json | jq -r '.mem, .uuid' | tr '\n' ' ')" "536870912 $v1_uuid " \
+	"v1's settings, kept"
+assert_eq "$(vv vm snapshots v1 --json | jq -r '.[].tag')" "s1" "v1's snapshot tag, kept"
+assert_eq "$(view "$(disk v3)")" "$want_v3" "v3's disk"
+assert_eq "$(view "$(disk v1)")" "$want_v1" "v1's disk"
 
 note "a layer whose parent is gone goes to lost+found, not away"
 damage deleted
