@@ -3,6 +3,8 @@
 #include "images/cat_int.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -35,6 +37,26 @@ int cat_file_ident(const char *path, struct cat_file_ident *out)
 	memcpy(out->uuid, info.uuid, 16);
 	if (info.type == VHD_TYPE_DIFF)
 		memcpy(out->parent_uuid, info.parent_uuid, 16);
+	return 0;
+}
+
+int cat_file_parent(const char *path, char *parent, size_t len)
+{
+	struct vhd_open_opts oo = { .flags = VHD_OPEN_NOLOCK | VHD_OPEN_NOWARN_TS };
+	struct vhd_info info;
+	struct vhd *v;
+	int r;
+
+	r = vhd_open(path, &oo, &v);
+	if (r)
+		return r;
+	r = vhd_get_info(v, &info);
+	vhd_close(v);
+	if (r)
+		return r;
+	if (!info.parent_path[0] || !realpath(info.parent_path, parent) ||
+	    strlen(parent) >= len)
+		return -ENOENT;
 	return 0;
 }
 

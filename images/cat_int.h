@@ -75,6 +75,12 @@ struct cat_file_ident {
  * (-EINVAL: not a regular file). */
 int cat_file_ident(const char *path, struct cat_file_ident *out);
 
+/* Opens the VHD @path with its chain (no lock on @path itself) and writes
+ * the real path of the parent file the library resolved into @parent
+ * (PATH_MAX bytes, @len at least that). 0, -ENOENT when it has none, or
+ * -errno. */
+int cat_file_parent(const char *path, char *parent, size_t len);
+
 /* For `catalog recover` (cat_salvage.c): copies into the new catalog @c
  * (in its transaction, rows rebuilt from the files) what the old
  * STATE/catalog.db, opened read-only, still says about the images, VMs

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,8 +177,23 @@ static int image_of_uuid(const struct rec *r, const uint8_t uuid[16])
 	return -1;
 }
 
+/* True when the parent the VHD library resolves for @rel (by its
+ * locators, UUID checked) is the file at @want_rel: the chain the catalog
+ * records is the one every later open reads. */
+static bool parent_is(struct rec *r, const char *rel, const char *want_rel)
+{
+	char path[4400], want[4400], real_want[PATH_MAX], got[PATH_MAX];
+
+	if (cat_path(r->c, rel, path, sizeof(path)) ||
+	    cat_path(r->c, want_rel, want, sizeof(want)) || !realpath(want, real_want) ||
+	    cat_file_parent(path, got, sizeof(got)))
+		return false;
+	return !strcmp(got, real_want);
+}
+
 /* Links the files by parent UUID and finds each one's root; files whose
- * chain does not end at a file of the folder or an image are not ok. */
+ * chain does not end at a file of the folder or an image, or whose parent
+ * locators lead elsewhere, are not ok. */
 static void vm_link(struct rec *r, struct rfile *f, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -189,8 +205,15 @@ static void vm_link(struct rec *r, struct rfile *f, unsigned n)
 			if (k != i && !memcmp(f[k].id.uuid, f[i].id.parent_uuid, 16))
 				f[i].parent = (int)k;
 		if (f[i].parent < 0) {
+			char rel[192];
+
 			f[i].image = image_of_uuid(r, f[i].id.parent_uuid);
-			f[i].ok = f[i].image >= 0;
+			if (f[i].image >= 0)
+				snprintf(rel, sizeof(rel), "images/%s.vhd", r->imgs[f[i].image].id);
+			f[i].ok = f[i].image >= 0 && parent_is(r, f[i].rel, rel);
+		} else if (!parent_is(r, f[i].rel, f[f[i].parent].rel)) {
+			f[i].parent = -1;
+			f[i].ok = false;
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -480,6 +503,22 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+/* Renames @from to @to, or to "@to.N" when @to exists (never replaces
+ * anything). 0 or -1 with errno. */
+static int rename_new(const char *from, char *to, size_t len)
+{
+	size_t n = strlen(to);
+
+	for (unsigned i = 1; i < 1000; i++) {
+		if (!renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE))
+			return 0;
+		if (errno != EEXIST || n + 5 >= len)
+			return -1;
+		snprintf(to + n, len - n, ".%u", i);
+	}
+	return -1;
+}
+
 static int move_lost(struct rec *r)
 {
 	char from[4400], to[4600], dir[4600];
@@ -490,7 +529,7 @@ static int move_lost(struct rec *r)
 		snprintf(to, sizeof(to), "%s/lost+found/%s", r->c->dir, r->lost[i]);
 		snprintf(dir, sizeof(dir), "%s", to);
 		*strrchr(dir, '/') = '\0';
-		if (mkdirs(dir) || rename(from, to))
+		if (mkdirs(dir) || rename_new(from, to, sizeof(to)))
 			return img_fail(-errno, "cannot move %s to %s: %s", from, to,
 					strerror(errno));
 	}
@@ -520,8 +559,16 @@ static int switch_in(struct rec *r)
 		cat_path(r->c, olds[i], from, sizeof(from));
 		if (access(from, F_OK))
 			continue;
-		if (!any && mkdir(aside, 0700) && errno != EEXIST)
-			return img_fail(-errno, "%s: %s", aside, strerror(errno));
+		if (!any) {
+			size_t n = strlen(aside);
+
+			/* a new folder: another recovery may have used this second */
+			for (unsigned k = 1; mkdir(aside, 0700); k++) {
+				if (errno != EEXIST || k > 99)
+					return img_fail(-errno, "%s: %s", aside, strerror(errno));
+				snprintf(aside + n, sizeof(aside) - n, "-%u", k);
+			}
+		}
 		any = true;
 		snprintf(to, sizeof(to), "%s/%s", aside, olds[i]);
 		if (link(from, to))

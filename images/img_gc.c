@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct gc {
@@ -213,6 +214,18 @@ static void gc_images(struct gc *g)
 	closedir(d);
 }
 
+/* True when entry @de of folder @dir is a folder (not following links). */
+static bool entry_is_dir(const char *dir, const struct dirent *de)
+{
+	char path[4600];
+	struct stat stb;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+	return !lstat(path, &stb) && S_ISDIR(stb.st_mode);
+}
+
 /* True when the folder of VM @vm, which the catalog does not know, holds
  * nothing but a merge journal and the new files it names: what a merge
  * left when its VM was removed. */
@@ -262,19 +275,21 @@ static void gc_vms(struct gc *g)
 	while ((de = readdir(d))) {
 		char (*keep)[192];
 		unsigned nkeep;
+		bool isdir;
 
 		if (is_dot(de->d_name))
 			continue;
 		snprintf(sub, sizeof(sub), "vms/%s", de->d_name);
-		if (de->d_type == DT_DIR && !vm_known(g, de->d_name) &&
+		isdir = entry_is_dir(vms, de);
+		if (isdir && !vm_known(g, de->d_name) &&
 		    merge_leftovers(g, de->d_name)) {
 			g->res->files_removed += sweep(g->c, sub, NULL, NULL, 0);
 			snprintf(path, sizeof(path), "%s/%s", vms, de->d_name);
 			rmdir(path);
 			continue;
 		}
-		if (de->d_type != DT_DIR || !vm_known(g, de->d_name)) {
-			unaccounted(g, sub, de->d_type == DT_DIR ? "the folder of a VM the"
+		if (!isdir || !vm_known(g, de->d_name)) {
+			unaccounted(g, sub, isdir ? "the folder of a VM the"
 				    " catalog does not know" : "not a VM folder");
 			continue;
 		}

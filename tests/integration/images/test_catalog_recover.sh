@@ -127,9 +127,18 @@ orphan=$VHDVISOR_STATE/vms/v2/0123456789abcdef.vhd
 "$VHD" create "$T/p.vhd" 8M >/dev/null
 "$VHD" create --parent "$T/p.vhd" "$orphan" >/dev/null
 rm "$T/p.vhd"
+# a layer whose parent UUID is an image's but whose locators lead out of
+# the state directory (to a copy with the same UUID)
+cp "$VHDVISOR_STATE/images/$img.vhd" "$T/copy.vhd"
+mkdir "$VHDVISOR_STATE/vms/sneaky"
+"$VHD" create --parent "$T/copy.vhd" "$VHDVISOR_STATE/vms/sneaky/00000000000000aa.vhd" >/dev/null
 vv catalog recover >"$T/out"
-grep -q "1 files moved to lost+found" "$T/out" || fail "lost file: $(cat "$T/out")"
+grep -q "2 VMs (3 layers, 1 snapshots, 1 extra disks); 2 files moved to lost+found" "$T/out" ||
+	fail "lost files: $(cat "$T/out")"
 [[ -f $VHDVISOR_STATE/lost+found/vms/v2/0123456789abcdef.vhd ]] || fail "orphan not in lost+found"
+[[ -f $VHDVISOR_STATE/lost+found/vms/sneaky/00000000000000aa.vhd ]] ||
+	fail "the layer on an outside parent is not in lost+found"
+assert_eq "$(view "$(disk v2)")" "$want_v2" "v2's disk beside the orphan"
 
 note "gc keeps what the catalog does not account for, unless --force"
 rm -rf "$VHDVISOR_STATE"
