@@ -435,7 +435,14 @@ int cat_open(const char *dir, struct cat **out)
 	r = cat_path(c, "catalog.db", path, sizeof(path));
 	if (r)
 		goto err;
-	if ((stat(path, &stb) || stb.st_size == 0) && cat_state_has_data(c)) {
+	if (stat(path, &stb)) {
+		if (errno != ENOENT) {
+			r = -errno;
+			goto err;
+		}
+		stb.st_size = 0;	/* missing */
+	}
+	if (stb.st_size == 0 && cat_state_has_data(c)) {
 		r = -EUCLEAN;
 		goto err;
 	}
