@@ -34,6 +34,7 @@ int cat_file_ident(const char *path, struct cat_file_ident *out)
 	out->type = info.type;
 	out->size = info.size;
 	out->timestamp = info.timestamp;
+	out->allocated = info.allocated_blocks;
 	memcpy(out->uuid, info.uuid, 16);
 	if (info.type == VHD_TYPE_DIFF)
 		memcpy(out->parent_uuid, info.parent_uuid, 16);

@@ -65,6 +65,7 @@ struct cat_file_ident {
 	int type;                 /* enum vhd_type */
 	uint64_t size;            /* virtual size, bytes */
 	uint32_t timestamp;       /* footer creation time (seconds since 2000) */
+	uint32_t allocated;       /* blocks allocated (dynamic/differencing) */
 	int64_t mtime;            /* the file's, Unix time */
 	uint8_t uuid[16];
 	uint8_t parent_uuid[16];  /* differencing only, else zeros */

@@ -259,6 +259,94 @@ static bool merge_leftovers(struct gc *g, const char *vm)
 	return ours;
 }
 
+struct vfile {
+	char rel[192];
+	struct cat_file_ident id;
+	bool below_top;      /* its chain reaches the VM's top layer */
+};
+
+/* Unreferenced files of known VM @vm that sit on its top layer (by parent
+ * UUID, through other such files) where any of them holds data: layers
+ * newer than the catalog (an older catalog than the files, e.g. a WAL
+ * lost after a checkpoint), not leftovers (an interrupted snapshot leaves
+ * an empty layer). Added to @keep and reported as unaccounted. */
+static int newer_than_catalog(struct gc *g, const char *vm, char (**keep)[192], unsigned *nkeep)
+{
+	static const char layer_sql[] = "SELECT 1 FROM layers WHERE file = ?1"
+					   " UNION ALL SELECT 1 FROM disks WHERE file = ?1";
+	char dir[4400], path[4700], rel[4700];
+	struct cat_file_ident top;
+	struct vfile *f = NULL;
+	struct cat_layer l;
+	struct cat_vm v;
+	struct dirent *de;
+	bool data = false;
+	unsigned n = 0;
+	int r = 0;
+	DIR *d;
+
+	if (cat_vm_get(g->c, vm, &v) || cat_layer_get(g->c, v.top, &l) ||
+	    cat_path(g->c, l.file, path, sizeof(path)) || cat_file_ident(path, &top))
+		return 0;
+	snprintf(rel, sizeof(rel), "vms/%s", vm);
+	if (cat_path(g->c, rel, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		struct vfile *p;
+
+		snprintf(rel, sizeof(rel), "vms/%s/%s", vm, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (is_dot(de->d_name) || strlen(rel) >= 192 || referenced(g->c, layer_sql, rel))
+			continue;
+		if (!(p = realloc(f, (n + 1) * sizeof(*f)))) {
+			r = -ENOMEM;
+			break;
+		}
+		f = p;
+		memset(&f[n], 0, sizeof(f[n]));
+		snprintf(f[n].rel, sizeof(f[n].rel), "%s", rel);
+		if (!cat_file_ident(path, &f[n].id) && f[n].id.type == VHD_TYPE_DIFF)
+			n++;
+	}
+	closedir(d);
+	for (unsigned i = 0; !r && i < n; i++) {
+		const struct cat_file_ident *cur = &f[i].id;
+
+		for (unsigned steps = 0; steps <= n; steps++) {
+			unsigned k;
+
+			if (!memcmp(cur->parent_uuid, top.uuid, 16)) {
+				f[i].below_top = true;
+				data = data || f[i].id.allocated;
+				break;
+			}
+			for (k = 0; k < n && memcmp(f[k].id.uuid, cur->parent_uuid, 16); k++)
+				;
+			if (k == n)
+				break;
+			cur = &f[k].id;
+		}
+	}
+	for (unsigned i = 0; !r && data && i < n; i++) {
+		void *p;
+
+		if (!f[i].below_top)
+			continue;
+		unaccounted(g, f[i].rel, "a layer on the VM's top that holds data: newer than"
+			    " the catalog");
+		if (g->o && g->o->force)
+			continue;
+		if (!(p = realloc(*keep, (*nkeep + 1) * 192))) {
+			r = -ENOMEM;
+			break;
+		}
+		*keep = p;
+		snprintf((*keep)[(*nkeep)++], 192, "%s", f[i].rel);
+	}
+	free(f);
+	return r;
+}
+
 /* vms/: files of the VMs the catalog knows that no row names are what
  * their interrupted operations left; a folder of a VM it does not know is
  * not accounted for unless it holds only a merge's leftovers. */
@@ -297,6 +385,10 @@ static void gc_vms(struct gc *g)
 		 * journal and new files; any other journal is swept */
 		if (vmrec_merge_keep(g->c, de->d_name, &keep, &nkeep))
 			continue;
+		if (newer_than_catalog(g, de->d_name, &keep, &nkeep)) {
+			free(keep);
+			continue;
+		}
 		g->res->files_removed += sweep(g->c, sub, layer_sql, keep, nkeep);
 		free(keep);
 		snprintf(path, sizeof(path), "%s/%s", vms, de->d_name);

@@ -124,7 +124,8 @@ struct img_gc_opts {
  * names, and image files no row names that no VM layer on disk chains to
  * (by parent UUID). Whatever else it finds under images/ and vms/ (a VM
  * folder the catalog does not know, an unnamed image some layer needs, a
- * file not named like an image) it cannot account for: it keeps it and
+ * file not named like an image, unnamed layers on a VM's top that hold
+ * data: newer than the catalog) it cannot account for: it keeps it and
  * reports it through @o->kept, unless @o->force. @o may be NULL. */
 int img_gc(struct cat *c, const struct img_gc_opts *o, struct img_gc_result *res);
 

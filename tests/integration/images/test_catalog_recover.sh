@@ -103,11 +103,17 @@ sqlite3 "$VHDVISOR_STATE/catalog.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/nul
 vv vm create v3 --from a >/dev/null
 put "$(disk v3)" 3000000
 want_v3=$(view "$(disk v3)")
+vv vm snapshot v1 s2 >/dev/null
+put "$(disk v1)" 7000000
+want_v1b=$(view "$(disk v1)")
 head -c 64 /dev/urandom | dd of="$VHDVISOR_STATE/catalog.db-wal" bs=1 seek=32 conv=notrunc status=none
 assert_eq "$(vv vm list --json | jq -r '[.[].name] | join(" ")')" "v1 v2" "the older catalog"
-vv image gc --json 2>"$T/err" | jq -e '.files_removed == 0 and .kept == 1' >/dev/null ||
+sum=$(state_sum)
+vv image gc --json 2>"$T/err" | jq -e '.files_removed == 0 and .kept == 2' >/dev/null ||
 	fail "gc on the older catalog: $(cat "$T/err")"
 grep -q "kept vms/v3" "$T/err" || fail "gc did not name v3's folder"
+grep -q "kept vms/v1/.*newer than the catalog" "$T/err" || fail "gc did not name v1's new top"
+assert_eq "$(state_sum)" "$sum" "files after gc on the older catalog"
 vv catalog check | grep -q "^vms/v3/.*no row names" || fail "check does not list v3's files"
 expect_exit 1 vv catalog recover
 vv catalog recover --force >"$T/out"
@@ -117,9 +123,10 @@ assert_eq "$(vv vm list --json | jq -r '[.[].name] | join(" ")')" "v1 v2 v3" "VM
 assert_eq "$(image_id a)" "$img" "the image's name, kept"
 assert_eq "$(vv vm show v1 --json | jq -r '.mem, .uuid' | tr '\n' ' ')" "536870912 $v1_uuid " \
 	"v1's settings, kept"
-assert_eq "$(vv vm snapshots v1 --json | jq -r '.[].tag')" "s1" "v1's snapshot tag, kept"
+assert_eq "$(vv vm snapshots v1 --json | jq -r '[.[].tag] | join(" ")')" "s1 recovered-2" \
+	"v1's snapshot tags: kept, and the one the older catalog did not know"
 assert_eq "$(view "$(disk v3)")" "$want_v3" "v3's disk"
-assert_eq "$(view "$(disk v1)")" "$want_v1" "v1's disk"
+assert_eq "$(view "$(disk v1)")" "$want_v1b" "v1's disk, with what it wrote after the checkpoint"
 
 note "a layer whose parent is gone goes to lost+found, not away"
 damage deleted
