@@ -536,11 +536,39 @@ static int move_lost(struct rec *r)
 	return 0;
 }
 
-/* Hard-links the old database files into a new folder STATE/catalog-
- * damaged-<time>/ (kept), then removes the old -wal and -shm (a stale WAL
- * must never meet the new database), then renames the new database over
- * the old one: the one step that switches. */
-static int switch_in(struct rec *r)
+/* Copies the file @from to the new file @to (0600), durably. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in, out, e = 0;
+	ssize_t n;
+
+	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		e = -errno;
+		close(in);
+		return e;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			e = errno ? -errno : -EIO;
+			break;
+		}
+	if (n < 0)
+		e = -errno;
+	if (!e && fsync(out))
+		e = -errno;
+	close(out);
+	close(in);
+	return e;
+}
+
+/* Copies the old database files, as they are, into a new folder
+ * STATE/catalog-damaged-<time>/ (kept). */
+static int keep_old(struct rec *r)
 {
 	static const char *const olds[] = { "catalog.db", "catalog.db-wal", "catalog.db-shm" };
 	char aside[4300], from[4300], to[4500], stamp[32];
@@ -571,16 +599,51 @@ static int switch_in(struct rec *r)
 		}
 		any = true;
 		snprintf(to, sizeof(to), "%s/%s", aside, olds[i]);
-		if (link(from, to))
-			return img_fail(-errno, "cannot keep %s as %s: %s", from, to,
-					strerror(errno));
+		e = copy_file(from, to);
+		if (e)
+			return img_fail(e, "cannot keep %s as %s: %s", from, to, strerror(-e));
 	}
 	if (any) {
 		img_fsync_path(aside);
 		snprintf(r->res->aside, sizeof(r->res->aside), "%s", aside);
 	}
-	for (size_t i = 1; i < sizeof(olds) / sizeof(olds[0]); i++) {
-		cat_path(r->c, olds[i], from, sizeof(from));
+	return 0;
+}
+
+/* Folds the WAL of a catalog that opens into its database (no change to
+ * what it says), so that removing the WAL next loses nothing. */
+static int fold_wal(struct rec *r)
+{
+	char path[4300];
+	sqlite3 *db;
+	int rc;
+
+	cat_path(r->c, "catalog.db", path, sizeof(path));
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	sqlite3_close_v2(db);
+	return rc == SQLITE_OK ? 0 : img_fail(cat_sqlerr(rc), "cannot checkpoint %s", path);
+}
+
+/* Keeps a copy of the old database files, folds the WAL of a catalog that
+ * opens (@readable), removes the old -wal and -shm (a stale WAL must never
+ * meet the new database; a damaged catalog without them is as refused as
+ * with them), then renames the new database over the old one: the one
+ * step that switches. */
+static int switch_in(struct rec *r, bool readable)
+{
+	static const char *const sfx[] = { "-wal", "-shm" };
+	char from[4300], to[4300];
+	int e;
+
+	e = keep_old(r);
+	if (!e && readable)
+		e = fold_wal(r);
+	if (e)
+		return e;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s/catalog.db%s", r->c->dir, sfx[i]);
 		if (unlink(from) && errno != ENOENT)
 			return img_fail(-errno, "%s: %s", from, strerror(errno));
 	}
@@ -644,10 +707,12 @@ int cat_recover(const char *dir, const struct cat_recover_opts *o,
 	char path[4300];
 	struct cat *h;
 	int e, lock_fd = -1;
+	bool readable;
 
 	memset(res, 0, sizeof(*res));
 	img_fail(0, "%s", "");
 	e = cat_open(dir, &h);
+	readable = !e;
 	if (!e)
 		cat_close(h);
 	if ((!e || e == -EPROTO) && !(o && o->force))
@@ -677,7 +742,7 @@ int cat_recover(const char *dir, const struct cat_recover_opts *o,
 	}
 	e = move_lost(&r);
 	if (!e)
-		e = switch_in(&r);
+		e = switch_in(&r, readable);
 	if (e)
 		remove_new(r.c);
 out:

@@ -30,9 +30,12 @@
  *
  * The new catalog is built beside the old one (catalog.db.recover) and
  * switched in by one rename after the old database and its -wal/-shm files
- * were hard-linked into STATE/catalog-damaged-<UTC time>/ (kept, never
- * deleted): a crash leaves either the old catalog (refused as damaged, as
- * before; running the recovery again is safe) or the new one.
+ * were copied into STATE/catalog-damaged-<UTC time>/ (kept, never
+ * deleted) and the old -wal/-shm removed (a catalog that opens has its WAL
+ * folded into its database first, so removing it changes nothing it says):
+ * a crash leaves either the old catalog (refused as damaged, as before, or
+ * the same readable catalog; running the recovery again is safe) or the
+ * new one.
  *
  * Functions return 0 or -errno with the reason in img_last_error()
  * (images/img_store.h); they never print.
