@@ -235,15 +235,15 @@ static void vm_link(struct rec *r, struct rfile *f, unsigned n)
 			f[f[i].parent].children++;
 }
 
-/* The tree holding VM disk 0: the one with the newest leaf among chains
- * that hold a differencing layer; -1 when there is none. Returns a root
- * index; an image-rooted tree is named by its bottom files' shared image,
- * so the key compared is (root file, or image). */
+/* Which chain tree file @i belongs to: its image (all layers on one image
+ * form one tree, whatever their bottom layer) or its bottom file. */
 static int tree_key(const struct rfile *f, unsigned i)
 {
 	return f[i].image >= 0 ? -2 - f[i].image : f[i].root;
 }
 
+/* VM disk 0's top: the newest differencing leaf (its tree holds disk 0);
+ * -1 when there is no differencing layer. */
 static int pick_top(const struct rfile *f, unsigned n)
 {
 	int top = -1;
