@@ -3,10 +3,12 @@
 #include "images/cat_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vhd/vhd.h"
 
@@ -59,6 +61,35 @@ int cat_file_parent(const char *path, char *parent, size_t len)
 	    strlen(parent) >= len)
 		return -ENOENT;
 	return 0;
+}
+
+int cat_copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in, out, e = 0;
+	ssize_t n;
+
+	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		e = -errno;
+		close(in);
+		return e;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			e = errno ? -errno : -EIO;
+			break;
+		}
+	if (n < 0)
+		e = -errno;
+	if (!e && fsync(out))
+		e = -errno;
+	close(out);
+	close(in);
+	return e;
 }
 
 bool cat_name_is_id_file(const char *name)

@@ -90,6 +90,10 @@ int cat_file_parent(const char *path, char *parent, size_t len);
  * through @note. Never fails: what it cannot read is not salvaged. */
 int cat_salvage(struct cat *c, void (*note)(void *opaque, const char *msg), void *opaque);
 
+/* Copies the regular file @from (not followed when a symlink) to the new
+ * file @to (0600; -EEXIST when it exists), fsynced. 0 or -errno. */
+int cat_copy_file(const char *from, const char *to);
+
 /* True when @name is "<64 lowercase hex>.vhd", an image file's name. */
 bool cat_name_is_id_file(const char *name);
 

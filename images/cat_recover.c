@@ -536,36 +536,6 @@ static int move_lost(struct rec *r)
 	return 0;
 }
 
-/* Copies the file @from to the new file @to (0600), durably. */
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in, out, e = 0;
-	ssize_t n;
-
-	in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		e = -errno;
-		close(in);
-		return e;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			e = errno ? -errno : -EIO;
-			break;
-		}
-	if (n < 0)
-		e = -errno;
-	if (!e && fsync(out))
-		e = -errno;
-	close(out);
-	close(in);
-	return e;
-}
-
 /* Copies the old database files, as they are, into a new folder
  * STATE/catalog-damaged-<time>/ (kept). */
 static int keep_old(struct rec *r)
@@ -599,7 +569,7 @@ static int keep_old(struct rec *r)
 		}
 		any = true;
 		snprintf(to, sizeof(to), "%s/%s", aside, olds[i]);
-		e = copy_file(from, to);
+		e = cat_copy_file(from, to);
 		if (e)
 			return img_fail(e, "cannot keep %s as %s: %s", from, to, strerror(-e));
 	}

@@ -19,8 +19,9 @@
  *    defaults, the MAC is derived from the name as at creation, the SMBIOS
  *    UUID and machine-id are new, lab and network are empty.
  *  - labs: not in the files; their VMs come back as plain VMs.
- * When SQLite can still read the old catalog.db (a WAL damaged after a
- * checkpoint, or --force on a catalog that opens), what it says about the
+ * When SQLite can still read the old catalog (a catalog.db emptied or
+ * deleted while its WAL survived, a WAL damaged after a checkpoint, or
+ * --force on a catalog that opens), what it says about the
  * recovered images, VMs and layers is kept: image metadata, names and
  * labels, VM settings and identity, snapshot tags, labs (cat_salvage.c).
  * Files it cannot place (a layer whose parent is not found, an image whose

@@ -7,13 +7,19 @@
  * names and labels of recovered images, settings and identity of
  * recovered VMs (matched by name), snapshot tags (matched by layer file),
  * labs whose image was recovered. The old database is opened read-only:
- * nothing in it changes. */
+ * nothing in it changes; when catalog.db is empty or gone but its WAL
+ * survived, a scratch copy under STATE/tmp reads the WAL alone. */
 #include "images/cat_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "images/img_store.h"
 
 struct salvage {
 	struct cat *c;          /* the new catalog, in its transaction */
@@ -86,23 +92,87 @@ static void salvage_rows(struct salvage *s)
 		" AND EXISTS (SELECT 1 FROM vms WHERE lab = ?1)");
 }
 
+/* A scratch database in folder @dir (absolute) that reads the old WAL
+ * alone: a fresh WAL-mode database of the WAL's page size, with a copy of
+ * the WAL beside it (SQLite takes every page, page 1 included, from the
+ * WAL's frames). For a catalog.db that was emptied or deleted while its
+ * WAL survived. 0 and *@db open, or -errno. */
+static int open_wal_copy(struct cat *c, const char *dir, sqlite3 **db)
+{
+	char wal[4300], path[4400], sql[64];
+	uint8_t h[32];
+	uint32_t page;
+	int fd, r;
+
+	if (cat_path(c, "catalog.db-wal", wal, sizeof(wal)))
+		return -ENAMETOOLONG;
+	fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	r = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EINVAL;
+	close(fd);
+	page = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+	if (r || (memcmp(h, "\x37\x7f\x06\x82", 4) && memcmp(h, "\x37\x7f\x06\x83", 4)) ||
+	    page < 512 || page > 65536 || (page & (page - 1)))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return -EIO;
+	snprintf(sql, sizeof(sql), "PRAGMA page_size=%u", page);
+	if (sqlite3_exec(*db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(*db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
+		r = -EIO;
+	sqlite3_close_v2(*db);
+	*db = NULL;
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "%s/catalog.db-wal", dir);
+	unlink(path);
+	r = cat_copy_file(wal, path);
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	return sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+	       SQLITE_OK ? 0 : -EIO;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
 int cat_salvage(struct cat *c, void (*note)(void *opaque, const char *msg), void *opaque)
 {
 	struct salvage s = { .c = c };
-	char path[4200], msg[512];
+	char path[4200], scratch[4300] = "", rel[128], msg[512];
 	struct stat stb;
 
-	if (cat_path(c, "catalog.db", path, sizeof(path)) || stat(path, &stb) ||
-	    stb.st_size == 0)
+	if (cat_path(c, "catalog.db", path, sizeof(path)))
 		return 0;
-	if (sqlite3_open_v2(path, &s.old, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		sqlite3_close_v2(s.old);
-		return 0;
+	if (!stat(path, &stb) && stb.st_size > 0) {
+		if (sqlite3_open_v2(path, &s.old, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+				    NULL) != SQLITE_OK) {
+			sqlite3_close_v2(s.old);
+			return 0;
+		}
+	} else {
+		/* emptied or deleted: the WAL alone may still say it all */
+		if (img_tmp_name("salvage", rel, sizeof(rel)) ||
+		    cat_path(c, rel, scratch, sizeof(scratch)) || mkdir(scratch, 0700))
+			return 0;
+		if (open_wal_copy(c, scratch, &s.old)) {
+			sqlite3_close_v2(s.old);
+			nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+			return 0;
+		}
 	}
 	sqlite3_busy_timeout(s.old, 5000);
 	salvage_rows(&s);
 	sqlite3_close_v2(s.old);
+	if (scratch[0])
+		nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	if (note && (s.images || s.names || s.vms || s.tags || s.labs)) {
 		snprintf(msg, sizeof(msg), "from the old catalog: metadata of %u images, %u names,"
 			 " settings and identity of %u VMs, %u snapshot tags, %u labs", s.images,

@@ -46,6 +46,7 @@ damage() {
 	case $1 in
 	emptied) : >"$db" ;;
 	deleted) rm -f "$db" ;;
+	deleted-all) rm -f "$db" "$db-wal" "$db-shm" ;;
 	wal)
 		[[ -s $db-wal ]] || fail "no WAL to damage"
 		# garbage over the first frame header: SQLite drops every frame
@@ -54,7 +55,13 @@ damage() {
 	esac
 }
 
-for how in emptied deleted wal; do
+# emptied or deleted while the WAL survived: the WAL still holds names,
+# settings and tags; deleted with its WAL, or a damaged WAL: the files only
+for how in emptied deleted deleted-all wal; do
+	case $how in
+	emptied | deleted) tag=s1 mem=536870912 ;;
+	*) tag=recovered-1 mem=268435456 ;;
+	esac
 	note "$how catalog: refused"
 	damage "$how"
 	for cmd in "vm list" "image list" "image gc" "image gc --force" "vm create x --from a" \
@@ -74,7 +81,7 @@ for how in emptied deleted wal; do
 	vv catalog recover >"$T/out"
 	grep -q "recovered 1 images, 2 VMs (3 layers, 1 snapshots, 1 extra disks)" "$T/out" ||
 		fail "recover report: $(cat "$T/out")"
-	ls "$VHDVISOR_STATE"/catalog-damaged-*/catalog.db* >/dev/null ||
+	[[ $how == deleted-all ]] || ls "$VHDVISOR_STATE"/catalog-damaged-*/catalog.db* >/dev/null ||
 		fail "the old catalog was not kept"
 	assert_eq "$(vv vm list --json | jq -r '[.[].name] | join(" ")')" "v1 v2" "VMs"
 	assert_eq "$(vv image list --json | jq -r '.[].id')" "$img" "images"
@@ -83,14 +90,19 @@ for how in emptied deleted wal; do
 	assert_eq "$(view "$(disk v2)")" "$want_v2" "v2's disk"
 	assert_eq "$(vv vm disk list v2 --json | jq length)" 2 "v2's disks"
 	assert_eq "$(view "$(extra v2 1)")" "$want_v2d" "v2's extra disk"
-	assert_eq "$(vv vm snapshots v1 --json | jq -r '.[].tag')" "recovered-1" "v1's snapshot"
+	assert_eq "$(vv vm snapshots v1 --json | jq -r '.[].tag')" "$tag" "v1's snapshot"
+	assert_eq "$(vv vm show v1 --json | jq -r .mem)" "$mem" "v1's memory"
+	if [[ $tag == s1 ]]; then
+		assert_eq "$(image_id a)" "$img" "the image's name, from the WAL"
+		assert_eq "$(vv vm show v1 --json | jq -r .uuid)" "$v1_uuid" "v1's UUID, from the WAL"
+	fi
 	assert_eq "$(state_sum)" "$sum" "files after recover ($how)"
 	consistent   # (not "clean": its file list leaves out extra disks)
 	vv catalog check >/dev/null
 	vv image gc --json | jq -e '.files_removed == 0 and .kept == 0' >/dev/null ||
 		fail "gc after recover"
 	assert_eq "$(state_sum)" "$sum" "files after gc ($how)"
-	vv vm revert v1 recovered-1
+	vv vm revert v1 "$tag"
 	assert_eq "$(view "$(disk v1)")" "$want_s1" "v1 reverted to its recovered snapshot"
 	expect_exit 1 vv catalog recover
 	assert_stderr "opens fine"

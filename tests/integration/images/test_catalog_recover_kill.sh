@@ -16,7 +16,7 @@ vv vm clone base c --count $((N - 1)) >/dev/null
 for v in base c-1 c-7; do vv vm snapshot "$v" s >/dev/null; done
 want=$(vv vm list --json | jq -r '[.[].name] | sort | join(" ")')
 cp -a "$VHDVISOR_STATE" "$T/good"
-rm -f "$VHDVISOR_STATE/catalog.db"
+rm -f "$VHDVISOR_STATE"/catalog.db*
 
 for i in $(seq 1 "$ITER"); do
 	"$VHDVISOR" catalog recover >/dev/null 2>&1 &
@@ -33,7 +33,7 @@ for i in $(seq 1 "$ITER"); do
 	fi
 	assert_eq "$(jq -r '[.[].name] | sort | join(" ")' "$T/list")" "$want" "kill $i: VMs"
 	consistent
-	rm -f "$VHDVISOR_STATE/catalog.db"     # damage it again
+	rm -f "$VHDVISOR_STATE"/catalog.db*     # damage it again
 done
 note "$refused of $ITER kills left the old (refused) state, the others the new catalog"
 vv catalog recover >/dev/null
