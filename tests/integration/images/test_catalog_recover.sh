@@ -68,6 +68,7 @@ for how in emptied deleted deleted-all wal; do
 		"lab list" "catalog check"; do
 		# shellcheck disable=SC2086
 		expect_exit 1 vv $cmd
+		# shellcheck disable=SC2016 # the backquotes are literal
 		assert_stderr 'catalog missing or damaged; see `vhdvisor catalog recover`'
 	done
 	assert_eq "$(state_sum)" "$sum" "files after the refused commands ($how)"
