@@ -25,7 +25,7 @@ int cat_file_ident(const char *path, struct cat_file_ident *out)
 		return -errno;
 	if (!S_ISREG(stb.st_mode))
 		return -EINVAL;
-	out->mtime = stb.st_mtime;
+	out->mtime_ns = (int64_t)stb.st_mtim.tv_sec * 1000000000 + stb.st_mtim.tv_nsec;
 	r = vhd_open(path, &oo, &v);
 	if (r)
 		return r;

@@ -66,7 +66,7 @@ struct cat_file_ident {
 	uint64_t size;            /* virtual size, bytes */
 	uint32_t timestamp;       /* footer creation time (seconds since 2000) */
 	uint32_t allocated;       /* blocks allocated (dynamic/differencing) */
-	int64_t mtime;            /* the file's, Unix time */
+	int64_t mtime_ns;         /* the file's mtime, ns since the Unix epoch */
 	uint8_t uuid[16];
 	uint8_t parent_uuid[16];  /* differencing only, else zeros */
 };

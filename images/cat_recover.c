@@ -38,6 +38,7 @@ struct rfile {
 	int parent;          /* index in the folder, -1: none/the image */
 	int image;           /* index of the image it sits on (via its chain), -1 */
 	int root;            /* index of the chain's bottom file in the folder */
+	unsigned depth;      /* files below it in the folder's chain */
 	int children;
 	bool ok;             /* readable, parent found */
 	int64_t layer;       /* row id once inserted */
@@ -159,13 +160,30 @@ static int images_recover(struct rec *r)
 
 /* ---- VMs ---- */
 
-/* Orders files by age: footer timestamp, then mtime, then name. */
+/* Orders files by age: footer timestamp (seconds), then depth in the
+ * chain (a parent is older than its child), then mtime, then name. */
 static int age_cmp(const struct rfile *a, const struct rfile *b)
 {
 	if (a->id.timestamp != b->id.timestamp)
 		return a->id.timestamp < b->id.timestamp ? -1 : 1;
-	if (a->id.mtime != b->id.mtime)
-		return a->id.mtime < b->id.mtime ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	if (a->id.mtime_ns != b->id.mtime_ns)
+		return a->id.mtime_ns < b->id.mtime_ns ? -1 : 1;
+	return strcmp(a->rel, b->rel);
+}
+
+/* Orders leaves by how recently they were made or written: footer
+ * timestamp, then mtime (a revert's new top is written after the
+ * snapshot layers it leaves behind), then depth, then name. */
+static int leaf_cmp(const struct rfile *a, const struct rfile *b)
+{
+	if (a->id.timestamp != b->id.timestamp)
+		return a->id.timestamp < b->id.timestamp ? -1 : 1;
+	if (a->id.mtime_ns != b->id.mtime_ns)
+		return a->id.mtime_ns < b->id.mtime_ns ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
 	return strcmp(a->rel, b->rel);
 }
 
@@ -223,6 +241,7 @@ static void vm_link(struct rec *r, struct rfile *f, unsigned n)
 		while (f[k].parent >= 0 && steps++ <= n)
 			k = f[k].parent;
 		f[i].root = k;
+		f[i].depth = steps;
 		if (steps > n)
 			f[i].ok = false;          /* a loop */
 		else if (k != (int)i) {
@@ -251,7 +270,7 @@ static int pick_top(const struct rfile *f, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		if (!f[i].ok || f[i].children || f[i].id.type != VHD_TYPE_DIFF)
 			continue;
-		if (top < 0 || age_cmp(&f[top], &f[i]) < 0)
+		if (top < 0 || leaf_cmp(&f[top], &f[i]) < 0)
 			top = (int)i;
 	}
 	return top;

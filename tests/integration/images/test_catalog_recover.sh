@@ -174,6 +174,26 @@ vv image gc --force --json | jq -e '.forced_removed == 2' >/dev/null || fail "gc
 [[ ! -e $VHDVISOR_STATE/images/$img.vhd && ! -e $VHDVISOR_STATE/vms/ghost ]] ||
 	fail "gc --force kept them"
 
+note "after a revert: the top is the newest leaf, the other branch a snapshot"
+export VHDVISOR_STATE=$T/rev
+vv image import "$T/a.raw" --name a >/dev/null
+vv vm create r --from a >/dev/null
+put "$(disk r)" 0
+vv vm snapshot r a >/dev/null
+put "$(disk r)" 2000000
+vv vm snapshot r b >/dev/null
+want_b=$(view "$(disk r)")
+vv vm revert r a
+put "$(disk r)" 4000000
+want_r=$(view "$(disk r)")
+rm -f "$VHDVISOR_STATE"/catalog.db*
+vv catalog recover >/dev/null
+assert_eq "$(view "$(disk r)")" "$want_r" "r's disk after recover"
+assert_eq "$(vv vm snapshots r --json | jq -r '[.[].tag] | sort | join(" ")')" \
+	"recovered-1 recovered-2" "r's snapshots"
+vv vm revert r recovered-2
+assert_eq "$(view "$(disk r)")" "$want_b" "r's other branch (snapshot b)"
+
 note "a new state directory still starts empty"
 VHDVISOR_STATE=$T/fresh vv vm list >/dev/null
 VHDVISOR_STATE=$T/fresh vv catalog check >/dev/null
