@@ -48,7 +48,9 @@ int api_cat_open(const struct api_ctx *ctx, struct api_reply *rep, struct cat **
 {
 	int r = cat_open(ctx->state_dir, out);
 
-	if (r)
+	if (r == -EUCLEAN)
+		api_fail(rep, 503, "catalog missing or damaged; see `vhdvisor catalog recover`");
+	else if (r)
 		api_fail(rep, 500, "cannot open the catalog: %s", strerror(-r));
 	img_error_clear();
 	return r;

@@ -2,6 +2,7 @@
  * transactions. */
 #include "images/cat_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -147,6 +148,9 @@ int cat_sqlerr(int rc)
 		return -ENOMEM;
 	case SQLITE_CANTOPEN:
 		return -ENOENT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
 	default:
 		return -EIO;
 	}
@@ -313,12 +317,53 @@ static bool fs_full(const char *path)
 	return !statvfs(path, &sv) && (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
 }
 
-static int open_db(struct cat *c, bool exclusive)
+/* True when folder @rel of the state directory has any entry. */
+static bool subdir_used(const struct cat *c, const char *rel)
+{
+	char path[4200];
+	struct dirent *de;
+	bool used = false;
+	DIR *d;
+
+	if (cat_path(c, rel, path, sizeof(path)) || !(d = opendir(path)))
+		return false;
+	while (!used && (de = readdir(d)))
+		used = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return used;
+}
+
+bool cat_state_has_data(const struct cat *c)
+{
+	return subdir_used(c, "images") || subdir_used(c, "vms");
+}
+
+/* -EUCLEAN when the database just opened has no schema (a new, emptied or
+ * lost file, or a WAL whose frames SQLite dropped) while the state
+ * directory holds images or VMs: creating a fresh schema would silently
+ * forget them. Reads only, so a damaged WAL stays as it was. */
+static int schema_present(struct cat *c)
+{
+	sqlite3_stmt *st;
+	int r, n;
+
+	r = cat_prepare(c, "SELECT count(*) FROM sqlite_master", &st);
+	if (r)
+		return r;
+	r = cat_step_row(st);
+	if (r)
+		return r;
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n == 0 && cat_state_has_data(c) ? -EUCLEAN : 0;
+}
+
+int cat_db_open(struct cat *c, const char *file, unsigned flags)
 {
 	char path[4200];
 	int r;
 
-	r = cat_path(c, "catalog.db", path, sizeof(path));
+	r = cat_path(c, file, path, sizeof(path));
 	if (r)
 		return r;
 	r = sqlite3_open_v2(path, &c->db,
@@ -334,13 +379,15 @@ static int open_db(struct cat *c, bool exclusive)
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* Exclusive locking keeps the WAL index in memory, without the -shm
 	 * file that SQLite may have to grow: the way in on a full disk. */
-	r = exclusive ? cat_exec(c, "PRAGMA locking_mode=EXCLUSIVE") : 0;
+	r = flags & CAT_DB_EXCLUSIVE ? cat_exec(c, "PRAGMA locking_mode=EXCLUSIVE") : 0;
 	if (!r)
 		r = cat_exec(c, "PRAGMA journal_mode=WAL");
 	if (!r)
 		r = cat_exec(c, "PRAGMA synchronous=FULL");
 	if (!r)
 		r = cat_exec(c, "PRAGMA foreign_keys=ON");
+	if (!r && (flags & CAT_DB_CHECK))
+		r = schema_present(c);
 	if (!r)
 		r = schema_setup(c);
 	return r;
@@ -350,6 +397,7 @@ int cat_open(const char *dir, struct cat **out)
 {
 	static const char *const subdirs[] = { "images", "vms", "tmp" };
 	char path[4200];
+	struct stat stb;
 	struct cat *c;
 	int r;
 
@@ -381,13 +429,30 @@ int cat_open(const char *dir, struct cat **out)
 		r = -errno;
 		goto err;
 	}
-	r = open_db(c, false);
+	/* A missing or empty database in a state directory that holds
+	 * images or VMs was lost: refuse before SQLite makes a new one (and
+	 * before it touches a -wal file that may still hold the data). */
+	r = cat_path(c, "catalog.db", path, sizeof(path));
+	if (r)
+		goto err;
+	if (stat(path, &stb)) {
+		if (errno != ENOENT) {
+			r = -errno;
+			goto err;
+		}
+		stb.st_size = 0;	/* missing */
+	}
+	if (stb.st_size == 0 && cat_state_has_data(c)) {
+		r = -EUCLEAN;
+		goto err;
+	}
+	r = cat_db_open(c, "catalog.db", CAT_DB_CHECK);
 	if (r == -EIO && fs_full(c->dir)) {
 		/* the -shm file could not grow: read (and fail writes with
 		 * -ENOSPC) holding the catalog alone until cat_close() */
 		sqlite3_close_v2(c->db);
 		c->db = NULL;
-		r = open_db(c, true);
+		r = cat_db_open(c, "catalog.db", CAT_DB_CHECK | CAT_DB_EXCLUSIVE);
 	}
 	if (r == -EIO && fs_full(c->dir))
 		r = -ENOSPC;

@@ -10,6 +10,9 @@
  *                              extra data disks (dynamic VHDs)
  *   STATE/tmp/                 files being built, unpacked bundles;
  *                              gc empties it
+ *   STATE/catalog-damaged-TIME/, STATE/lost+found/
+ *                              what `catalog recover` kept aside
+ *                              (images/cat_recover.h); never swept
  *
  * Rules that keep concurrent commands and kill -9 safe:
  *  - write transactions are short (BEGIN IMMEDIATE, a few statements,
@@ -45,7 +48,10 @@ const char *cat_default_state_dir(void);
 /* Opens (creating when missing) the catalog of state directory @dir:
  * creates the folders, the database and its schema, upgrades an older
  * schema, refuses (-EPROTO) a newer one, and takes the shared operation
- * lock. Returns 0 and *out, or -errno. */
+ * lock. A state directory whose images/ or vms/ holds anything but whose
+ * database is missing, empty, schema-less (e.g. its WAL was damaged) or
+ * corrupt is refused with -EUCLEAN and left untouched: see
+ * images/cat_recover.h. Returns 0 and *out, or -errno. */
 int cat_open(const char *dir, struct cat **out);
 /* Releases the lock and closes; accepts NULL. */
 void cat_close(struct cat *c);

@@ -120,12 +120,28 @@ struct img_gc_result {
 	unsigned tmp_removed;      /* leftovers in STATE/tmp */
 	unsigned files_removed;    /* image and layer files no row refers to */
 	unsigned vms_removed;      /* VMs whose creation never finished */
+	unsigned kept;             /* files or folders it could not account for */
+	unsigned forced_removed;   /* of those, removed because of force */
+};
+
+struct img_gc_opts {
+	bool force;                /* remove what it cannot account for too */
+	/* Called for each file or folder (@rel, relative to the state dir)
+	 * kept because gc cannot account for it, with the reason. May be NULL. */
+	void (*kept)(void *opaque, const char *rel, const char *why);
+	void *opaque;
 };
 
 /* Waits for every other operation on the state directory to end, then
- * removes what interrupted operations left: files in STATE/tmp, image and
- * layer files no row refers to, VMs still "creating". Safe any time. */
-int img_gc(struct cat *c, struct img_gc_result *res);
+ * removes what interrupted operations left: files in STATE/tmp, VMs still
+ * "creating", files in the folder of a VM the catalog knows that no row
+ * names, and image files no row names that no VM layer on disk chains to
+ * (by parent UUID). Whatever else it finds under images/ and vms/ (a VM
+ * folder the catalog does not know, an unnamed image some layer needs, a
+ * file not named like an image, unnamed layers on a VM's top that hold
+ * data: newer than the catalog) it cannot account for: it keeps it and
+ * reports it through @o->kept, unless @o->force. @o may be NULL. */
+int img_gc(struct cat *c, const struct img_gc_opts *o, struct img_gc_result *res);
 
 /* A fresh random name "tmp/<32 hex>.SUFFIX" for a file under STATE
  * (relative path into @rel, @len bytes). 0 or -errno. */

@@ -12,7 +12,7 @@
  *   vhdvisor image export IMAGE DEST [--format vhd|vhd-fixed|raw|azure] [--verify]
  *   vhdvisor image export IMAGE --bundle FILE
  *   vhdvisor image rm IMAGE [--force]
- *   vhdvisor image gc [--json]
+ *   vhdvisor image gc [--force] [--json]
  *
  * IMAGE is NAME[:VERSION] (NAME alone = latest) or an id prefix (8+ hex).
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
@@ -89,8 +89,12 @@ static const struct cli_action image_actions[] = {
 	  "  -p, --progress show progress (default: on a terminal)", NULL, 1, 2 },
 	{ "rm", "IMAGE [--force]", "Removes an image; --force first flattens the VMs that use it.",
 	  NULL, 1, 1 },
-	{ "gc", "[--json]", "Removes temporary files, unreferenced files and unfinished VMs.",
-	  NULL, 0, 0 },
+	{ "gc", "[--force] [--json]",
+	  "Removes temporary files, unfinished VMs and the files it can account for\n"
+	  "as left by interrupted commands; it keeps (and names) anything else under\n"
+	  "images/ or vms/, such as what a lost catalog no longer lists.\n"
+	  "  --force        remove those too\n"
+	  "  --json         one JSON document", NULL, 0, 0 },
 	{ 0 },
 };
 
@@ -181,7 +185,9 @@ int imgcli_open(const char *state, struct cat **out)
 
 	log_dbg("catalog in %s", dir);
 	r = cat_open(dir, out);
-	if (r)
+	if (r == -EUCLEAN)
+		log_err("%s: catalog missing or damaged; see `vhdvisor catalog recover`", dir);
+	else if (r)
 		log_err("cannot open the catalog in %s: %s", dir,
 			r == -EPROTO ? "made by a newer vhdvisor" : strerror(-r));
 	return r;
@@ -615,20 +621,33 @@ static int do_rm(struct cat *c, const struct image_args *a, int argc, char **arg
 	return CLI_OK;
 }
 
+static void gc_kept(void *opaque, const char *rel, const char *why)
+{
+	log_warn("kept %s: %s", rel, why);
+}
+
 static int do_gc(struct cat *c, const struct image_args *a)
 {
+	struct img_gc_opts o = { .force = a->force, .kept = gc_kept };
 	struct img_gc_result res;
 
-	if (img_gc(c, &res)) {
+	if (img_gc(c, &o, &res)) {
 		log_err("gc: %s", img_last_error());
 		return CLI_FAIL;
 	}
+	if (res.kept)
+		log_warn("kept %u files or folders the catalog does not account for; if the"
+			 " catalog lost them, `vhdvisor catalog recover` brings them back,"
+			 " else `image gc --force` removes them", res.kept);
 	if (a->json)
-		printf("{ \"tmp_removed\": %u, \"files_removed\": %u, \"vms_removed\": %u }\n",
-		       res.tmp_removed, res.files_removed, res.vms_removed);
+		printf("{ \"tmp_removed\": %u, \"files_removed\": %u, \"vms_removed\": %u,"
+		       " \"kept\": %u, \"forced_removed\": %u }\n",
+		       res.tmp_removed, res.files_removed, res.vms_removed, res.kept,
+		       res.forced_removed);
 	else
-		printf("gc: removed %u temporary files, %u unreferenced files, %u unfinished VMs\n",
-		       res.tmp_removed, res.files_removed, res.vms_removed);
+		printf("gc: removed %u temporary files, %u unreferenced files, %u unfinished VMs"
+		       "%s\n", res.tmp_removed, res.files_removed, res.vms_removed,
+		       res.forced_removed ? " and, forced, files it could not account for" : "");
 	return CLI_OK;
 }
 

@@ -6,6 +6,7 @@
 int cmd_net(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_token(int argc, char **argv);   /* cmd_token.c */
+int cmd_catalog(int argc, char **argv);   /* cmd_catalog.c */
 
 /* image, vm, lab (cmd_image.c, cmd_vm.c, cmd_lab.c) */
 #include <stdbool.h>

@@ -9,6 +9,7 @@ static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
+	{ "catalog", cmd_catalog, "the catalog itself: check, recover" },
 	{ "lab", cmd_lab, "labs of linked clones: create, start, stop, reset, rm, list" },
 	{ "token", cmd_token, "API tokens of vhdvisord: create, list, revoke" },
 	{ 0 },

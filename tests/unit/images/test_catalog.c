@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,4 +206,48 @@ Test(catalog, concurrent_writers_never_fail)
 	cr_assert_eq(cat_name_foreach(c, a.id, count_names, &n), 0);
 	cr_assert_eq(n, PROCS * EACH);
 	cat_close(c);
+}
+
+/* A lost database in a state directory that holds files is refused and
+ * not recreated; an empty state directory still starts a catalog. */
+Test(catalog, refuses_lost_database_beside_files)
+{
+	char path[400];
+	struct cat *c;
+	sqlite3 *db;
+	FILE *f;
+
+	cr_assert_eq(cat_open(dir, &c), 0);
+	cat_close(c);
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(cat_open(dir, &c), 0, "no files: a fresh catalog");
+	cat_close(c);
+
+	snprintf(path, sizeof(path), "%s/vms/v", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(cat_open(dir, &c), -EUCLEAN, "deleted");
+	cr_assert_eq(access(path, F_OK), -1, "the refused open created a database");
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(cat_open(dir, &c), -EUCLEAN, "emptied");
+
+	/* a database file without the schema (what a dropped WAL leaves) */
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(cat_open(dir, &c), -EUCLEAN, "schema-less");
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("this is not an SQLite database, but long enough to look like one's header....."
+	      "................................................................................",
+	      f);
+	fclose(f);
+	cr_assert_eq(cat_open(dir, &c), -EUCLEAN, "garbage");
 }
