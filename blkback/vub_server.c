@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,6 +205,32 @@ static void vub_mem_unmap(struct vub_conn *c)
 	memset(&c->mem, 0, sizeof(c->mem));
 }
 
+/* A region's fd must hold all of [0, @end): touching a mapping past the
+ * end of its file raises SIGBUS. The file must also not shrink later: we
+ * seal it (F_SEAL_SHRINK) when the client allows sealing, as QEMU's
+ * memory-backend-memfd does itself; otherwise we can only warn. */
+static int vub_region_fd_check(int fd, uint64_t end, const char **why)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		*why = "memory region fd is not a regular file (memfd, tmpfs, hugetlbfs)";
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < end) {
+		*why = "memory region reaches past the end of its file";
+		return -EINVAL;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals >= 0 && !(seals & F_SEAL_SHRINK) && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK))
+		seals = -1;
+	if (seals < 0)
+		log_warn("memory region fd cannot be sealed against shrinking: a client that "
+			 "truncates it can crash this server (SIGBUS)");
+	return 0;
+}
+
 /* SET_MEM_TABLE: every queue stops (its requests finish) while the table
  * changes, then the complete ones start again over the new table. */
 static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char **why)
@@ -228,6 +256,10 @@ static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char *
 			*why = "memory region with a bad size or offset";
 			goto fail;
 		}
+		rc = vub_region_fd_check(m->fds[i], off + size, why);
+		if (rc)
+			goto fail;
+		rc = -EINVAL;
 		a = mmap(NULL, (size_t)(off + size), PROT_READ | PROT_WRITE, MAP_SHARED,
 			 m->fds[i], 0);
 		if (a == MAP_FAILED) {
