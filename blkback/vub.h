@@ -2,7 +2,7 @@
  * a vhost-user front end (QEMU's `-device vhost-user-blk-pci,chardev=...`,
  * anyone's vhost-user client) over a Unix socket. The guest's memory is
  * shared with us (SET_MEM_TABLE fds); its virtqueues are parsed by
- * virtio/ and its requests run on the image through the ioq engine.
+ * virtio/ and its requests run on a bdev (blkback/bdev.h).
  *
  * One client at a time (as qemu-storage-daemon's export): when it
  * disconnects, every queue is drained and the next client is accepted.
@@ -12,8 +12,7 @@
 
 #include <stdbool.h>
 
-struct bimg;
-struct ioq;
+struct bdev;
 struct vub_server;
 
 #define VUB_MAX_QUEUES 16
@@ -24,10 +23,9 @@ struct vub_opts {
 	const char *serial;       /* GET_ID answer (up to 20 bytes used); NULL = none */
 };
 
-/* Creates a server for @img (which the caller keeps open and closes after
- * vub_server_destroy()) running requests on @q. 0 or -errno. */
-int vub_server_create(struct bimg *img, struct ioq *q, const struct vub_opts *o,
-		      struct vub_server **out);
+/* Creates a server for @dev (which the caller keeps and destroys after
+ * vub_server_destroy()). 0 or -errno. */
+int vub_server_create(struct bdev *dev, const struct vub_opts *o, struct vub_server **out);
 
 /* Serves clients that connect to @listen_fd (a listening Unix socket, as
  * usock_listen() makes) one after the other until @stop_fd becomes

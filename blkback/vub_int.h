@@ -101,8 +101,7 @@ struct vub_conn {
 };
 
 struct vub_server {
-	struct bimg *img;
-	struct ioq *ioq;
+	struct bdev *dev;
 	struct vub_opts o;
 	bool read_only;
 	uint64_t capacity;            /* sectors */

@@ -3,8 +3,8 @@
  *
  * Each started queue has one thread: it sleeps on the kick eventfd (and
  * its stop eventfd), takes every available chain, checks the request and
- * submits it to the ioq engine. The engine's worker finishes it: writes
- * the status byte, puts the chain on the used ring and signals the call
+ * submits it to the bdev (blkback/bdev.h). The engine's worker finishes
+ * it: writes the status byte, puts the chain on the used ring and signals the call
  * eventfd when the driver wants it (all under the queue's lock). A guest
  * that corrupts its ring gets the queue stopped (broken) with one log
  * line; a malformed request gets VIRTIO_BLK_S_IOERR (or, with no status
@@ -20,8 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "blkback/bimg.h"
-#include "blkback/ioq.h"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "virtio/virtio_blk.h"
 
@@ -30,7 +29,7 @@
 #define VUB_WARN_MAX    8u      /* bad requests logged per queue and client */
 
 struct vub_req {
-	struct ioq_req io;
+	struct bdev_req br;           /* first: the engine hands it back */
 	struct vub_queue *vq;
 	uint16_t head;
 	uint8_t *status;              /* in guest memory; NULL = none */
@@ -95,9 +94,10 @@ static void vub_req_complete(struct vub_req *r, uint8_t status)
 	free(r);
 }
 
-static void vub_req_done(struct ioq_req *io)
+static void vub_req_done(struct bdev_req *br)
 {
-	struct vub_req *r = (struct vub_req *)io;
+	struct vub_req *r = (struct vub_req *)br;
+	struct ioq_req *io = &br->io;
 
 	if (io->result) {
 		log_dbg("queue %u: I/O at %llu: %s", r->vq->index,
@@ -149,10 +149,10 @@ static int vub_req_segment(struct vub_req *r, const struct vring_chain *c,
 		*why = "discard/write zeroes segment with bad flags or past the end";
 		return -EINVAL;
 	}
-	r->io.op = zeroes ? IOQ_WRITE_ZEROES : IOQ_DISCARD;
-	r->io.off = s.sector * VIRTIO_BLK_SECTOR;
-	r->io.len = (uint64_t)s.num_sectors * VIRTIO_BLK_SECTOR;
-	r->io.flags = zeroes && (s.flags & VIRTIO_BLK_WZ_F_UNMAP) ? IOQ_MAY_UNMAP : 0;
+	r->br.io.op = zeroes ? IOQ_WRITE_ZEROES : IOQ_DISCARD;
+	r->br.io.off = s.sector * VIRTIO_BLK_SECTOR;
+	r->br.io.len = (uint64_t)s.num_sectors * VIRTIO_BLK_SECTOR;
+	r->br.io.flags = zeroes && (s.flags & VIRTIO_BLK_WZ_F_UNMAP) ? IOQ_MAY_UNMAP : 0;
 	return 0;
 }
 
@@ -184,8 +184,7 @@ static int vub_req_parse(struct vub_req *r, struct vring_chain *c)
 	}
 	vring_iov_to_buf(r->iov, nout, 0, raw, sizeof(raw));
 	virtio_blk_hdr_decode(raw, &h);
-	r->io.img = srv->img;
-	r->io.done = vub_req_done;
+	r->br.done = vub_req_done;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		data = c->in_len - 1;
@@ -195,10 +194,10 @@ static int vub_req_parse(struct vub_req *r, struct vring_chain *c)
 		}
 		if (!data)
 			break;
-		r->io.op = IOQ_READ;
-		r->io.off = h.sector * VIRTIO_BLK_SECTOR;
-		r->io.iov = in;
-		r->io.iovcnt = (int)nin;
+		r->br.io.op = IOQ_READ;
+		r->br.io.off = h.sector * VIRTIO_BLK_SECTOR;
+		r->br.io.iov = in;
+		r->br.io.iovcnt = (int)nin;
 		r->used_len = (uint32_t)data;
 		return 1;
 	case VIRTIO_BLK_T_OUT:
@@ -212,13 +211,13 @@ static int vub_req_parse(struct vub_req *r, struct vring_chain *c)
 		if (!data)
 			break;
 		vub_iov_skip(r->iov, &nout, VIRTIO_BLK_HDR_SIZE);
-		r->io.op = IOQ_WRITE;
-		r->io.off = h.sector * VIRTIO_BLK_SECTOR;
-		r->io.iov = r->iov;
-		r->io.iovcnt = (int)nout;
+		r->br.io.op = IOQ_WRITE;
+		r->br.io.off = h.sector * VIRTIO_BLK_SECTOR;
+		r->br.io.iov = r->iov;
+		r->br.io.iovcnt = (int)nout;
 		return 1;
 	case VIRTIO_BLK_T_FLUSH:
-		r->io.op = IOQ_FLUSH;
+		r->br.io.op = IOQ_FLUSH;
 		return 1;
 	case VIRTIO_BLK_T_GET_ID: {
 		char id[VIRTIO_BLK_ID_BYTES] = { 0 };
@@ -248,6 +247,19 @@ ioerr:
 	return 0;
 }
 
+/* Stops serving a queue the guest broke, and tells the front end through
+ * the error eventfd when it gave one. Queue thread. */
+static void vub_queue_break(struct vub_queue *vq)
+{
+	uint64_t one = 1;
+
+	vq->broken = true;
+	pthread_mutex_lock(&vq->lock);
+	if (vq->err_fd >= 0 && write(vq->err_fd, &one, sizeof(one)) < 0)
+		log_dbg("queue %u: err fd: %s", vq->index, strerror(errno));
+	pthread_mutex_unlock(&vq->lock);
+}
+
 /* Takes every available chain. Returns false when the ring is broken. */
 static bool vub_queue_drain(struct vub_queue *vq)
 {
@@ -273,24 +285,28 @@ static bool vub_queue_drain(struct vub_queue *vq)
 			if (rc < 0) {
 				log_err("queue %u: the guest broke the ring (%s); the queue stops "
 					"until the device is reset", vq->index, why);
-				vq->broken = true;
-				if (vq->err_fd >= 0) {
-					uint64_t one = 1;
-
-					if (write(vq->err_fd, &one, sizeof(one)) < 0)
-						log_dbg("queue %u: err fd: %s", vq->index, strerror(errno));
-				}
+				vub_queue_break(vq);
 				return false;
 			}
 			return true;
 		}
 		r->head = c.head;
 		pthread_mutex_lock(&vq->lock);
+		if (vq->inflight >= vq->num) {
+			/* A driver has only num heads to offer: more in flight means
+			 * it offered chains we still hold. */
+			pthread_mutex_unlock(&vq->lock);
+			free(r);
+			log_err("queue %u: the guest offered more chains than its queue holds; "
+				"the queue stops until the device is reset", vq->index);
+			vub_queue_break(vq);
+			return false;
+		}
 		vq->inflight++;
 		vq->requests++;
 		pthread_mutex_unlock(&vq->lock);
 		if (vub_req_parse(r, &c))
-			ioq_submit(srv->ioq, &r->io);
+			bdev_submit(srv->dev, &r->br);
 	}
 }
 

@@ -19,14 +19,17 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "blkback/bimg.h"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "virtio/virtio_blk.h"
 
 #define VUB_SEG_MAX 254u
+
+static const struct timeval vub_io_timeout = { .tv_sec = 10 };
 
 struct vub_msg {
 	uint32_t request;
@@ -37,8 +40,7 @@ struct vub_msg {
 	unsigned nfds;
 };
 
-int vub_server_create(struct bimg *img, struct ioq *q, const struct vub_opts *o,
-		      struct vub_server **out)
+int vub_server_create(struct bdev *dev, const struct vub_opts *o, struct vub_server **out)
 {
 	struct vub_server *srv;
 
@@ -47,13 +49,12 @@ int vub_server_create(struct bimg *img, struct ioq *q, const struct vub_opts *o,
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
-	srv->img = img;
-	srv->ioq = q;
+	srv->dev = dev;
 	srv->o = *o;
 	if (!srv->o.num_queues)
 		srv->o.num_queues = 1;
-	srv->read_only = o->read_only || !bimg_writable(img);
-	srv->capacity = bimg_size(img) / VIRTIO_BLK_SECTOR;
+	srv->read_only = o->read_only || !bdev_writable(dev);
+	srv->capacity = bdev_size(dev) / VIRTIO_BLK_SECTOR;
 	if (o->serial)
 		snprintf(srv->serial, sizeof(srv->serial), "%s", o->serial);
 	*out = srv;
@@ -597,6 +598,19 @@ static bool vub_serve_client(struct vub_conn *c, int stop_fd)
 	return stop;
 }
 
+static void vub_log_stats(const struct vub_server *srv)
+{
+	struct bdev_stats st;
+
+	bdev_stats_get(srv->dev, &st);
+	log_info("device so far: %llu reads (%llu bytes), %llu writes (%llu bytes), %llu flushes, "
+		 "%llu write zeroes, %llu discards, %llu errors",
+		 (unsigned long long)st.ops[IOQ_READ], (unsigned long long)st.bytes[IOQ_READ],
+		 (unsigned long long)st.ops[IOQ_WRITE], (unsigned long long)st.bytes[IOQ_WRITE],
+		 (unsigned long long)st.ops[IOQ_FLUSH], (unsigned long long)st.ops[IOQ_WRITE_ZEROES],
+		 (unsigned long long)st.ops[IOQ_DISCARD], (unsigned long long)st.errors);
+}
+
 int vub_server_run(struct vub_server *srv, int listen_fd, int stop_fd)
 {
 	struct vub_conn *c = calloc(1, sizeof(*c));
@@ -628,6 +642,10 @@ int vub_server_run(struct vub_server *srv, int listen_fd, int stop_fd)
 			continue;
 		}
 		log_info("client connected");
+		/* A client that stops halfway through a message, or stops
+		 * reading replies, is dropped rather than holding us. */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &vub_io_timeout, sizeof(vub_io_timeout));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &vub_io_timeout, sizeof(vub_io_timeout));
 		c->fd = fd;
 		c->owner = false;
 		c->protocol_features = 0;
@@ -637,6 +655,7 @@ int vub_server_run(struct vub_server *srv, int listen_fd, int stop_fd)
 				log_info("queue %u: %llu requests", i,
 					 (unsigned long long)c->q[i].requests);
 		vub_conn_reset(c);
+		vub_log_stats(srv);
 		close(fd);
 		log_info("client gone");
 		if (stop)

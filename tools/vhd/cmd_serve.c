@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "blkback/bdev.h"
 #include "blkback/bimg.h"
 #include "blkback/ioq.h"
 #include "blkback/nbd_server.h"
@@ -263,6 +264,7 @@ static int serve_vhost_user(const struct serve_opts *o, const char *path, int sf
 	struct vub_opts vo = { .num_queues = o->queues, .read_only = o->read_only };
 	unsigned flags = o->snapshot ? BIMG_OPEN_SNAPSHOT : o->read_only ? 0 : BIMG_OPEN_RDWR;
 	struct vub_server *srv = NULL;
+	struct bdev *dev = NULL;
 	struct bimg *img = NULL;
 	struct ioq *q = NULL;
 	char *dup = strdup(path);
@@ -283,7 +285,9 @@ static int serve_vhost_user(const struct serve_opts *o, const char *path, int sf
 	}
 	rc = ioq_create(o->workers, &q);
 	if (!rc)
-		rc = vub_server_create(img, q, &vo, &srv);
+		rc = bdev_create(img, q, &dev);
+	if (!rc)
+		rc = vub_server_create(dev, &vo, &srv);
 	if (rc) {
 		log_err("cannot start: %s", strerror(-rc));
 		goto out;
@@ -303,6 +307,7 @@ out:
 		close(lfd);
 	vub_server_destroy(srv);
 	ioq_destroy(q);
+	bdev_destroy(dev);
 	rc = bimg_close(img);
 	if (rc) {
 		log_err("%s: flush failed: %s", path, strerror(-rc));
