@@ -49,3 +49,23 @@ vu_start "$S" --read-only "$T/d.vhd"
 $EVIL "$S" ro || fail "case ro"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" || fail "read-only server exit"
+
+note "--snapshot: the client's writes leave the image untouched"
+sum=$(sha "$T/d.vhd")
+vu_start "$S" --snapshot "$T/d.vhd"
+$EVIL "$S" good || fail "case good (--snapshot)"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || fail "snapshot server exit"
+assert_eq "$(sha "$T/d.vhd")" "$sum" "image after a --snapshot export"
+
+note "usage errors"
+expect_exit 2 "$VHD" serve --vhost-user "$S" --socket "$T/x" "$T/d.vhd"
+expect_exit 2 "$VHD" serve --vhost-user "$S" "$T/d.vhd" "$T/d.vhd"
+expect_exit 2 "$VHD" serve --socket "$T/x" --queues 2 "$T/d.vhd"
+expect_exit 2 "$VHD" serve --vhost-user "$S" --queues 17 "$T/d.vhd"
+assert_stderr 'queues'
+expect_exit 1 "$VHD" serve --vhost-user "$S" "$T/missing.vhd"
+[[ ! -e $S ]] || fail "socket left by a failed start"
+touch "$T/file"
+expect_exit 1 "$VHD" serve --vhost-user "$T/file" "$T/d.vhd"
+assert_stderr 'not replaced|not a socket'
