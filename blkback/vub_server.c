@@ -237,6 +237,8 @@ static int vub_region_fd_check(int fd, uint64_t end, const char **why)
 static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char **why)
 {
 	struct vub_mapping maps[VMEM_MAX_REGIONS] = { 0 };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	bool was[VUB_MAX_QUEUES];
 	struct vmem mem = { 0 };
 	uint32_t n;
 	int rc = -EINVAL;
@@ -250,10 +252,11 @@ static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char *
 		const uint8_t *p = m->payload + 8 + 32 * i;
 		uint64_t gpa = vub_get64(p), size = vub_get64(p + 8);
 		uint64_t uva = vub_get64(p + 16), off = vub_get64(p + 24);
+		uint64_t skip = off % page;     /* mmap wants a page-aligned offset */
 		struct vmem_region r;
 		void *a;
 
-		if (!size || off + size < off || off + size > SIZE_MAX) {
+		if (!size || off + size < off || off + size > INT64_MAX) {
 			*why = "memory region with a bad size or offset";
 			goto fail;
 		}
@@ -261,23 +264,21 @@ static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char *
 		if (rc)
 			goto fail;
 		rc = -EINVAL;
-		a = mmap(NULL, (size_t)(off + size), PROT_READ | PROT_WRITE, MAP_SHARED,
-			 m->fds[i], 0);
+		a = mmap(NULL, (size_t)(skip + size), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 m->fds[i], (off_t)(off - skip));
 		if (a == MAP_FAILED) {
 			*why = "memory region cannot be mapped";
 			rc = -errno;
 			goto fail;
 		}
-		maps[i] = (struct vub_mapping){ a, (size_t)(off + size) };
+		maps[i] = (struct vub_mapping){ a, (size_t)(skip + size) };
 		r = (struct vmem_region){ .gpa = gpa, .size = size, .uva = uva,
-					  .host = (char *)a + off };
+					  .host = (char *)a + skip };
 		if (vmem_add(&mem, &r)) {
 			*why = "memory regions overlap or wrap";
 			goto fail;
 		}
 	}
-	bool was[VUB_MAX_QUEUES];
-
 	for (unsigned i = 0; i < c->srv->o.num_queues; i++) {
 		was[i] = c->q[i].running;
 		vub_queue_stop(&c->q[i]);

@@ -25,6 +25,7 @@ for c in msgs bigsize manyfds truncated noack ringout requests \
 	kill -0 "$SERVE_PID" || fail "server died on case $c"
 done
 $EVIL "$S" good || fail "case good (after)"
+$EVIL "$S" offset || fail "case offset (memory at an unaligned file offset)"
 for re in 'loops' 'outside guest memory' 'nested indirect' 'indirect table length' \
 	'more than 8 file descriptors' 'size 268435456' 'ring addresses outside the memory table' \
 	'queue index out of range' 'not a power of two' 'status byte' 'request header not in device-readable'; do

@@ -7,7 +7,8 @@ and the rings on purpose.
     vu_evil.py SOCKET CASE
 
 CASE "good" writes, flushes, reads back, asks the id, writes zeroes,
-discards, and checks every status. "ro" expects writes to fail
+discards, and checks every status ("offset": the same with the guest
+memory at an unaligned offset of its file). "ro" expects writes to fail
 (a --read-only server). The other cases send one kind of bad message,
 ring or request and check the answer the protocol allows (a failing
 REPLY_ACK, a dropped connection, a request failed with IOERR, or a
@@ -44,13 +45,14 @@ class Fail(Exception):
 
 
 class Client:
-    def __init__(self, path):
+    def __init__(self, path, off=0):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.settimeout(10)
         self.s.connect(path)
         self.memfd = os.memfd_create("guest")
-        os.ftruncate(self.memfd, MEMSZ)
-        self.mem = mmap.mmap(self.memfd, MEMSZ)
+        os.ftruncate(self.memfd, MEMSZ + off)
+        self.off = off        # guest memory starts this far into the file
+        self.mem = memoryview(mmap.mmap(self.memfd, MEMSZ + off))[off:off + MEMSZ]
         self.kick = os.eventfd(0)
         self.call = os.eventfd(0, os.EFD_NONBLOCK)
         self.avail_idx = 0
@@ -114,7 +116,7 @@ class Client:
         self.ok(SET_FEATURES, struct.pack("<Q", features))
 
     def setup_mem(self):
-        region = struct.pack("<QQQQ", 0, MEMSZ, UVA, 0)
+        region = struct.pack("<QQQQ", 0, MEMSZ, UVA, self.off)
         self.ok(SET_MEM_TABLE, struct.pack("<II", 1, 0) + region, [self.memfd])
 
     def setup_queue(self, desc=UVA + DESC, avail=UVA + AVAIL, used=UVA + USED, num=QSZ):
@@ -378,9 +380,12 @@ CHAINS = ["loop", "desc-outside", "len-4g", "next-outside", "indirect-outside",
 
 def main():
     path, case = sys.argv[1], sys.argv[2]
-    c = Client(path)
+    # "offset": case good with guest memory at an unaligned offset of its file
+    c = Client(path, 0x100800 if case == "offset" else 0)
     try:
-        if case in CHAINS:
+        if case == "offset":
+            case_good(c)
+        elif case in CHAINS:
             case_chain(c, case)
         else:
             CASES[case](c)
