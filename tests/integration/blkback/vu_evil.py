@@ -232,6 +232,25 @@ def case_good(c):
         raise Fail("GET_VRING_BASE %d, want %d" % (idx, c.avail_idx))
 
 
+def case_remap(c):
+    """A new memory table while the queue runs: it stops, remaps, resumes."""
+    c.ready()
+    pat = bytes(range(256)) * 4
+    c.request(T_OUT, 64, data=pat)
+    c.setup_mem()
+    if c.request(T_IN, 64, read_len=1024) != pat:
+        raise Fail("read after a new memory table differs")
+    c.send(GET_VRING_BASE, struct.pack("<II", 0, 0))
+    idx = struct.unpack("<II", c.recv_reply(GET_VRING_BASE))[1]
+    if idx != c.avail_idx:
+        raise Fail("GET_VRING_BASE %d, want %d" % (idx, c.avail_idx))
+    # restarted from that base with a new kick fd, it serves again
+    c.kick = os.eventfd(0)
+    c.ok(SET_VRING_KICK, struct.pack("<Q", 0), [c.kick])
+    if c.request(T_IN, 64, read_len=1024) != pat:
+        raise Fail("read after the ring restarted differs")
+
+
 def case_ro(c):
     c.ready()
     c.request(T_IN, 0, read_len=512)
@@ -372,7 +391,7 @@ def case_requests(c):
 CASES = {
     "good": case_good, "ro": case_ro, "msgs": case_msgs, "bigsize": case_bigsize,
     "manyfds": case_manyfds, "truncated": case_truncated, "noack": case_noack,
-    "ringout": case_ringout, "requests": case_requests,
+    "ringout": case_ringout, "requests": case_requests, "remap": case_remap,
 }
 CHAINS = ["loop", "desc-outside", "len-4g", "next-outside", "indirect-outside",
           "indirect-len", "indirect-nested", "read-after-write"]
