@@ -652,6 +652,8 @@ int vub_server_run(struct vub_server *srv, int listen_fd, int stop_fd)
 		c->protocol_features = 0;
 		stop = vub_serve_client(c, stop_fd);
 		for (unsigned i = 0; i < srv->o.num_queues; i++)
+			vub_queue_stop(&c->q[i]);     /* its requests finish */
+		for (unsigned i = 0; i < srv->o.num_queues; i++)
 			if (c->q[i].requests)
 				log_info("queue %u: %llu requests", i,
 					 (unsigned long long)c->q[i].requests);
