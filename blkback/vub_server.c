@@ -278,6 +278,9 @@ static int vub_set_mem_table(struct vub_conn *c, struct vub_msg *m, const char *
 			*why = "memory regions overlap or wrap";
 			goto fail;
 		}
+		log_dbg("memory region %u of %u: guest 0x%llx, %llu MiB, file offset 0x%llx", i + 1, n,
+			(unsigned long long)gpa, (unsigned long long)(size >> 20),
+			(unsigned long long)off);
 	}
 	for (unsigned i = 0; i < c->srv->o.num_queues; i++) {
 		was[i] = c->q[i].running;

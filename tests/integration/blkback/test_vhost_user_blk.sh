@@ -4,6 +4,7 @@
 # back and flushes on a dynamic VHD and on a differencing child; afterwards
 # `vhd read` and libvhdi read what it wrote, `vhd check` passes and the
 # parent is byte-identical. A --read-only export refuses the guest's writes.
+# A 4 GiB guest (two memory regions, one at a file offset) works too.
 # timeout: 600
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/blkback/serve_lib.sh"
@@ -12,13 +13,13 @@ G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>"$T/guest.log") ||
 	fail "guest material could not be built: $(tail -1 "$T/guest.log")"
 S=$T/vu.sock
 
-# guest CONSOLE APPEND [QUEUES]: boots the test kernel with the disk at $S as
-# /dev/vda, runs the vv.run actions of APPEND, waits for the poweroff.
+# guest CONSOLE APPEND [QUEUES [MEM]]: boots the test kernel with the disk at
+# $S as /dev/vda, runs the vv.run actions of APPEND, waits for the poweroff.
 guest() {
-	local con=$1 run=$2 queues=${3:-2} rc=0
+	local con=$1 run=$2 queues=${3:-2} mem=${4:-256M} rc=0
 	timeout 240 qemu-system-x86_64 -nodefaults -no-user-config \
-		-machine q35,memory-backend=mem -accel tcg,thread=multi -smp 2 -m 256M \
-		-object memory-backend-memfd,id=mem,size=256M,share=on \
+		-machine q35,memory-backend=mem -accel tcg,thread=multi -smp 2 -m "$mem" \
+		-object "memory-backend-memfd,id=mem,size=$mem,share=on" \
 		-display none -no-reboot -serial "file:$con" \
 		-kernel "$G/vmlinux" -initrd "$G/initrd.img" \
 		-append "console=ttyS0 quiet vv.run=$run" \
@@ -89,3 +90,12 @@ grep -aq '^VV-WRITE-FAIL' "$T/c3" || fail "a write to a read-only export succeed
 assert_eq "$(val "$T/c3" VV-READ-SHA)" "$(want alpha 512)" "read-only read"
 vu_stop
 assert_eq "$(sha "$T/dyn.vhd")" "$dyn_sum" "image after the read-only export"
+
+note "a 4 GiB guest: its memory reaches us in two regions (below and above 4 GiB)"
+vu_start "$S" "$T/dyn.vhd"
+guest "$T/c4" "write:vda:4096:1024:high,read:vda:4096:1024" 1 4G
+grep -q 'memory region 2 of 2: guest 0x100000000' "$T/serve.err" ||
+	fail "no region above 4 GiB: $(grep 'memory region' "$T/serve.err")"
+assert_eq "$(val "$T/c4" VV-READ-SHA)" "$(want high 1024)" "4 GiB guest read back"
+vu_stop
+assert_eq "$("$VHD" read "$T/dyn.vhd" 4M 1M | sha256sum | cut -d' ' -f1)" "$(want high 1024)" "vhd read (4 GiB guest)"
