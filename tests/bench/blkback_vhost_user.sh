@@ -91,3 +91,49 @@ for k in vu nbd vpc qsd raw; do
 		"$(echo "${W[vu]} / ${W[$k]}" | bc -l)" "$(echo "${R[vu]} / ${R[$k]}" | bc -l)" "$cpu"
 done
 echo "(\"vs vu\" > 1: that path is faster than ours over vhost-user-blk)"
+
+# Host side, no guest: tests/tools/vu_bench (our own vhost-user client)
+# drives ours and qemu-storage-daemon (vpc, and raw for reference) the same
+# way on a fresh 1 GiB disk: 1 MiB sequential writes then reads at queue
+# depth 4, 4 KiB random reads and writes at depth 16.
+B=$VV_BUILD/tests/tools/vu_bench
+[[ -x $B ]] || { echo "FAIL: $B missing (make tests-build)"; exit 1; }
+WORK=("write 1048576 4 256" "read 1048576 4 256" "randread 4096 16 64" "randwrite 4096 16 32")
+host_rows() { # host_rows NAME PID: runs WORK against $S, one line
+	local name=$1 pid=$2 w line=()
+	for w in "${WORK[@]}"; do
+		# shellcheck disable=SC2086
+		line+=("$("$B" "$S" $w)") || { echo "FAIL: vu_bench $w on $name"; exit 1; }
+	done
+	printf '%-34s %9s %9s %8s %8s %8s %9s\n' "$name" \
+		"$(cut -d' ' -f1 <<<"${line[0]}")" "$(cut -d' ' -f1 <<<"${line[1]}")" \
+		"$(cut -d' ' -f2 <<<"${line[2]}")" "$(cut -d' ' -f2 <<<"${line[3]}")" \
+		"$(cpu_secs "$pid")" "$(echo "$(cpu_secs "$pid") * 1024 / (256 + 256 + 64 + 32)" | bc -l | xargs printf '%.2f')"
+}
+echo "--- host side, no guest (vu_bench), 1 GiB disk; one run"
+printf '%-34s %9s %9s %8s %8s %8s %9s\n' path "seqW MB/s" "seqR MB/s" "rR IOPS" "rW IOPS" "CPU s" "CPU s/GiB"
+"$VHD" create "$T/h.vhd" 1G >/dev/null
+"$VHD" serve --vhost-user "$S" "$T/h.vhd" 2>"$T/h.err" &
+pid=$!
+wait_sock "$S"
+host_rows "ours, vhost-user-blk (VHD)" $pid
+stop_server $pid
+if command -v qemu-storage-daemon >/dev/null; then
+	qemu-img create -q -f vpc -o subformat=dynamic "$T/hq.vhd" 1G
+	qemu-storage-daemon --blockdev "driver=file,node-name=f0,filename=$T/hq.vhd" \
+		--blockdev driver=vpc,node-name=d0,file=f0 \
+		--export "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=$S,writable=on" \
+		2>"$T/hq.err" &
+	pid=$!
+	wait_sock "$S"
+	host_rows "qemu-storage-daemon (vpc)" $pid
+	stop_server $pid
+	truncate -s 1G "$T/hq.raw"
+	qemu-storage-daemon --blockdev "driver=file,node-name=f0,filename=$T/hq.raw" \
+		--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$S,writable=on" \
+		2>"$T/hr.err" &
+	pid=$!
+	wait_sock "$S"
+	host_rows "qemu-storage-daemon (raw file)" $pid
+	stop_server $pid
+fi
