@@ -105,13 +105,13 @@ host_rows() { # host_rows NAME PID: runs WORK against $S, one line
 		# shellcheck disable=SC2086
 		line+=("$("$B" "$S" $w)") || { echo "FAIL: vu_bench $w on $name"; exit 1; }
 	done
-	printf '%-34s %9s %9s %8s %8s %8s %9s\n' "$name" \
+	printf '%-34s %10s %10s %8s %8s %8s %9s\n' "$name" \
 		"$(cut -d' ' -f1 <<<"${line[0]}")" "$(cut -d' ' -f1 <<<"${line[1]}")" \
 		"$(cut -d' ' -f2 <<<"${line[2]}")" "$(cut -d' ' -f2 <<<"${line[3]}")" \
 		"$(cpu_secs "$pid")" "$(echo "$(cpu_secs "$pid") * 1024 / (256 + 256 + 64 + 32)" | bc -l | xargs printf '%.2f')"
 }
 echo "--- host side, no guest (vu_bench), 1 GiB disk; one run"
-printf '%-34s %9s %9s %8s %8s %8s %9s\n' path "seqW MB/s" "seqR MB/s" "rR IOPS" "rW IOPS" "CPU s" "CPU s/GiB"
+printf '%-34s %10s %10s %8s %8s %8s %9s\n' path "seqW MiB/s" "seqR MiB/s" "rR IOPS" "rW IOPS" "CPU s" "CPU s/GiB"
 "$VHD" create "$T/h.vhd" 1G >/dev/null
 "$VHD" serve --vhost-user "$S" "$T/h.vhd" 2>"$T/h.err" &
 pid=$!
