@@ -325,6 +325,18 @@ static int vub_set_vring_fd(struct vub_conn *c, struct vub_msg *m, const char **
 		return -EINVAL;
 	fd = nofd ? -1 : m->fds[0];
 	m->nfds = 0;                    /* taken */
+	/* Never block on a client's fd: a pipe given as the call fd would
+	 * stall the engine's workers once full (QEMU's eventfds already are
+	 * non-blocking). */
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK)) {
+			close(fd);
+			*why = "vring fd cannot be made non-blocking";
+			return -EINVAL;
+		}
+	}
 	if (m->request == VHOST_USER_SET_VRING_KICK) {
 		if (nofd) {
 			*why = "polling mode (no kick fd) is not supported";

@@ -27,6 +27,7 @@ done
 $EVIL "$S" good || fail "case good (after)"
 $EVIL "$S" offset || fail "case offset (memory at an unaligned file offset)"
 $EVIL "$S" remap || fail "case remap (a new memory table, a stopped and restarted ring)"
+timeout 60 $EVIL "$S" pipecall || fail "case pipecall (a full pipe as the call fd)"
 for re in 'loops' 'outside guest memory' 'nested indirect' 'indirect table length' \
 	'more than 8 file descriptors' 'size 268435456' 'ring addresses outside the memory table' \
 	'queue index out of range' 'not a power of two' 'status byte' 'request header not in device-readable'; do

@@ -15,6 +15,7 @@ REPLY_ACK, a dropped connection, a request failed with IOERR, or a
 queue that stops serving). Exit 0 when the server behaved, 1 with a
 message otherwise.
 """
+import fcntl
 import mmap
 import os
 import select
@@ -153,12 +154,12 @@ class Client:
                 return struct.unpack_from("<II", self.mem, e)
             if end <= 0:
                 return None
-            select.select([self.call], [], [], 0.2)
+            select.select([self.call], [], [], 0.01)
             try:
                 os.eventfd_read(self.call)
-            except BlockingIOError:
+            except (BlockingIOError, OSError):
                 pass
-            end -= 0.2
+            end -= 0.01
 
     def request(self, typ, sector, data=b"", read_len=0, flags_hdr=0, expect=0):
         """One request in three descriptors; returns the bytes read."""
@@ -249,6 +250,22 @@ def case_remap(c):
     c.ok(SET_VRING_KICK, struct.pack("<Q", 0), [c.kick])
     if c.request(T_IN, 64, read_len=1024) != pat:
         raise Fail("read after the ring restarted differs")
+
+
+def case_pipecall(c):
+    """A pipe nobody reads as the call fd: once it is full, requests
+    still complete and GET_VRING_BASE still answers (no stuck worker)."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)        # F_SETPIPE_SZ: one page, 512 notifications
+    c.call = w
+    c.ready()
+    for _ in range(700):
+        c.request(T_IN, 0, read_len=512)
+    c.send(GET_VRING_BASE, struct.pack("<II", 0, 0))
+    idx = struct.unpack("<II", c.recv_reply(GET_VRING_BASE))[1]
+    if idx != c.avail_idx:
+        raise Fail("GET_VRING_BASE %d, want %d" % (idx, c.avail_idx))
+    os.close(r)
 
 
 def case_ro(c):
@@ -392,6 +409,7 @@ CASES = {
     "good": case_good, "ro": case_ro, "msgs": case_msgs, "bigsize": case_bigsize,
     "manyfds": case_manyfds, "truncated": case_truncated, "noack": case_noack,
     "ringout": case_ringout, "requests": case_requests, "remap": case_remap,
+    "pipecall": case_pipecall,
 }
 CHAINS = ["loop", "desc-outside", "len-4g", "next-outside", "indirect-outside",
           "indirect-len", "indirect-nested", "read-after-write"]
