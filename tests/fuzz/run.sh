@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/fuzz/run.sh BINDIR SECONDS: runs every libFuzzer binary BINDIR/fuzz_*
 # for SECONDS each over its seed corpus. Seeds are generated into
-# BINDIR/../fuzz-corpus/<name>/ (tests/fuzz/make-corpus.sh with BINDIR/vhd);
+# BINDIR/../fuzz-corpus/<name>/ (tests/fuzz/make-corpus-<name>.sh when there
+# is one, else tests/fuzz/make-corpus.sh, with BINDIR/vhd);
 # new inputs go to a scratch copy, crashes to BINDIR/../fuzz-artifacts/.
 # Exits non-zero when any target crashes.
 set -uo pipefail
@@ -19,7 +20,8 @@ for bin in "$bindir"/fuzz_*; do
 	found=1
 	name=$(basename "$bin")
 	seeds=$corpus_root/$name
-	gen=$root/tests/fuzz/make-corpus.sh
+	gen=$root/tests/fuzz/make-corpus-$name.sh
+	[[ -f $gen ]] || gen=$root/tests/fuzz/make-corpus.sh
 	rm -rf "$seeds"
 	bash "$gen" "$seeds" "$bindir/vhd" >/dev/null || { echo "$name: seed generation failed"; status=1; continue; }
 	work=$(mktemp -d)

@@ -9,10 +9,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "blkback/bdev.h"
 #include "blkback/bimg.h"
 #include "blkback/ioq.h"
 #include "blkback/nbd_server.h"
 #include "blkback/nbd_tls.h"
+#include "blkback/vub.h"
 #include "common/log.h"
 #include "common/usock.h"
 #include "tools/common/cli.h"
@@ -26,7 +28,13 @@ static const char serve_usage[] =
 	"                 [--export-name NAME] [--snapshot] [--workers N]\n"
 	"                 [--handshake-timeout SECS] [--max-client-buffer MIB]\n"
 	"                 [--max-buffer MIB] [--control PATH] FILE...\n"
+	"       vhd serve --vhost-user PATH [--read-only] [--snapshot] [--queues N]\n"
+	"                 [--workers N] FILE\n"
 	"Serves each FILE over NBD as an export named after its basename.\n"
+	"--vhost-user PATH: serves FILE as a vhost-user-blk device instead, for\n"
+	"  QEMU's -chardev socket,path=PATH -device vhost-user-blk-pci (the guest's\n"
+	"  memory must be shared: memory-backend-memfd,share=on); one client at a\n"
+	"  time, up to N queues (default 1, at most 16; QEMU's num-queues <= N).\n"
 	"--snapshot: writes go to a throwaway child; the files stay untouched\n"
 	"(with --read-only, the export is simply read-only).\n"
 	"-U, --force-share (with --read-only): serve even while another process\n"
@@ -64,6 +72,8 @@ struct serve_opts {
 	const char *control;
 	const char *tls_psk;
 	const char *tls_user;
+	const char *vhost_user;
+	unsigned queues;
 	bool read_only;
 	bool writable;
 	bool insecure;
@@ -97,7 +107,7 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 {
 	enum {
 		OPT_WRITABLE = 256, OPT_TLS_PSK, OPT_TLS_USER, OPT_INSECURE,
-		OPT_HS_TIMEOUT, OPT_CLIENT_BUF, OPT_TOTAL_BUF,
+		OPT_HS_TIMEOUT, OPT_CLIENT_BUF, OPT_TOTAL_BUF, OPT_VHOST_USER, OPT_QUEUES,
 	};
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -116,6 +126,8 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		{ "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
 		{ "max-client-buffer", required_argument, NULL, OPT_CLIENT_BUF },
 		{ "max-buffer", required_argument, NULL, OPT_TOTAL_BUF },
+		{ "vhost-user", required_argument, NULL, OPT_VHOST_USER },
+		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -138,6 +150,14 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 		case OPT_TLS_PSK: o->tls_psk = optarg; break;
 		case OPT_TLS_USER: o->tls_user = optarg; break;
 		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_VHOST_USER: o->vhost_user = optarg; break;
+		case OPT_QUEUES:
+			if (!serve_num(optarg, 1, VUB_MAX_QUEUES, &v) || !v) {
+				log_err("--queues: want 1 to %d, not '%s'", VUB_MAX_QUEUES, optarg);
+				return -1;
+			}
+			o->queues = (unsigned)v;
+			break;
 		case OPT_HS_TIMEOUT:
 			if (!serve_num(optarg, 1000, 86400e3, &v)) {
 				log_err("--handshake-timeout: want seconds (0-86400), not '%s'", optarg);
@@ -158,6 +178,18 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o)
 			break;
 		default: return -1;
 		}
+	}
+	if (o->vhost_user) {
+		if (argc - optind != 1 || o->socket || o->port || o->control || o->tls_psk ||
+		    o->insecure || o->writable || o->export_name || o->force_share) {
+			fputs(serve_usage, stderr);
+			return -1;
+		}
+		return 0;
+	}
+	if (o->queues) {
+		fputs(serve_usage, stderr);
+		return -1;
 	}
 	if (optind >= argc || (!o->socket == !o->port) ||
 	    (o->export_name && argc - optind != 1) || (o->bind && !o->port) ||
@@ -226,6 +258,65 @@ out:
 	return rc;
 }
 
+/* --vhost-user: one image as a vhost-user-blk device until @sfd fires. */
+static int serve_vhost_user(const struct serve_opts *o, const char *path, int sfd)
+{
+	struct vub_opts vo = { .num_queues = o->queues, .read_only = o->read_only };
+	unsigned flags = o->snapshot ? BIMG_OPEN_SNAPSHOT : o->read_only ? 0 : BIMG_OPEN_RDWR;
+	struct vub_server *srv = NULL;
+	struct bdev *dev = NULL;
+	struct bimg *img = NULL;
+	struct ioq *q = NULL;
+	char *dup = strdup(path);
+	int lfd = -1, rc, ret = CLI_FAIL;
+
+	if (!dup)
+		goto out;
+	vo.serial = basename(dup);
+	rc = bimg_open(path, flags, &img);
+	if (rc) {
+		const char *why = bimg_last_error();
+
+		if (*why)
+			log_err("%s", why);
+		else
+			log_err("%s: cannot open: %s", path, strerror(-rc));
+		goto out;
+	}
+	rc = ioq_create(o->workers, &q);
+	if (!rc)
+		rc = bdev_create(img, q, &dev);
+	if (!rc)
+		rc = vub_server_create(dev, &vo, &srv);
+	if (rc) {
+		log_err("cannot start: %s", strerror(-rc));
+		goto out;
+	}
+	lfd = usock_listen(o->vhost_user, 4, 0);
+	if (lfd < 0) {
+		log_err("cannot listen on %s: %s", o->vhost_user, usock_listen_strerror(lfd));
+		goto out;
+	}
+	rc = vub_server_run(srv, lfd, sfd);
+	unlink(o->vhost_user);
+	ret = rc ? CLI_FAIL : CLI_OK;
+	if (rc)
+		log_err("%s: %s", o->vhost_user, strerror(-rc));
+out:
+	if (lfd >= 0)
+		close(lfd);
+	vub_server_destroy(srv);
+	ioq_destroy(q);
+	bdev_destroy(dev);
+	rc = bimg_close(img);
+	if (rc) {
+		log_err("%s: flush failed: %s", path, strerror(-rc));
+		ret = CLI_FAIL;
+	}
+	free(dup);
+	return ret;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { 0 };
@@ -257,6 +348,11 @@ int cmd_serve(int argc, char **argv)
 	if (sfd < 0) {
 		log_err("signalfd: %s", strerror(errno));
 		return CLI_FAIL;
+	}
+	if (o.vhost_user) {
+		ret = serve_vhost_user(&o, argv[optind], sfd);
+		close(sfd);
+		return ret;
 	}
 	imgs = calloc((size_t)(argc - optind), sizeof(*imgs));
 	if (!imgs)

@@ -65,3 +65,22 @@ serve_start_tcp() {
 	done
 	fail "no free TCP port found in 10 tries"
 }
+
+# vu_start SOCK ARGS...: starts `vhd serve --vhost-user SOCK ARGS...` (debug
+# log in $T/serve.err) and waits until SOCK exists. Sets SERVE_PID.
+vu_start() {
+	local sock=$1 i
+	shift
+	VHDVISOR_LOG=debug "$VHD" serve --vhost-user "$sock" "$@" >"$T/serve.out" 2>"$T/serve.err" &
+	SERVE_PID=$!
+	at_exit "kill -9 $SERVE_PID"
+	for ((i = 0; i < 200; i++)); do
+		[[ -S $sock ]] && return 0
+		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+			cat "$T/serve.err" >&2
+			fail "vhd serve --vhost-user exited before listening"
+		fi
+		sleep 0.05
+	done
+	fail "socket $sock did not appear"
+}

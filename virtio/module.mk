@@ -1,0 +1,2 @@
+MODULES += virtio
+virtio_SRCS := $(wildcard virtio/*.c)
