@@ -108,7 +108,7 @@ static int do_list(struct cat *c, const char *name, bool json)
 int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json)
 {
 	const char *act = argc > 0 ? argv[0] : "";
-	uint64_t size;
+	uint64_t size = 0;	/* with --file the copy keeps its own size */
 	unsigned idx;
 	int r;
 
