@@ -1,5 +1,6 @@
 /* hv/qemu_args.c: QEMU's command line for one VM, as an argv vector. */
 #include "hv/qemu_int.h"
+#include "blkback/vub.h"
 #include "netback/netback.h"
 
 #include <errno.h>
@@ -187,7 +188,15 @@ int qemu_argv_build(struct qemu_argv *a, const struct vm_config *cfg,
 		qemu_argv_addf(a, "%s", cfg->uuid);
 	}
 	qemu_argv_add(a, "-machine");
-	qemu_argv_add(a, "q35");
+	if (cfg->disk_transport == VM_DISK_VHOST_USER) {
+		/* vhost-user back ends map the guest's RAM: it must be a shared fd */
+		qemu_argv_add(a, "q35,memory-backend=mem");
+		qemu_argv_add(a, "-object");
+		qemu_argv_addf(a, "memory-backend-memfd,id=mem,size=%lluM,share=on",
+			       (unsigned long long)(cfg->mem >> 20));
+	} else {
+		qemu_argv_add(a, "q35");
+	}
 	qemu_argv_add(a, "-accel");
 	if (env->use_kvm) {
 		qemu_argv_add(a, "kvm");
@@ -216,17 +225,28 @@ int qemu_argv_build(struct qemu_argv *a, const struct vm_config *cfg,
 
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		char *sock = opt_escape(disks[i].sock);
+		const char *bootidx = boot->mode == VM_BOOT_FIRMWARE && i == 0 ? ",bootindex=0" : "";
 
 		if (!sock)
 			return -ENOMEM;
+		if (cfg->disk_transport == VM_DISK_VHOST_USER) {
+			/* read-only is the server's (VIRTIO_BLK_F_RO) */
+			qemu_argv_add(a, "-chardev");
+			qemu_argv_addf(a, "socket,id=vu%u,path=%s", i, sock);
+			free(sock);
+			qemu_argv_add(a, "-device");
+			qemu_argv_addf(a, "vhost-user-blk-pci,chardev=vu%u,id=vblk%u,num-queues=%u%s",
+				       i, i, cfg->cpus < VUB_MAX_QUEUES ? cfg->cpus : VUB_MAX_QUEUES,
+				       bootidx);
+			continue;
+		}
 		qemu_argv_add(a, "-blockdev");
 		qemu_argv_addf(a, "driver=nbd,server.type=unix,server.path=%s,export=%s,"
 			       "node-name=disk%u%s", sock, disks[i].export_name, i,
 			       disks[i].read_only ? ",read-only=on" : "");
 		free(sock);
 		qemu_argv_add(a, "-device");
-		qemu_argv_addf(a, "virtio-blk-pci,drive=disk%u,id=vblk%u%s", i, i,
-			       boot->mode == VM_BOOT_FIRMWARE && i == 0 ? ",bootindex=0" : "");
+		qemu_argv_addf(a, "virtio-blk-pci,drive=disk%u,id=vblk%u%s", i, i, bootidx);
 	}
 	/* vhost-net moves the packet path into the host kernel where the
 	 * host has it (not on the build machines: no /dev/vhost-net). */

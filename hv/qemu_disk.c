@@ -1,6 +1,8 @@
-/* hv/qemu_disk.c: each disk of a QEMU guest is an NBD export of our own
- * (`vhd serve`, blkback) on a private Unix socket in the VM's run folder,
- * so that VHD chains are read by our stack, not by QEMU's vpc driver. */
+/* hv/qemu_disk.c: with the NBD transport (the default) each disk of a
+ * QEMU guest is an NBD export of our own (`vhd serve`, blkback) on a
+ * private Unix socket in the VM's run folder, so that VHD chains are read
+ * by our stack, not by QEMU's vpc driver. The vhost-user transport serves
+ * them from this process instead (hv/qemu_disk_vu.c). */
 #include "hv/qemu_int.h"
 
 #include <errno.h>
@@ -113,6 +115,8 @@ int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms)
 	char buf[64];
 	int st, r = 0;
 
+	if (qd->vu)
+		r = qemu_disk_stop_vu(qd);
 	if (qd->pid > 0) {
 		kill(qd->pid, SIGTERM);
 		st = hv_reap(qd->pid, timeout_ms);

@@ -8,23 +8,38 @@
 
 #include "hv/engine.h"
 
-/* The NBD export of one disk: a `vhd serve` process on a private socket. */
+struct qemu_vu;
+
+/* How one disk is served: an NBD export (a `vhd serve` process on a
+ * private socket) or, with @vu set, a vhost-user-blk server on threads
+ * of this process (hv/qemu_disk_vu.c). */
 struct qemu_disk {
 	char sock[PATH_MAX];
-	char ctl[PATH_MAX];     /* the export's control socket */
+	char ctl[PATH_MAX];     /* the export's control socket (NBD) */
 	char export_name[256];
-	pid_t pid;              /* 0 = not running */
-	int pidfd;              /* -1 = none */
+	pid_t pid;              /* NBD: 0 = not running */
+	int pidfd;              /* NBD: -1 = none */
 	bool read_only;
+	struct qemu_vu *vu;     /* vhost-user: the in-process server, NULL = none */
 };
 
 /* Starts `@vhd_tool serve` for @d on "<run_dir>/disk<N>.sock" and waits
  * until it accepts connections. Returns 0 or -errno (message logged). */
 int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
 		    const char *run_dir, const char *vhd_tool);
-/* Asks the export to flush and exit (SIGTERM), waits up to @timeout_ms,
- * then kills it. Returns 0 when it exited cleanly, -EIO otherwise.
- * Accepts a disk that never started. */
+/* Serves @d as a vhost-user-blk device with @queues queues on
+ * "<run_dir>/disk<N>.sock" (0600) from threads of this process: opens the
+ * image, starts its I/O engine and the server thread. The socket listens
+ * on return. 0 or -errno (message logged). */
+int qemu_disk_start_vu(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
+		       const char *run_dir, unsigned queues);
+/* The vhost-user half of qemu_disk_stop() (the socket stays). */
+int qemu_disk_stop_vu(struct qemu_disk *qd);
+/* NBD: asks the export to flush and exit (SIGTERM), waits up to
+ * @timeout_ms, then kills it. vhost-user: stops the server thread (the
+ * client's requests finish), stops the engine and closes the image
+ * (flush). Returns 0 when it stopped cleanly, -EIO otherwise. Accepts a
+ * disk that never started. */
 int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms);
 /* Tells the running export to make @file (a differencing child of its
  * current top) its writable top; the caller has paused the guest. 0, or

@@ -142,9 +142,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 			 vm->ops->name, strerror(-r));
 		goto err;
 	}
-	log_info("%s: %s boot, %u vCPU, %llu MiB, %s", vm->cfg.name,
+	log_info("%s: %s boot, %u vCPU, %llu MiB, %s, disks over %s", vm->cfg.name,
 		 vm_boot_mode_name(vm->boot.mode), vm->cfg.cpus,
-		 (unsigned long long)(vm->cfg.mem >> 20), vm->use_kvm ? "kvm" : "tcg");
+		 (unsigned long long)(vm->cfg.mem >> 20), vm->use_kvm ? "kvm" : "tcg",
+		 vm_disk_transport_name(vm->cfg.disk_transport));
 	*out = vm;
 	return 0;
 err:

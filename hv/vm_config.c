@@ -79,6 +79,27 @@ int vm_accel_parse(const char *s, enum vm_accel *out)
 	return -EINVAL;
 }
 
+static const char *const transport_names[] = {
+	[VM_DISK_NBD] = "nbd",
+	[VM_DISK_VHOST_USER] = "vhost-user",
+};
+
+int vm_disk_transport_parse(const char *s, enum vm_disk_transport *out)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(transport_names); i++) {
+		if (!strcmp(s, transport_names[i])) {
+			*out = (enum vm_disk_transport)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *vm_disk_transport_name(enum vm_disk_transport t)
+{
+	return (unsigned)t < ARRAY_SIZE(transport_names) ? transport_names[t] : "?";
+}
+
 static int copy_str(char *dst, size_t dstlen, const char *src, size_t n)
 {
 	if (n >= dstlen)
@@ -229,6 +250,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 			      cfg->uuid);
 	if (cfg->nr_disks > VM_MAX_DISKS || cfg->nr_nics > VM_MAX_NICS)
 		return seterr(err, errlen, "too many disks or NICs");
+	if ((unsigned)cfg->disk_transport > VM_DISK_VHOST_USER)
+		return seterr(err, errlen, "unknown disk transport %d", (int)cfg->disk_transport);
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
 

@@ -50,6 +50,12 @@ enum vm_nic_kind {
 	VM_NIC_NET,        /* a vhdvisor network named @name (netback wires it) */
 };
 
+/* How the QEMU engine hands disks to the guest (both are our blkback stack). */
+enum vm_disk_transport {
+	VM_DISK_NBD = 0,       /* a `vhd serve` child per disk, QEMU's NBD client */
+	VM_DISK_VHOST_USER,    /* vhost-user-blk served by threads of the VM's runtime */
+};
+
 struct vm_disk {
 	char path[PATH_MAX];
 	bool read_only;    /* the guest sees a read-only device */
@@ -73,6 +79,7 @@ struct vm_config {
 
 	struct vm_disk disks[VM_MAX_DISKS];  /* the first one is the boot disk */
 	unsigned nr_disks;
+	enum vm_disk_transport disk_transport;  /* default VM_DISK_NBD */
 	struct vm_nic nics[VM_MAX_NICS];
 	unsigned nr_nics;
 
@@ -120,5 +127,8 @@ const char *vm_boot_mode_name(enum vm_boot_mode m);
  * for an unknown name. */
 int vm_boot_mode_parse(const char *s, enum vm_boot_mode *out);
 int vm_accel_parse(const char *s, enum vm_accel *out);
+/* "nbd" or "vhost-user"; -EINVAL otherwise. */
+int vm_disk_transport_parse(const char *s, enum vm_disk_transport *out);
+const char *vm_disk_transport_name(enum vm_disk_transport t);
 
 #endif

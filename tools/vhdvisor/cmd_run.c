@@ -33,6 +33,9 @@ static void run_usage(FILE *f)
 "  --firmware bios|uefi   firmware for --boot firmware (default bios: SeaBIOS);\n"
 "                         uefi implies --boot firmware\n"
 "  --disk FILE[,ro][,snapshot]  a disk (VHD or raw), repeatable; the first boots\n"
+"  --disk-transport nbd|vhost-user  how QEMU reaches the disks: nbd (default, a\n"
+"                         `vhd serve` per disk) or vhost-user (vhost-user-blk\n"
+"                         served by this process; guest RAM becomes a shared memfd)\n"
 "  --cpus N               vCPUs (default 1)\n"
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
 "  --console KIND         stdio (default), file:PATH, pty, none\n"
@@ -76,7 +79,7 @@ static int copy_opt(char *dst, size_t len, const char *what, const char *v)
 }
 
 enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_BOOT, O_FIRMWARE, O_DISK, O_CPUS, O_MEM,
-       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID };
+       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID, O_DISK_TRANSPORT };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -94,6 +97,7 @@ static const struct option run_opts[] = {
 	{ "reboot", no_argument, NULL, O_REBOOT },
 	{ "nic", required_argument, NULL, O_NIC },
 	{ "uuid", required_argument, NULL, O_UUID },
+	{ "disk-transport", required_argument, NULL, O_DISK_TRANSPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -195,6 +199,11 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 		case O_UUID:
 			if (copy_opt(cfg->uuid, sizeof(cfg->uuid), "--uuid", optarg))
 				return CLI_USAGE;
+			break;
+		case O_DISK_TRANSPORT:
+			if (vm_disk_transport_parse(optarg, &cfg->disk_transport))
+				return usage_err("--disk-transport '%s': want nbd or vhost-user",
+						 optarg);
 			break;
 		case O_NIC:
 			if (parse_nic(optarg, cfg, err, sizeof(err)))

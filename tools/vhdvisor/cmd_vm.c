@@ -47,6 +47,7 @@
 
 struct vm_args {
 	const char *state, *from, *bundle, *kernel, *initrd, *append, *boot, *accel, *file;
+	const char *transport;  /* start: --disk-transport */
 	const char *password, *ssh_key;
 	const char *name;       /* import: --name NEW */
 	bool keep_identity;     /* import: keep MAC, UUID, machine-id under --name */
@@ -97,7 +98,8 @@ static const struct cli_action vm_actions[] = {
 	{ "flatten", "NAME", "Copies the image's data into VM NAME's disk: it no longer\n"
 	  "depends on the image.", NULL, 1, 1 },
 	{ "start", "NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
-		   "[--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]",
+		   "[--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
+		   "[--disk-transport nbd|vhost-user]",
 	  "Starts VM NAME detached (the runtime of 'vhdvisor run'). Its console goes\n"
 	  "to $VHDVISOR_RUN/NAME.console and its runtime's log to $VHDVISOR_RUN/NAME.log\n"
 	  "(default /run/vhdvisor). A running VM is refused.\n"
@@ -105,7 +107,9 @@ static const struct cli_action vm_actions[] = {
 	  "  --initrd FILE  its initramfs\n"
 	  "  --append ARGS  added to the kernel command line\n"
 	  "  --boot MODE    auto (default), direct, image (kernel from the disk), firmware\n"
-	  "  --accel A      auto (default: KVM when usable), kvm, tcg", NULL, 1, 1 },
+	  "  --accel A      auto (default: KVM when usable), kvm, tcg\n"
+	  "  --disk-transport T  nbd (default) or vhost-user (served by the runtime\n"
+	  "                 itself; a live snapshot is refused on it for now)", NULL, 1, 1 },
 	{ "shutdown", "NAME [--timeout S]",
 	  "Shuts VM NAME down gracefully: presses its ACPI power button and waits for\n"
 	  "the guest to power off; after the timeout it stops it hard, as 'stop'.\n"
@@ -215,6 +219,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		{ "dump", no_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "keep-identity", no_argument, NULL, 'I' },
+		{ "disk-transport", required_argument, NULL, 'X' },
 		{ 0 },
 	};
 	uint64_t v;
@@ -257,6 +262,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'D': a->file = optarg; break;
 		case 'N': a->name = optarg; break;
 		case 'I': a->keep_identity = true; break;
+		case 'X': a->transport = optarg; break;
 		case 'C':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
 				log_err("bad --cloud-init '%s' (on or off)", optarg);
@@ -571,6 +577,10 @@ static int start_config(struct cat *c, const struct vm_args *a, const char *name
 		return fail_img();
 	if (vmrec_boot_apply(cfg, &b)) {
 		log_err("%s", img_last_error());
+		return CLI_USAGE;
+	}
+	if (a->transport && vm_disk_transport_parse(a->transport, &cfg->disk_transport)) {
+		log_err("bad --disk-transport '%s' (nbd or vhost-user)", a->transport);
 		return CLI_USAGE;
 	}
 	return CLI_OK;

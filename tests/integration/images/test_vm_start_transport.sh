@@ -1,0 +1,51 @@
+#!/bin/bash
+# `vm start --disk-transport vhost-user`: the detached runtime serves the
+# VM's disk itself (no `vhd serve` process), the guest writes through it,
+# a live `vm snapshot` is refused with a clear reason and the catalog and
+# the VM unchanged, and `vm stop` flushes the disk (`vhd check` passes,
+# the guest's data is there). A bad transport name is a usage error.
+# serial
+# timeout: 600
+source "$VV_ROOT/tests/integration/lib.sh"
+source "$VV_ROOT/tests/integration/images/lib_images.sh"
+need_cmd jq qemu-system-x86_64 sqlite3
+G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest material cannot be built here"
+[[ -e $G/vmlinux && -e $G/initrd.img ]] || skip "no guest kernel/initrd in $G"
+
+mkraw "$T/tmpl.raw" 32M
+vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
+vv vm create v --from tmpl --mem 192M >/dev/null
+at_exit '"$VHDVISOR" vm stop v >/dev/null 2>&1'
+disk() { vv vm show v --json | jq -r .disk; }
+
+expect_exit 2 vv vm start v --disk-transport bogus --kernel "$G/vmlinux"
+assert_stderr "bad --disk-transport 'bogus'"
+
+vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" --disk-transport vhost-user \
+	--append "vv.run=write:vda:2048:1024:VUDATA,sync,hold" >/dev/null
+for _ in $(seq 1 600); do
+	vv vm console v | grep -q '^VV-HOLD' && break
+	sleep 0.3
+done
+vv vm console v | grep -q '^VV-WRITE-OK' || { vv vm console v | tail; fail "the guest's write failed"; }
+pid=$(vv vm status v --json | jq .pid)
+ps -o args= --ppid "$pid" | grep -q vhost-user-blk-pci ||
+	fail "the runtime's QEMU has no vhost-user-blk device: $(ps -o args= --ppid "$pid")"
+pgrep -f -- "serve --socket $VHDVISOR_RUN/" >/dev/null && fail "a vhd serve process runs"
+
+note "a live snapshot over vhost-user is refused and changes nothing"
+top=$(disk)
+top_sha=$(sha "$top")
+nfiles=$(ls "$(dirname "$top")" | wc -l)
+expect_exit 1 vv vm snapshot v s1
+assert_stderr "vhost-user"
+note "refused: $(cat "$T/stderr")"
+assert_eq "$(disk)" "$top" "top unchanged"
+assert_eq "$(vv vm snapshots v --json | jq length)" 0 "no snapshot row"
+assert_eq "$(vv vm status v --json | jq .running)" true "still running"
+assert_eq "$(ls "$(dirname "$top")" | wc -l)" "$nfiles" "no stray layer file"
+
+vv vm stop v >/dev/null
+"$VHD" check "$top" >/dev/null || fail "vhd check: $("$VHD" check "$top" 2>&1 | tail -3)"
+assert_eq "$("$VHD" read "$top" 2M 1M | sha256sum | cut -d' ' -f1)" \
+	"$(yes VUDATA | head -c 1048576 | sha256sum | cut -d' ' -f1)" "the guest's data"
