@@ -89,7 +89,8 @@ static uint32_t option(int fd, uint32_t opt, const void *data, uint32_t n)
 	put64(buf, OPTS_MAGIC);
 	put32(buf + 8, opt);
 	put32(buf + 12, n);
-	memcpy(buf + 16, data, n);
+	if (n)
+		memcpy(buf + 16, data, n);
 	xfer(fd, buf, 16 + n, 1);
 	free(buf);
 	for (;;) {

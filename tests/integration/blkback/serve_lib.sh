@@ -5,13 +5,16 @@
 # background, waits until SOCK exists (the server renames it into place
 # once it listens). Sets SERVE_PID; stderr goes to $T/serve.err.
 serve_start() {
-	local sock=$1 i
+	local sock=$1 i old
 	shift
+	# A stale socket left at the path (a killed server) is replaced by the
+	# new one: wait for a different inode, not for the path to exist.
+	old=$(stat -c %i "$sock" 2>/dev/null || true)
 	"$VHD" serve --socket "$sock" "$@" >"$T/serve.out" 2>"$T/serve.err" &
 	SERVE_PID=$!
 	at_exit "kill -9 $SERVE_PID"
 	for ((i = 0; i < 200; i++)); do
-		[[ -S $sock ]] && return 0
+		[[ -S $sock && $(stat -c %i "$sock" 2>/dev/null) != "$old" ]] && return 0
 		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
 			cat "$T/serve.err" >&2
 			fail "vhd serve exited before listening"
