@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "netback/mac.h"
 #include "vhd/vhd.h"
 
@@ -501,27 +502,6 @@ static int vms_recover(struct rec *r)
 
 /* ---- moving and switching files ---- */
 
-static int mkdirs(const char *path)
-{
-	char buf[4800];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Renames @from to @to, or to "@to.N" when @to exists (never replaces
  * anything). 0 or -1 with errno. */
 static int rename_new(const char *from, char *to, size_t len)
@@ -548,7 +528,7 @@ static int move_lost(struct rec *r)
 		snprintf(to, sizeof(to), "%s/lost+found/%s", r->c->dir, r->lost[i]);
 		snprintf(dir, sizeof(dir), "%s", to);
 		*strrchr(dir, '/') = '\0';
-		if (mkdirs(dir) || rename_new(from, to, sizeof(to)))
+		if (fs_mkdir_p(dir) || rename_new(from, to, sizeof(to)))
 			return img_fail(-errno, "cannot move %s to %s: %s", from, to,
 					strerror(errno));
 	}

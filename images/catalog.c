@@ -14,6 +14,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
+
 #define CAT_BUSY_TIMEOUT_MS 60000
 
 /* Version 1. Ids are hex SHA-256; sizes in bytes; times Unix seconds. */
@@ -253,27 +255,6 @@ int cat_auto_end(struct cat *c, int own, int r)
 	return cat_commit(c);
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int schema_setup(struct cat *c)
 {
 	sqlite3_stmt *st;
@@ -405,7 +386,7 @@ int cat_open(const char *dir, struct cat **out)
 	if (!c)
 		return -ENOMEM;
 	c->lock_fd = -1;
-	r = mkdir_p(dir);
+	r = fs_mkdir_p(dir);
 	if (r)
 		goto err;
 	if (!realpath(dir, c->dir)) {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/pidfile.h"
-#include "netback/nb_int.h"
+#include "common/fsutil.h"
 #include "netback/spawn.h"
 
 #define DNSM_LEASE_TIME "1h"
@@ -26,7 +26,7 @@ int dnsm_start(const struct labnet *net, const char *dir, char *err,
 	const char *argv[24];
 	int argc = 0, ret;
 
-	ret = nb_mkdir_p(dir);
+	ret = fs_mkdir_p(dir);
 	if (ret) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-ret));
 		return ret;

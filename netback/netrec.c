@@ -1,6 +1,5 @@
 /* netback/netrec.c: lab network names and records (STATE/networks/NAME.json). */
 #include "netback/labnet.h"
-#include "netback/nb_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +10,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/fsutil.h"
 
 #define BRIDGE_PREFIX "vvbr-"
 
@@ -49,25 +50,6 @@ static int netdir(const char *state_dir, char *buf, size_t len)
 	return 0;
 }
 
-int nb_mkdir_p(const char *path)
-{
-	char buf[4096];
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int record_path(const char *state_dir, const char *name, char *buf,
 		       size_t len)
 {
@@ -85,7 +67,7 @@ int labnet_lock(const char *state_dir)
 
 	err = netdir(state_dir, dir, sizeof(dir));
 	if (!err)
-		err = nb_mkdir_p(dir);
+		err = fs_mkdir_p(dir);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/.lock", dir);
@@ -223,7 +205,7 @@ int labnet_save(const char *state_dir, const struct labnet *net)
 
 	err = netdir(state_dir, dir, sizeof(dir));
 	if (!err)
-		err = nb_mkdir_p(dir);
+		err = fs_mkdir_p(dir);
 	if (!err)
 		err = record_path(state_dir, net->name, path, sizeof(path));
 	if (err)
