@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +18,7 @@
 #include "common/log.h"
 #include "hv/vm_client.h"
 #include "images/vmrun.h"
+#include "images/vmstart.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
@@ -68,6 +68,7 @@ int cmd_vm_shutdown(const char *name, unsigned timeout_s)
 {
 	char err[256] = "";
 	pid_t pid = vmrec_pid(name);
+	bool killed;
 
 	if (!pid) {
 		log_err("%s is not running", name);
@@ -81,13 +82,17 @@ int cmd_vm_shutdown(const char *name, unsigned timeout_s)
 	} else {
 		log_warn("%s did not shut down in %u s", name, timeout_s);
 	}
-	/* the hard stop of `vm stop`: the runtime stops QEMU on SIGTERM */
-	kill(pid, SIGTERM);
-	if (!wait_gone(name, pid, HARD_STOP_S * 1000LL)) {
-		log_warn("%s did not stop in %d s; killing it", name, HARD_STOP_S);
-		kill(pid, SIGKILL);
-		wait_gone(name, pid, HARD_STOP_S * 1000LL);
+	/* the hard stop of `vm stop` */
+	if (vmrec_stop(name, HARD_STOP_S * 1000u, &killed)) {
+		if (!wait_gone(name, pid, 0)) {
+			log_err("%s: cannot stop it", name);
+			return CLI_FAIL;
+		}
+		printf("%s shut down\n", name);	/* it went away just now */
+		return CLI_OK;
 	}
+	if (killed)
+		log_warn("%s did not stop in %d s; killed it", name, HARD_STOP_S);
 	printf("stopped %s (forced)\n", name);
 	return CLI_OK;
 }
