@@ -5,7 +5,9 @@
 # directory preserved).
 source "$VV_ROOT/tests/integration/lib.sh"
 
-make -s -C "$VV_ROOT" BUILD="$VV_BUILD" DESTDIR="$T/root" PREFIX=/opt/vv install >"$T/out" 2>&1 ||
+# -o all: install what the test run built (make asan's build too), never
+# rebuild it here with other flags
+make -s -C "$VV_ROOT" -o all BUILD="$VV_BUILD" DESTDIR="$T/root" PREFIX=/opt/vv install >"$T/out" 2>&1 ||
 	{ cat "$T/out"; fail "make install failed"; }
 for p in vhd vhdvisor vhdvisord; do
 	[[ -x $T/root/opt/vv/bin/$p ]] || fail "$p not installed"
