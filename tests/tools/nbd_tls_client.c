@@ -220,5 +220,7 @@ int main(int argc, char **argv)
 	}
 	pthread_join(th, NULL);
 	printf("%u replies read\n", count);
+	free(seen);
+	free(data);
 	return 0;
 }
