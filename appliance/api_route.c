@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
+
 #define MAX_SEGS 16
 
 int api_role_parse(const char *s, enum api_role *out)
@@ -46,17 +48,6 @@ bool api_name_valid(const char *s)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes segment @s (@n bytes) into @out (@len bytes). -EINVAL
  * for a bad escape or an encoded NUL, -ENAMETOOLONG when it does not fit. */
 static int seg_decode(const char *s, size_t n, char *out, size_t len)
@@ -71,10 +62,10 @@ static int seg_decode(const char *s, size_t n, char *out, size_t len)
 
 			if (i + 2 >= n)
 				return -EINVAL;
-			hi = hexval(s[i + 1]);
-			if (hi < 0 || hexval(s[i + 2]) < 0)
+			hi = hex_digit(s[i + 1]);
+			if (hi < 0 || hex_digit(s[i + 2]) < 0)
 				return -EINVAL;
-			c = hi * 16 + hexval(s[i + 2]);
+			c = hi * 16 + hex_digit(s[i + 2]);
 			if (c == 0)
 				return -EINVAL;
 			i += 2;

@@ -18,6 +18,7 @@
 
 #include "blkback/nbd_int.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define NBD_PSK_MAX_KEY 512             /* bytes */
 /* QEMU's priority for PSK credentials: the defaults plus the PSK key
@@ -61,17 +62,6 @@ void nbd_tls_creds_destroy(struct nbd_tls_creds *cr)
 	free(cr);
 }
 
-static int hex_val(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Parses one "NAME:HEX" line (no newline) into @k. -EINVAL or -ENOMEM. */
 static int psk_line_parse(const char *line, struct nbd_psk *k)
 {
@@ -91,7 +81,7 @@ static int psk_line_parse(const char *line, struct nbd_psk *k)
 		return -ENOMEM;
 	k->len = (unsigned)(nhex / 2);
 	for (size_t i = 0; i < k->len; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

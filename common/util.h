@@ -13,6 +13,18 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The value of hex digit @c (0-9, a-f, A-F), or -1 for any other char. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Parses a size with an optional binary suffix (K, M, G, T, P; an optional
  * "iB" or "B" after it; K = 1024) or a plain number of bytes.
  * Returns 0 and sets *out, or -EINVAL (not a size) / -ERANGE (overflow). */

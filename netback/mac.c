@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/util.h"
+
 /* FNV-1a, 64 bits: small, stable across hosts and versions. A MAC must not
  * change when vhdvisor is upgraded, so this function is frozen. */
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
@@ -34,17 +36,6 @@ void mac_generate(const char *seed, unsigned int index, uint8_t mac[MAC_LEN])
 	mac[0] = (mac[0] & 0xfc) | 0x02; /* unicast, locally administered */
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mac_parse(const char *s, uint8_t mac[MAC_LEN])
 {
 	uint8_t m[MAC_LEN];
@@ -54,7 +45,7 @@ int mac_parse(const char *s, uint8_t mac[MAC_LEN])
 		return -EINVAL;
 	for (int i = 0; i < MAC_LEN; i++) {
 		const char *p = s + 3 * i;
-		int hi = hexval(p[0]), lo = hexval(p[1]);
+		int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
