@@ -19,21 +19,25 @@ PKGS=(
 	curl
 )
 
-# npm tools the tests use, kept in $VHDVISOR_CACHE/npm (pinned versions),
-# installed with the machine's Node.js and npm: swagger-cli validates
-# vhdvisord's OpenAPI document.
+# npm tools the tests use (swagger-cli validates vhdvisord's OpenAPI
+# document), pinned by scripts/npm/package-lock.json and installed with
+# `npm ci` into $VHDVISOR_CACHE/npm; a changed lockfile reinstalls them.
 NPM_DIR=${VHDVISOR_CACHE:-/var/cache/vhdvisor}/npm
-NPM_PKGS=(@apidevtools/swagger-cli@4.0.4)
+NPM_SRC=$(dirname "$(readlink -f "$0")")/npm
 npm_tools() {
-	[[ -x $NPM_DIR/node_modules/.bin/swagger-cli ]] && return 0
+	if [[ -x $NPM_DIR/node_modules/.bin/swagger-cli ]] &&
+	   cmp -s "$NPM_SRC/package-lock.json" "$NPM_DIR/package-lock.json"; then
+		return 0
+	fi
 	command -v npm >/dev/null || { echo "deps: npm missing (Node.js)" >&2; return 1; }
 	if [[ $(id -u) != 0 ]]; then
 		echo "deps: missing npm tools in $NPM_DIR; run 'make deps' as root" >&2
 		return 1
 	fi
-	echo "deps: npm install ${NPM_PKGS[*]} into $NPM_DIR"
+	echo "deps: npm ci (scripts/npm/package-lock.json) into $NPM_DIR"
 	mkdir -p "$NPM_DIR"
-	npm install --no-audit --no-fund --prefix "$NPM_DIR" "${NPM_PKGS[@]}"
+	cp "$NPM_SRC/package.json" "$NPM_SRC/package-lock.json" "$NPM_DIR/"
+	(cd "$NPM_DIR" && npm ci --no-audit --no-fund)
 }
 
 missing=()
