@@ -3,16 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
+
 #define TAIL_LINES 3
 #define TAIL_BYTES 300
 
-extern char **environ;
 
 /* The last TAIL_LINES lines of the log at @path (at most TAIL_BYTES),
  * joined with " | ", into @buf. */
@@ -52,23 +52,23 @@ static int run_build(const struct recipe *rc, const char *out, const char *log)
 {
 	char prog[PATH_MAX + 16], tail[TAIL_BYTES + 16];
 	const char *argv[] = { prog, out, NULL };
-	posix_spawn_file_actions_t fa;
-	int status, r;
-	pid_t pid;
+	struct spawn_opts so;
+	struct spawn_child child;
+	int status, r, fd;
 
 	snprintf(prog, sizeof(prog), "%s/build.sh", rc->dir);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	r = posix_spawn(&pid, prog, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return img_fail(-errno, "%s: %s", log, strerror(errno));
+	spawn_opts_init(&so, argv);
+	so.out = so.err = fd;
+	r = spawn_start(&so, &child);
+	close(fd);
 	if (r)
-		return img_fail(-r, "cannot run %s: %s", prog, strerror(r));
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return img_fail(-errno, "waitpid: %s", strerror(errno));
-	}
+		return img_fail(r, "cannot run %s: %s", prog, strerror(-r));
+	r = spawn_wait(&child, -1, &status);
+	if (r)
+		return img_fail(r, "waiting for %s: %s", prog, strerror(-r));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	log_tail(log, tail, sizeof(tail));

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "images/cat_int.h"
 #include "vhd/vhd.h"
 #include "vhd/vhd_ops.h"
 
-extern char **environ;
 
 static int sink_vhd(void *opaque, const void *buf, size_t len, uint64_t off)
 {
@@ -165,30 +164,35 @@ static int qemu_to_raw(struct cat *c, const char *path, enum img_format fmt, con
 {
 	const char *argv[] = { "qemu-img", "convert", "-q", "-f", img_format_name(fmt),
 			       "-O", "raw", path, out, NULL };
-	posix_spawn_file_actions_t fa;
+	struct spawn_opts so;
+	struct spawn_child child;
 	char logrel[128], log[4300], msg[256] = "";
 	int status, r, fd;
-	pid_t pid;
 
 	r = img_tmp_name("log", logrel, sizeof(logrel));
 	if (!r)
 		r = cat_path(c, logrel, log, sizeof(log));
 	if (r)
 		return r;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	r = posix_spawnp(&pid, "qemu-img", &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return img_fail(-errno, "%s: %s", log, strerror(errno));
+	spawn_opts_init(&so, argv);
+	so.err = fd;
+	r = spawn_start(&so, &child);
+	close(fd);
 	if (r) {
 		unlink(log);
-		return img_fail(r == ENOENT ? -ENOTSUP : -r,
-				"%s images need qemu-img, which is not installed",
-				img_format_name(fmt));
+		if (r == -ENOENT)
+			return img_fail(-ENOTSUP, "%s images need qemu-img, which is not installed",
+					img_format_name(fmt));
+		return img_fail(r, "cannot run qemu-img: %s", strerror(-r));
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	r = spawn_wait(&child, -1, &status);
+	if (r) {
+		unlink(log);
+		return img_fail(r, "waiting for qemu-img: %s", strerror(-r));
+	}
 	fd = open(log, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, msg, sizeof(msg) - 1);

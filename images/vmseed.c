@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/spawn.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 
@@ -36,29 +37,23 @@ static int put_file(const char *dir, const char *name, const char *text)
 /* Runs @argv with its output in @log; 0, -ENOENT (not installed), -EIO. */
 static int run_logged(const char *const argv[], const char *log)
 {
-	int status;
-	pid_t pid;
+	struct spawn_opts so;
+	struct spawn_child child;
+	int status, r, fd;
 
-	pid = fork();
-	if (pid < 0)
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
 		return -errno;
-	if (pid == 0) {
-		int fd;
-
-		umask(077);	/* the ISO holds the password hash */
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
+	spawn_opts_init(&so, argv);
+	so.out = so.err = fd;
+	so.set_umask = true;
+	so.umask = 077;		/* the ISO holds the password hash */
+	r = spawn_start(&so, &child);
+	close(fd);
+	if (!r)
+		r = spawn_wait(&child, -1, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 

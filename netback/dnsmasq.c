@@ -12,7 +12,7 @@
 
 #include "common/pidfile.h"
 #include "common/fsutil.h"
-#include "netback/spawn.h"
+#include "common/spawn.h"
 
 #define DNSM_LEASE_TIME "1h"
 

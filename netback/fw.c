@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netback/spawn.h"
+#include "common/spawn.h"
 
 #define FW_SCRIPT_MAX 4096
 

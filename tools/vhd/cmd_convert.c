@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +11,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/spawn.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmd_util.h"
 #include "tools/vhd/cmds.h"
 #include "vhd/vhd_ops.h"
 
-extern char **environ;
 
 static const char convert_usage[] =
 	"convert [-p] [-U] [-O raw|vhd|vhd-fixed] [--block-size N] [--azure] [--raw-parent]\n"
@@ -65,22 +64,28 @@ static const char *convert_foreign_format(const char *path)
 static int convert_qemu_img(const char *fmt, const char *src, const char *out,
 			    bool force_share)
 {
-	static char qi[] = "qemu-img", cv[] = "convert", f[] = "-f", O[] = "-O", raw[] = "raw",
-		    U[] = "-U";
-	char *argv[] = { qi, cv, f, (char *)fmt, O, raw, (char *)src, (char *)out, NULL, NULL };
-	pid_t pid;
-	int st;
+	const char *argv[] = { "qemu-img", "convert", "-f", fmt, "-O", "raw", src, out, NULL, NULL };
+	struct spawn_opts so;
+	struct spawn_child child;
+	int st, r;
 
 	if (force_share) {   /* -U after "convert" */
 		memmove(argv + 3, argv + 2, 7 * sizeof(*argv));
-		argv[2] = U;
+		argv[2] = "-U";
 	}
-	if (posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ)) {
+	spawn_opts_init(&so, argv);
+	so.out = so.err = SPAWN_INHERIT;
+	r = spawn_start(&so, &child);
+	if (r == -ENOENT) {
 		log_err("%s is a %s image: converting it needs qemu-img, which is not "
 			"installed (apt install qemu-utils)", src, fmt);
 		return -1;
 	}
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+	if (r) {
+		log_err("cannot run qemu-img: %s", strerror(-r));
+		return -1;
+	}
+	if (spawn_wait(&child, -1, &st) || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		log_err("%s: qemu-img convert from %s failed", src, fmt);
 		return -1;
 	}

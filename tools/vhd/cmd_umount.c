@@ -12,6 +12,7 @@
 
 #include "blkback/vfuse.h"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "tools/common/cli.h"
 #include "tools/vhd/cmd_util.h"
 #include "tools/vhd/cmds.h"
@@ -42,17 +43,18 @@ static pid_t umount_prepare(const char *dir)
 
 static int umount_run_fusermount(const char *dir)
 {
-	int status;
-	pid_t pid = fork();
+	const char *argv[] = { "fusermount3", "-u", dir, NULL };
+	struct spawn_opts so;
+	struct spawn_child child;
+	int status, r;
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
+	spawn_opts_init(&so, argv);
+	so.err = SPAWN_INHERIT;		/* fusermount3 says why it failed */
+	r = spawn_start(&so, &child);
+	if (!r)
+		r = spawn_wait(&child, -1, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
