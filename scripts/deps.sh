@@ -16,7 +16,7 @@ PKGS=(
 	hyperfine fio iperf3 jq python3 bc debootstrap genisoimage
 	socat
 	grub-efi-amd64-bin dosfstools mtools
-	curl
+	curl libblkid-dev lvm2
 )
 
 # npm tools the tests use (swagger-cli validates vhdvisord's OpenAPI

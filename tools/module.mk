@@ -5,3 +5,5 @@ vhdvisor_PROG_SRCS := $(wildcard tools/vhdvisor/*.c) $(wildcard tools/common/*.c
 PROGRAMS += vhdvisord
 vhdvisord_PROG_SRCS := $(wildcard tools/vhdvisord/*.c)
 LDLIBS += -lmicrohttpd
+PROGRAMS += vhdvisor-installer
+vhdvisor-installer_PROG_SRCS := $(wildcard tools/installer/*.c)

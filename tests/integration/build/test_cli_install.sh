@@ -13,7 +13,9 @@ make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX="$P" >"$T/make.out
 	{ cat "$T/make.out"; fail "make install"; }
 for f in bin/vhd bin/vhdvisor bin/vhdvisord share/man/man1/vhd.1 share/man/man1/vhdvisor.1 \
 	share/man/man1/vhdvisord.1 share/bash-completion/completions/vhd \
-	share/bash-completion/completions/vhdvisor share/bash-completion/completions/vhdvisord; do
+	share/bash-completion/completions/vhdvisor share/bash-completion/completions/vhdvisord \
+	bin/vhdvisor-installer share/man/man1/vhdvisor-installer.1 \
+	share/bash-completion/completions/vhdvisor-installer; do
 	[[ -s $P/$f ]] || fail "make install did not install $f"
 done
 make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX=/usr DESTDIR="$T/dest" >/dev/null 2>&1 ||
@@ -21,7 +23,7 @@ make -s -C "$VV_ROOT" -o all install BUILD="$VV_BUILD" PREFIX=/usr DESTDIR="$T/d
 [[ -s $T/dest/usr/share/man/man1/vhd.1 ]] || fail "DESTDIR not honoured"
 
 note "the man pages render cleanly and cover the commands"
-for p in vhd vhdvisor vhdvisord; do
+for p in vhd vhdvisor vhdvisord vhdvisor-installer; do
 	groff -man -Tutf8 -ww "$P/share/man/man1/$p.1" >"$T/$p.txt" 2>"$T/$p.warn" ||
 		fail "groff $p.1"
 	[[ ! -s $T/$p.warn ]] || { cat "$T/$p.warn"; fail "$p.1: groff warnings"; }
@@ -31,7 +33,7 @@ for p in vhd vhdvisor vhdvisord; do
 	fi
 done
 # for the coverage checks: long lines, no hyphenation, no overstrikes
-for p in vhd vhdvisor vhdvisord; do
+for p in vhd vhdvisor vhdvisord vhdvisor-installer; do
 	groff -man -Tutf8 -rLL=500n -rHY=0 "$P/share/man/man1/$p.1" 2>/dev/null |
 		sed 's/.\x08//g; s/  */ /g' >"$T/$p.plain"
 done
@@ -56,6 +58,12 @@ for o in $("$P/bin/vhdvisor" run --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
 	grep -q -- "$o" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks run $o"
 done
 grep -q "NAME.log" "$T/vhdvisor.plain" || fail "vhdvisor.1 does not say where the logs are"
+for o in $("$P/bin/vhdvisor-installer" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	grep -q -- "$o" "$T/vhdvisor-installer.plain" || fail "vhdvisor-installer.1 lacks $o"
+done
+for c in report plan check-answer; do
+	grep -q "vhdvisor-installer $c" "$T/vhdvisor-installer.plain" || fail "vhdvisor-installer.1 lacks $c"
+done
 for o in $("$P/bin/vhdvisord" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "$o" "$T/vhdvisord.plain" || fail "vhdvisord.1 lacks $o"
 done
