@@ -66,8 +66,9 @@ struct api_route {
 	enum api_role role;     /* the least role allowed */
 	const char *op_id;      /* OpenAPI operationId */
 	const char *summary;
-	/* The request body's fields, all strings, space-separated ("kernel
-	 * initrd"), or NULL for a route without a body. api_dispatch()
+	/* The request body's fields, space-separated ("kernel initrd"), or
+	 * NULL for a route without a body. A field is a string unless it ends
+	 * in ":integer" or ":boolean" ("cpus:integer"). api_dispatch()
 	 * refuses (400) other fields, other types and bodies where NULL. */
 	const char *body;
 	const char *body_doc;   /* what the fields mean, for the document */

@@ -149,7 +149,31 @@ static bool body_parse(const char *body, size_t len, json_object **out, struct a
 	return true;
 }
 
-/* True when every field of @body is one of @route's and a string. */
+/* The type of field @key in @route's body list ("NAME" or "NAME:TYPE",
+ * space-separated): json_type_string, _int, _boolean, or json_type_null
+ * when the route has no such field. */
+static json_type body_field_type(const struct api_route *route, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = route->body;
+
+	while (n && *p) {
+		size_t len = strcspn(p, " "), name = strcspn(p, ": ");
+
+		if (name == n && !strncmp(p, key, n)) {
+			if (len - n == 8 && !strncmp(p + n, ":integer", 8))
+				return json_type_int;
+			if (len - n == 8 && !strncmp(p + n, ":boolean", 8))
+				return json_type_boolean;
+			return json_type_string;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	return json_type_null;
+}
+
+/* True when every field of @body is one of @route's, of its type. */
 static bool body_check(const struct api_route *route, json_object *body, struct api_reply *rep)
 {
 	if (!route->body && json_object_object_length(body)) {
@@ -157,17 +181,16 @@ static bool body_check(const struct api_route *route, json_object *body, struct 
 		return false;
 	}
 	json_object_object_foreach(body, key, val) {
-		const char *f = strstr(route->body, key);
-		size_t n = strlen(key);
+		json_type t = body_field_type(route, key);
 
-		while (f && !((f == route->body || f[-1] == ' ') && (f[n] == ' ' || !f[n])))
-			f = strstr(f + 1, key);
-		if (!f || !n) {
+		if (t == json_type_null) {
 			api_fail(rep, 400, "unknown field '%.64s' (known: %s)", key, route->body);
 			return false;
 		}
-		if (!json_object_is_type(val, json_type_string)) {
-			api_fail(rep, 400, "field '%s' must be a string", key);
+		if (!json_object_is_type(val, t)) {
+			api_fail(rep, 400, "field '%s' must be %s", key,
+				 t == json_type_int ? "an integer" :
+				 t == json_type_boolean ? "true or false" : "a string");
 			return false;
 		}
 	}

@@ -3,6 +3,8 @@
 #ifndef VV_APPLIANCE_API_INT_H
 #define VV_APPLIANCE_API_INT_H
 
+#include <stdint.h>
+
 #include "appliance/api.h"
 
 struct cat;
@@ -35,5 +37,50 @@ int api_cat_open(const struct api_ctx *ctx, struct api_reply *rep, struct cat **
  * with a 400 reply when it is there but not a string. */
 bool api_body_string(json_object *body, const char *key, const char **out,
 		     struct api_reply *rep);
+
+/* ---- write routes for VMs, networks, tokens (api_vm_write.c,
+ * api_vm_snap.c, api_nets.c, api_tokens.c) ---- */
+struct cat_vm;
+void api_vm_create(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_clone(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_set(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_delete(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_powerdown(const struct api_ctx *ctx, const struct api_req *req,
+		      struct api_reply *rep);
+void api_vm_pause(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_resume(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_snaps_list(const struct api_ctx *ctx, const struct api_req *req,
+		       struct api_reply *rep);
+void api_vm_snap_take(const struct api_ctx *ctx, const struct api_req *req,
+		      struct api_reply *rep);
+void api_vm_snap_revert(const struct api_ctx *ctx, const struct api_req *req,
+			struct api_reply *rep);
+void api_vm_snap_delete(const struct api_ctx *ctx, const struct api_req *req,
+			struct api_reply *rep);
+void api_vm_disks(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_vm_nics(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_nets_list(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_net_create(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_net_delete(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_tokens_list(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_token_new(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_token_delete(const struct api_ctx *ctx, const struct api_req *req,
+		      struct api_reply *rep);
+
+/* Sets the reply of a failed library call @r (-errno) with its reason
+ * @why: 400 -EINVAL, 404 -ENOENT, 409 -EEXIST/-EBUSY/-EALREADY/-ESRCH
+ * (state conflicts), 500 otherwise. */
+void api_fail_errno(struct api_reply *rep, int r, const char *why);
+/* The integer field @key into *@out when present (else *@out is left);
+ * false with a 400 reply when it is outside @lo..@hi. */
+bool api_body_int(json_object *body, const char *key, int64_t lo, int64_t hi, int64_t *out,
+		  struct api_reply *rep);
+/* The boolean field @key into *@out when present. */
+void api_body_bool(json_object *body, const char *key, bool *out);
+/* The string field @key, required and a valid name (api_name_valid()):
+ * NULL with a 400 reply otherwise. */
+const char *api_body_name(json_object *body, const char *key, struct api_reply *rep);
+/* Loads VM @name, or a 404 (no such VM) or 500 reply and -errno. */
+int api_vm_find(struct cat *c, const char *name, struct cat_vm *vm, struct api_reply *rep);
 
 #endif

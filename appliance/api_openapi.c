@@ -69,11 +69,13 @@ static json_object *request_body(const struct api_route *r)
 	const char *p = r->body;
 
 	while (*p) {
-		size_t n = strcspn(p, " ");
+		size_t n = strcspn(p, " "), name = strcspn(p, ": ");
 		json_object *f = json_object_new_object();
+		/* "NAME:integer", "NAME:boolean", or a string */
+		const char *type = name < n ? strndupa(p + name + 1, n - name - 1) : "string";
 
-		json_object_object_add(f, "type", str("string"));
-		json_object_object_add_ex(props, strndupa(p, n), f, 0);
+		json_object_object_add(f, "type", str(type));
+		json_object_object_add_ex(props, strndupa(p, name), f, 0);
 		p += n;
 		p += strspn(p, " ");
 	}

@@ -39,4 +39,8 @@ int api_token_foreach(const char *state_dir,
  * *@out, -EACCES when none matches, or -errno. Compares in constant time. */
 int api_token_check(const char *state_dir, const char *secret, struct api_token *out);
 
+/* {name, role, created} of @t, as `vhdvisor token list --json` and GET
+ * /api/v1/tokens show it (appliance/api_tokens.c). */
+json_object *api_token_json(const struct api_token *t);
+
 #endif

@@ -24,4 +24,13 @@ json_object *img_image_json(struct cat *c, const struct cat_image *img);
  * owns the object. */
 json_object *vmrec_vm_json(struct cat *c, const struct cat_vm *vm, bool snapshots);
 
+/* VM @name's disks, boot disk first: [{disk, size, file, boot}] (disk 0
+ * is its writable top layer). 0 with a new array in *@out, or -errno with
+ * the reason in img_last_error(). */
+int vmrec_disks_json(struct cat *c, const char *name, json_object **out);
+
+/* A VM's NICs: [{nic, mac, network, ip}]: one on its lab network, none
+ * when it has no network (ip: its lease while it runs, else null). */
+json_object *vmrec_nics_json(const struct cat_vm *vm);
+
 #endif

@@ -87,6 +87,15 @@ bool labnet_name_valid(const char *name);
  * name. */
 void labnet_bridge_name(const char *name, char out[IF_NAMESIZE]);
 
+/* Takes the pool of automatic subnets from $VHDVISOR_NET_POOL when set.
+ * 0, or -EINVAL (not a CIDR subnet: the pool stays as it was). */
+int labnet_pool_env(struct labnet_ctx *ctx);
+
+/* The record's JSON (labnet_to_json) with "status": {bridge, bridge_up,
+ * firewall, dnsmasq_pid (with DHCP)} of labnet_status(). NULL on ENOMEM.
+ * (netback/labnet_json.c) */
+struct json_object *labnet_json(struct labnet_ctx *ctx, const struct labnet *net);
+
 /* --- records (netback/netrec.c) --- */
 
 /* Loads network @name. 0, -ENOENT (no such network), -EINVAL (corrupt

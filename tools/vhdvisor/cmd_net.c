@@ -96,11 +96,10 @@ static int net_parse(int argc, char **argv, struct net_args *a)
 
 static void ctx_setup(struct labnet_ctx *ctx, const struct net_args *a)
 {
-	const char *pool = getenv("VHDVISOR_NET_POOL");
-
 	labnet_ctx_init(ctx, a->state, NULL);
-	if (pool && *pool && subnet_parse(pool, true, &ctx->pool))
-		log_warn("ignoring VHDVISOR_NET_POOL=%s: not a CIDR subnet", pool);
+	if (labnet_pool_env(ctx))
+		log_warn("ignoring VHDVISOR_NET_POOL=%s: not a CIDR subnet",
+			 getenv("VHDVISOR_NET_POOL"));
 }
 
 /* One positional NAME, no more. */
@@ -143,22 +142,6 @@ static int net_create(int argc, char **argv, struct net_args *a)
 	return CLI_OK;
 }
 
-static struct json_object *net_json(struct labnet_ctx *ctx, const struct labnet *net)
-{
-	struct json_object *o = labnet_to_json(net), *st;
-	struct labnet_status s;
-
-	labnet_status(ctx, net, &s);
-	st = json_object_new_object();
-	json_object_object_add(st, "bridge", json_object_new_boolean(s.bridge));
-	json_object_object_add(st, "bridge_up", json_object_new_boolean(s.bridge_up));
-	json_object_object_add(st, "firewall", json_object_new_boolean(s.firewall));
-	if (net->dhcp)
-		json_object_object_add(st, "dnsmasq_pid", json_object_new_int(s.dnsmasq_pid));
-	json_object_object_add(o, "status", st);
-	return o;
-}
-
 static int net_list(int argc, char **argv, struct net_args *a)
 {
 	struct labnet_ctx ctx;
@@ -180,7 +163,7 @@ static int net_list(int argc, char **argv, struct net_args *a)
 		struct json_object *arr = json_object_new_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(arr, net_json(&ctx, &nets[i]));
+			json_object_array_add(arr, labnet_json(&ctx, &nets[i]));
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
 		json_object_put(arr);
 	} else {
@@ -230,7 +213,7 @@ static int net_show(int argc, char **argv, struct net_args *a)
 	labnet_run_dir(&ctx, name, dir, sizeof(dir));
 	if (net.dhcp)
 		dnsm_leases(dir, &leases, &n_leases);
-	o = net_json(&ctx, &net);
+	o = labnet_json(&ctx, &net);
 	arr = json_object_new_array();
 	for (size_t i = 0; i < n_leases; i++) {
 		struct json_object *l = json_object_new_object();

@@ -47,12 +47,7 @@ static int print_token(void *opaque, const struct api_token *t)
 	struct tm tm;
 
 	if (arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "name", json_object_new_string(t->name));
-		json_object_object_add(o, "role", json_object_new_string(api_role_name(t->role)));
-		json_object_object_add(o, "created", json_object_new_int64(t->created));
-		json_object_array_add(arr, o);
+		json_object_array_add(arr, api_token_json(t));
 		return 0;
 	}
 	localtime_r(&(time_t){ t->created }, &tm);

@@ -36,6 +36,7 @@
 #include "images/cat_vm.h"
 #include "images/img_store.h"
 #include "images/rec_json.h"
+#include "images/vmctl.h"
 #include "images/vmrec.h"
 #include "images/vmrun.h"
 #include "images/vmstart.h"
@@ -163,19 +164,10 @@ static void vm_action_usage(const char *act)
  * checked when the VM is defined rather than at its start. */
 int vmcli_mem_parse(const char *s, uint64_t *mem)
 {
-	uint64_t v;
-
-	if (size_parse(s, &v) || v > VM_MAX_MEM) {
-		log_err("bad --mem '%s' (64M to 1T)", s);
+	if (vmrec_mem_parse(s, mem)) {
+		log_err("bad --mem '%s': %s", s, img_last_error());
 		return -1;
 	}
-	if (strspn(s, "0123456789") == strlen(s))
-		v = v > VM_MAX_MEM >> 20 ? VM_MAX_MEM + 1 : v << 20;	/* a plain number: MiB */
-	if (v < VM_MIN_MEM || v > VM_MAX_MEM || v % (1u << 20)) {
-		log_err("bad --mem '%s': memory is a whole number of MiB from 64M to 1T", s);
-		return -1;
-	}
-	*mem = v;
 	return 0;
 }
 
@@ -427,29 +419,18 @@ static int do_show(struct cat *c, const struct vm_args *a, int argc, char **argv
 
 static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
 {
-	struct cat_vm vm;
+	struct vmrec_set set = { .cpus = a->cpus, .mem = a->mem, .cloud_init = a->cloud_init };
+	const char *name = argv[a->first];
 
 	if (argc - a->first != 1 ||
 	    (!a->cpus && !a->mem && a->cloud_init < 0 && !a->password && !a->ssh_key))
 		return CLI_USAGE;
-	if (cat_vm_get(c, argv[a->first], &vm)) {
-		log_err("no VM '%s'", argv[a->first]);
+	if (vmrec_set(c, name, &set))
+		return fail_img();
+	if ((a->password || a->ssh_key) && cmd_vm_login(c, name, a->password, a->ssh_key))
 		return CLI_FAIL;
-	}
-	if (a->cpus)
-		vm.cpus = a->cpus;
-	if (a->mem)
-		vm.mem = a->mem;
-	if (a->cloud_init >= 0)
-		vm.cloud_init = a->cloud_init;
-	if (cat_vm_update(c, &vm)) {
-		log_err("catalog: %s", cat_errmsg(c));
-		return CLI_FAIL;
-	}
-	if ((a->password || a->ssh_key) && cmd_vm_login(c, vm.name, a->password, a->ssh_key))
-		return CLI_FAIL;
-	if (vmrec_running(vm.name))
-		log_warn("%s runs: the change applies at its next start", vm.name);
+	if (vmrec_running(name))
+		log_warn("%s runs: the change applies at its next start", name);
 	return CLI_OK;
 }
 

@@ -18,10 +18,10 @@
 #include "common/util.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
+#include "images/rec_json.h"
 #include "images/vmrec.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
-#include "vhd/vhd.h"
 
 static int disk_index(const char *s, unsigned *idx)
 {
@@ -46,63 +46,30 @@ static int disk_size(const char *s, uint64_t *size)
 	return 0;
 }
 
-/* Adds disk @idx of VM @name to the JSON array @arr or prints its line. */
-static int list_one(struct cat *c, const char *name, unsigned idx, json_object *arr)
-{
-	struct vhd_open_opts oo = { 0 };
-	char path[4300];
-	json_object *j;
-	struct vhd *v;
-	uint64_t size;
-	int r;
-
-	r = vmrec_disk_file(c, name, idx, path, sizeof(path));
-	if (r)
-		return r;
-	r = vhd_open(path, &oo, &v);
-	if (r)
-		return img_fail(r, "%s: %s", path, vhd_last_error());
-	size = vhd_size(v);
-	vhd_close(v);
-	if (!arr) {
-		printf("%u\t%llu\t%s\n", idx, (unsigned long long)size, path);
-		return 0;
-	}
-	j = json_object_new_object();
-	json_object_object_add(j, "disk", json_object_new_int((int)idx));
-	json_object_object_add(j, "size", json_object_new_int64((int64_t)size));
-	json_object_object_add(j, "file", json_object_new_string(path));
-	json_object_object_add(j, "boot", json_object_new_boolean(idx == 0));
-	json_object_array_add(arr, j);
-	return 0;
-}
-
-struct list_ctx {
-	struct cat *c;
-	json_object *arr;
-};
-
-static int list_extra(void *opaque, const struct cat_disk *d)
-{
-	struct list_ctx *lc = opaque;
-
-	return list_one(lc->c, d->vm, d->idx, lc->arr);
-}
-
+/* The table, or with @json the JSON of images/rec_json.h. */
 static int do_list(struct cat *c, const char *name, bool json)
 {
-	struct list_ctx lc = { .c = c, .arr = json ? json_object_new_array() : NULL };
-	int r;
+	json_object *arr;
+	int r = vmrec_disks_json(c, name, &arr);
 
-	if (!json)
+	if (r)
+		return r;
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+	} else {
 		printf("DISK\tSIZE\tFILE\n");
-	r = list_one(c, name, 0, lc.arr);
-	if (!r)
-		r = cat_disk_foreach(c, name, list_extra, &lc);
-	if (!r && json)
-		printf("%s\n", json_object_to_json_string_ext(lc.arr, JSON_C_TO_STRING_PRETTY));
-	json_object_put(lc.arr);
-	return r;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *d = json_object_array_get_idx(arr, i), *n, *sz, *f;
+
+			json_object_object_get_ex(d, "disk", &n);
+			json_object_object_get_ex(d, "size", &sz);
+			json_object_object_get_ex(d, "file", &f);
+			printf("%d\t%lld\t%s\n", json_object_get_int(n),
+			       (long long)json_object_get_int64(sz), json_object_get_string(f));
+		}
+	}
+	json_object_put(arr);
+	return 0;
 }
 
 int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json)

@@ -47,6 +47,22 @@ tapi() {
 		"${auth[@]}" "$@" "$URL$p"
 }
 
+# call METHOD PATTERN PATH [CURL ARGS...]: a request that names the route
+# it covers (PATTERN as in the OpenAPI document, written out literally):
+# on the Unix socket, or over HTTPS with $CALL_TOKEN when that is set
+# (CALL_TOKEN=$tok call ...). test_daemon_api.sh checks that every route of
+# the document is named by a call in some test_daemon_*.sh.
+call() {
+	local m=$1 pat=$2 p=$3
+	shift 3
+	echo "$m $pat" >>"$T/covered"
+	if [[ -n ${CALL_TOKEN:-} ]]; then
+		tapi "$CALL_TOKEN" "$m" "$p" "$@"
+	else
+		api "$m" "$p" "$@"
+	fi
+}
+
 # expect_status WANT STATUS WHAT: also checks the error shape of a 4xx/5xx.
 expect_status() {
 	assert_eq "$2" "$1" "$3"
