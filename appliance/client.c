@@ -450,6 +450,7 @@ static int call_http(struct api_client *cl, const char *method, const char *path
 	curl_easy_reset(c);
 	if (cl->door == API_DOOR_LOCAL) {
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cl->where);
+		curl_easy_setopt(c, CURLOPT_PROXY, "");	/* never $http_proxy here */
 		snprintf(url, sizeof(url), "http://localhost%s", path);
 	} else {
 		snprintf(url, sizeof(url), "%s%s", cl->where, path);
