@@ -29,6 +29,7 @@ export VV_DOOR_MARK=cli
 truncate -s 32M "$T/tmpl.raw"
 vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null
 vv vm create web --from tmpl --mem 128M >/dev/null
+# shellcheck disable=SC2016 # expanded when the test exits
 at_exit '"$VHDVISOR" vm stop web'
 log=$VHDVISOR_STATE/audit.log
 
