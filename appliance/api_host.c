@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include "appliance/api_int.h"
+#include "appliance/tls.h"
 #include "hv/accel.h"
 
 void api_host_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
 {
 	json_object *j = json_object_new_object(), *v = json_object_new_object();
 	json_object *st = json_object_new_object();
-	char name[256] = "";
+	char name[256] = "", fp[TLS_FP_LEN + 1];
 	struct sysinfo si;
 	struct statvfs sv;
 
@@ -41,5 +42,9 @@ void api_host_get(const struct api_ctx *ctx, const struct api_req *req, struct a
 					       (int64_t)(sv.f_bavail * sv.f_frsize)));
 	}
 	json_object_object_add(j, "storage", st);
+	/* the daemon's TLS certificate (STATE/tls), which clients pin; null
+	 * until vhdvisord first listens on TCP */
+	json_object_object_add(j, "tls_fingerprint", api_tls_fingerprint(ctx->state_dir, fp) ?
+			       NULL : json_object_new_string(fp));
 	api_ok(rep, j);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "appliance/api_int.h"
+#include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/rec_json.h"
 
@@ -41,6 +42,12 @@ void api_images_list(const struct api_ctx *ctx, const struct api_req *req,
 	cat_close(l.c);
 }
 
+static int add_vm_name(void *opaque, const struct cat_vm *vm)
+{
+	json_object_array_add(opaque, json_object_new_string(vm->name));
+	return 0;
+}
+
 void api_image_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
 {
 	char id[CAT_ID_LEN + 1];
@@ -56,10 +63,17 @@ void api_image_get(const struct api_ctx *ctx, const struct api_req *req, struct 
 	if (r == -ENOENT)
 		api_fail(rep, 404, "no image '%s'", req->params[0]);
 	else if (r == -EEXIST)
-		api_fail(rep, 409, "'%s' names more than one image", req->params[0]);
+		api_fail(rep, 409, "'%s' matches several images; give more of the id",
+			 req->params[0]);
 	else if (r)
 		api_fail(rep, 500, "catalog: %s", cat_errmsg(c));
-	else
-		api_ok(rep, img_image_json(c, &img));
+	if (!r) {
+		/* as `vhdvisor image show`: the VMs made from it */
+		json_object *j = img_image_json(c, &img), *vms = json_object_new_array();
+
+		cat_vm_foreach(c, id, NULL, add_vm_name, vms);
+		json_object_object_add(j, "vms", vms);
+		api_ok(rep, j);
+	}
 	cat_close(c);
 }

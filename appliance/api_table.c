@@ -20,9 +20,10 @@ static const struct api_route routes[] = {
 	  "One VM with its snapshots", NULL, NULL },
 	{ "POST", API_PREFIX "/vms/{name}/start", api_vm_start, API_ROLE_OPERATOR, "vmStart",
 	  "Starts a VM's detached runtime; waits until the guest runs",
-	  "kernel initrd append boot accel",
+	  "kernel initrd append boot accel disk_transport",
 	  "kernel, initrd (admin only): boot files; append: kernel arguments added; "
-	  "boot: auto|direct|image|firmware; accel: auto|kvm|tcg" },
+	  "boot: auto|direct|image|firmware; accel: auto|kvm|tcg; "
+	  "disk_transport: nbd|vhost-user" },
 	{ "POST", API_PREFIX "/vms/{name}/stop", api_vm_stop, API_ROLE_OPERATOR, "vmStop",
 	  "Stops a VM (clean shutdown of the engine, killed after 60 s)", NULL, NULL },
 	/* ---- VM, network and token writes (api_vm_write.c, api_vm_snap.c,

@@ -95,13 +95,15 @@ static int start_config(const struct api_ctx *ctx, const struct api_req *req,
 	struct vmrec_boot b;
 	struct cat_vm vm;
 	struct cat *c;
+	const char *transport;
 	int r;
 
 	if (!api_body_string(req->body, "kernel", &b.kernel, rep) ||
 	    !api_body_string(req->body, "initrd", &b.initrd, rep) ||
 	    !api_body_string(req->body, "append", &b.append, rep) ||
 	    !api_body_string(req->body, "boot", &b.boot, rep) ||
-	    !api_body_string(req->body, "accel", &b.accel, rep))
+	    !api_body_string(req->body, "accel", &b.accel, rep) ||
+	    !api_body_string(req->body, "disk_transport", &transport, rep))
 		return -EINVAL;
 	/* naming host files to boot is an administrator's choice */
 	if ((b.kernel || b.initrd) && req->role < API_ROLE_ADMIN) {
@@ -124,6 +126,8 @@ static int start_config(const struct api_ctx *ctx, const struct api_req *req,
 	cat_close(c);
 	if (!r && (r = vmrec_boot_apply(cfg, &b)))
 		api_fail(rep, 400, "%s", img_last_error());
+	if (!r && transport && (r = vm_disk_transport_parse(transport, &cfg->disk_transport)))
+		api_fail(rep, 400, "bad disk_transport '%s' (nbd or vhost-user)", transport);
 	return r;
 }
 

@@ -185,3 +185,18 @@ int api_tls_ensure(const char *state_dir, char **cert, char **key, char fp[TLS_F
 	}
 	return r;
 }
+
+int api_tls_fingerprint(const char *state_dir, char fp[TLS_FP_LEN + 1])
+{
+	char path[4200], err[256], *cert;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/tls/cert.pem", state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	r = read_file(path, &cert);
+	if (r)
+		return r;
+	r = tls_fingerprint(cert, fp, err, sizeof(err));
+	free(cert);
+	return r;
+}

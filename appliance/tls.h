@@ -18,4 +18,8 @@
 int api_tls_ensure(const char *state_dir, char **cert, char **key, char fp[TLS_FP_LEN + 1],
 		   char *err, size_t errlen);
 
+/* The fingerprint of STATE/tls/cert.pem, made by api_tls_ensure(), without
+ * making one: -ENOENT when the daemon never ran with --listen. */
+int api_tls_fingerprint(const char *state_dir, char fp[TLS_FP_LEN + 1]);
+
 #endif

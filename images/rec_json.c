@@ -75,6 +75,7 @@ json_object *vmrec_vm_json(struct cat *c, const struct cat_vm *vm, bool snapshot
 	bool ready = !strcmp(vm->state, CAT_VM_READY);
 	pid_t pid = ready ? vmrec_pid(vm->name) : 0;
 	char disk[4300], ip[32];	/* as VMREC_PATH_MAX */
+	struct cat_layer top;
 
 	put_str(j, "name", vm->name);
 	put_str(j, "state", !ready ? vm->state : pid ? "running" : "stopped");
@@ -91,7 +92,9 @@ json_object *vmrec_vm_json(struct cat *c, const struct cat_vm *vm, bool snapshot
 	json_object_object_add(j, "cloud_init", json_object_new_boolean(vm->cloud_init));
 	json_object_object_add(j, "ip", pid && !vmrec_vm_ip(vm, ip, sizeof(ip)) ?
 			       json_object_new_string(ip) : NULL);
-	if (!vmrec_disk_path(c, vm->name, disk, sizeof(disk)))
+	/* vmrec_disk_path() without reading the VM again: lists of
+	 * thousands of VMs pay a query per VM for this */
+	if (!cat_layer_get(c, vm->top, &top) && !cat_path(c, top.file, disk, sizeof(disk)))
 		put_str(j, "disk", disk);
 	if (snapshots) {
 		json_object *snaps = json_object_new_array();

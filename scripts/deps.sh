@@ -9,6 +9,7 @@ PKGS=(
 	libcriterion-dev zlib1g-dev libfuse3-dev libsqlite3-dev sqlite3
 	libext2fs-dev liblzma-dev liburing-dev libjson-c-dev libmnl-dev libdevmapper-dev
 	libvhdi-dev libssl-dev libarchive-dev libmicrohttpd-dev libgnutls28-dev
+	libcurl4-gnutls-dev
 	# independent judges and real components used by tests and at run time
 	qemu-utils qemu-system-x86 libvhdi-utils fuse3 libnbd-bin
 	e2fsprogs busybox-static cpio xz-utils kmod file

@@ -22,6 +22,13 @@ static void usage(FILE *f, const char *prog, const struct cli_cmd *cmds, unsigne
 	if (flags & CLI_STATE_OPT)
 		fprintf(f, "  --state DIR    catalog and records (default $VHDVISOR_STATE or "
 			   "/var/lib/vhdvisor)\n");
+	if (flags & CLI_REMOTE_OPT)
+		fprintf(f, "  --host URL     the API of vhdvisord at https://HOST:PORT instead of\n"
+			   "                 this host's ($VHDVISOR_HOST; before COMMAND)\n"
+			   "  --token T      its bearer token (better $VHDVISOR_TOKEN: other users\n"
+			   "                 can read command lines, not environments)\n"
+			   "  --fingerprint FP  the SHA-256 of its certificate ($VHDVISOR_FINGERPRINT;\n"
+			   "                 default: ~/.config/vhdvisor/known_hosts, first use recorded)\n");
 	fprintf(f, "  -q, --quiet    only errors: no warnings, no progress\n"
 		   "  -v, --verbose  debug messages\n"
 		   "  -h, --help     this help       --version   the version\n"
@@ -58,11 +65,41 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
+/* --host, --token, --fingerprint (also as --opt=VALUE) into their
+ * variables: true when argv[*i] was one, with an exit code in *@rc. */
+static bool remote_opt(const char *prog, int argc, char **argv, int *i, int *rc)
+{
+	static const char *const opts[][2] = {
+		{ "--host", "VHDVISOR_HOST" },
+		{ "--token", "VHDVISOR_TOKEN" },
+		{ "--fingerprint", "VHDVISOR_FINGERPRINT" },
+	};
+	const char *o = argv[*i], *v;
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		size_t n = strlen(opts[k][0]);
+
+		if (strncmp(o, opts[k][0], n) || (o[n] != '=' && o[n]))
+			continue;
+		v = o[n] ? o + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+		if (!v || !*v) {
+			fprintf(stderr, "%s: %s needs a value\n", prog, opts[k][0]);
+			*rc = CLI_USAGE;
+		} else {
+			setenv(opts[k][1], v, 1);
+			*rc = CLI_OK;
+		}
+		return true;
+	}
+	return false;
+}
+
 /* Consumes the global options at argv[*i]; CLI_OK to go on, else an exit code. */
 static int global_opt(const char *prog, const struct cli_cmd *cmds, unsigned flags,
 		      int argc, char **argv, int *i)
 {
 	const char *o = argv[*i];
+	int r;
 
 	if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) {
 		cli_set_quiet();
@@ -77,6 +114,8 @@ static int global_opt(const char *prog, const struct cli_cmd *cmds, unsigned fla
 			return CLI_USAGE;
 		}
 		setenv("VHDVISOR_STATE", dir, 1);
+	} else if ((flags & CLI_REMOTE_OPT) && remote_opt(prog, argc, argv, i, &r)) {
+		return r;
 	} else {
 		fprintf(stderr, "%s: unknown global option '%s'\n", prog, o);
 		usage(stderr, prog, cmds, flags);

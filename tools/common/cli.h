@@ -24,6 +24,9 @@ struct cli_cmd {
 /* cli_dispatch flags. */
 enum {
 	CLI_STATE_OPT = 1,    /* accept the global --state DIR ($VHDVISOR_STATE) */
+	/* accept --host URL, --token T, --fingerprint FP, exported as
+	 * $VHDVISOR_HOST, $VHDVISOR_TOKEN, $VHDVISOR_FINGERPRINT */
+	CLI_REMOTE_OPT = 2,
 };
 
 /* Runs the subcommand named after the global options of argv from @cmds

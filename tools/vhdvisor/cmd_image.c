@@ -27,6 +27,7 @@
 
 #include <json-c/json.h>
 
+#include "appliance/api.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "images/bundle.h"
@@ -388,95 +389,78 @@ static int do_build(struct cat *c, const struct image_args *a, int argc, char **
 	return print_imported(a, o.ref, &res);
 }
 
-/* ---- list and show ---- */
+/* ---- list and show, through the API (appliance/api_images.c) ---- */
 
-struct names_buf {
-	char s[256];
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void list_one(json_object *img)
+{
+	char names[256] = "", vs[32], fs[32], when[32];
 	json_object *arr;
-};
-
-static int add_str(void *opaque, const char *str)
-{
-	struct names_buf *nb = opaque;
-	size_t n = strlen(nb->s);
-
-	if (nb->arr)
-		json_object_array_add(nb->arr, json_object_new_string(str));
-	if (n + strlen(str) + 2 < sizeof(nb->s))
-		snprintf(nb->s + n, sizeof(nb->s) - n, "%s%s", n ? "," : "", str);
-	return 0;
-}
-
-static int add_name(void *opaque, const char *name, const char *version)
-{
-	char ref[2 * CAT_NAME_MAX + 2];
-
-	snprintf(ref, sizeof(ref), "%s:%s", name, version);
-	return add_str(opaque, ref);
-}
-
-static int add_vm_name(void *opaque, const struct cat_vm *vm)
-{
-	return add_str(opaque, vm->name);
-}
-
-struct list_ctx {
-	struct cat *c;
-	json_object *arr;
-};
-
-static int list_one(void *opaque, const struct cat_image *img)
-{
-	struct list_ctx *l = opaque;
-	struct names_buf nb = { 0 };
-	char vs[32], fs[32], when[32];
 	struct tm tm;
 
-	if (l->arr) {
-		json_object_array_add(l->arr, img_image_json(l->c, img));
-		return 0;
-	}
-	cat_name_foreach(l->c, img->id, add_name, &nb);
-	localtime_r(&(time_t){ img->created }, &tm);
+	if (json_object_object_get_ex(img, "names", &arr))
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			const char *str = json_object_get_string(json_object_array_get_idx(arr, i));
+			size_t n = strlen(names);
+
+			if (n + strlen(str) + 2 < sizeof(names))
+				snprintf(names + n, sizeof(names) - n, "%s%s", n ? "," : "", str);
+		}
+	localtime_r(&(time_t){ jint(img, "created") }, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-	printf("%-12.12s  %-28s %10s %10s  %s  %s\n", img->id, nb.s[0] ? nb.s : "-",
-	       size_format(img->virtual_size, vs, sizeof(vs)),
-	       size_format(img->file_size, fs, sizeof(fs)), when, img->os);
-	return 0;
+	printf("%-12.12s  %-28s %10s %10s  %s  %s\n", jstr(img, "id"), names[0] ? names : "-",
+	       size_format((uint64_t)jint(img, "virtual_size"), vs, sizeof(vs)),
+	       size_format((uint64_t)jint(img, "file_size"), fs, sizeof(fs)), when,
+	       jstr(img, "os") ? jstr(img, "os") : "");
 }
 
-static int do_list(struct cat *c, const struct image_args *a)
+static int do_list(const struct image_args *a)
 {
-	struct list_ctx l = { .c = c, .arr = a->json ? json_object_new_array() : NULL };
+	json_object *arr;
 	int r;
 
-	if (!a->json)
+	r = apicli_get(a->state, "/images", NULL, &arr);
+	if (r)
+		return r;
+	if (!a->json)	/* the header once the rows came */
 		printf("%-12s  %-28s %10s %10s  %-16s  %s\n", "ID", "NAMES", "SIZE", "FILE",
 		       "CREATED", "OS");
-	r = cat_image_foreach(c, list_one, &l);
-	if (a->json) {
-		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(l.arr);
-	}
-	if (r)
-		log_err("catalog: %s", cat_errmsg(c));
-	return r ? CLI_FAIL : CLI_OK;
+	if (a->json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+	else
+		for (size_t i = 0; i < json_object_array_length(arr); i++)
+			list_one(json_object_array_get_idx(arr, i));
+	json_object_put(arr);
+	return CLI_OK;
 }
 
-static int do_show(struct cat *c, const struct image_args *a, int argc, char **argv)
+static int do_show(const struct image_args *a, int argc, char **argv)
 {
-	struct names_buf vms = { .arr = json_object_new_array() };
-	char id[CAT_ID_LEN + 1];
-	struct cat_image img;
 	json_object *j;
+	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
-	if (imgcli_resolve(c, argv[a->first], id) || cat_image_get(c, id, &img))
+	if (!api_name_valid(argv[a->first])) {	/* nor can it name an image */
+		log_err("no image '%s'", argv[a->first]);
 		return CLI_FAIL;
-	j = img_image_json(c, &img);
-	cat_vm_foreach(c, id, NULL, add_vm_name, &vms);
-	json_object_object_add(j, "vms", vms.arr);
+	}
+	r = apicli_get(a->state, "/images/", argv[a->first], &j);
+	if (r)
+		return r;
 	if (a->json) {
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 	} else {
@@ -671,16 +655,21 @@ int cmd_image(int argc, char **argv)
 		image_action_usage(act);
 		return CLI_USAGE;
 	}
+	/* what goes through the API, by whichever door (apicli.c) */
+	if (!strcmp(act, "list") || !strcmp(act, "show")) {
+		r = !strcmp(act, "list") ? do_list(&a) : do_show(&a, argc, argv);
+		if (r == CLI_USAGE)
+			image_action_usage(act);
+		return r;
+	}
+	if (apicli_remote())
+		return apicli_local_only("image", act);
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
 	if (!strcmp(act, "import"))
 		r = do_import(c, &a, argc, argv);
 	else if (!strcmp(act, "build"))
 		r = do_build(c, &a, argc, argv);
-	else if (!strcmp(act, "list"))
-		r = do_list(c, &a);
-	else if (!strcmp(act, "show"))
-		r = do_show(c, &a, argc, argv);
 	else if (!strcmp(act, "set"))
 		r = do_set(c, &a, argc, argv);
 	else if (!strcmp(act, "tag"))

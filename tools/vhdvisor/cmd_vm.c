@@ -30,6 +30,8 @@
 
 #include <json-c/json.h>
 
+#include "appliance/api.h"
+#include "appliance/client.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "images/bundle.h"
@@ -340,57 +342,73 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 	return r;
 }
 
-struct vm_list {
-	struct cat *c;
-	json_object *arr;
-};
-
-static int list_vm(void *opaque, const struct cat_vm *vm)
+/* A field of a reply object: a string, or NULL when absent or null. */
+static const char *jstr(json_object *o, const char *key)
 {
-	struct vm_list *l = opaque;
-	char mem[32], ip[32];
+	json_object *v;
 
-	if (l->arr) {
-		json_object_array_add(l->arr, vmrec_vm_json(l->c, vm, false));
-		return 0;
-	}
-	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
-	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
-	       vmrec_running(vm->name) ? "running" : "stopped",
-	       vm->cpus, size_format(vm->mem, mem, sizeof(mem)), vm->mac,
-	       vm->image[0] ? vm->image : "-", vmrec_vm_ip(vm, ip, sizeof(ip)) ? "-" : ip);
-	return 0;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
 }
 
-static int do_list(struct cat *c, const struct vm_args *a)
+static int64_t jint(json_object *o, const char *key)
 {
-	struct vm_list l = { .c = c, .arr = a->json ? json_object_new_array() : NULL };
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static int do_list(const struct vm_args *a)
+{
+	json_object *arr;
+	char mem[32];
 	int r;
 
-	if (!a->json)
+	r = apicli_get(a->state, "/vms", NULL, &arr);
+	if (r)
+		return r;
+	if (!a->json)	/* the header once the rows came */
 		printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
 		       "MAC", "IMAGE", "IP");
-	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
 	if (a->json) {
-		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(l.arr);
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(arr);
+		return CLI_OK;
 	}
-	return r ? CLI_FAIL : CLI_OK;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *vm = json_object_array_get_idx(arr, i);
+		const char *image = jstr(vm, "image"), *ip = jstr(vm, "ip");
+
+		printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", jstr(vm, "name"),
+		       jstr(vm, "state"), (unsigned)jint(vm, "cpus"),
+		       size_format((uint64_t)jint(vm, "mem"), mem, sizeof(mem)),
+		       jstr(vm, "mac") ? jstr(vm, "mac") : "", image && image[0] ? image : "-",
+		       ip ? ip : "-");
+	}
+	json_object_put(arr);
+	return CLI_OK;
 }
 
-static int do_show(struct cat *c, const struct vm_args *a, int argc, char **argv,
-		   bool snaps_only)
+/* Names the API cannot carry name no VM either. */
+static bool vm_name_ok(const char *name)
+{
+	if (api_name_valid(name))
+		return true;
+	log_err("no VM '%s'", name);
+	return false;
+}
+
+static int do_show(const struct vm_args *a, int argc, char **argv, bool snaps_only)
 {
 	json_object *j, *all = NULL;
-	struct cat_vm vm;
+	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
-	if (cat_vm_get(c, argv[a->first], &vm)) {
-		log_err("no VM '%s'", argv[a->first]);
+	if (!vm_name_ok(argv[a->first]))
 		return CLI_FAIL;
-	}
-	j = vmrec_vm_json(c, &vm, true);
+	r = apicli_get(a->state, "/vms/", argv[a->first], &j);
+	if (r)
+		return r;
 	if (snaps_only) {	/* just the list, which the VM's object keeps */
 		all = j;
 		json_object_object_get_ex(all, "snapshots", &j);
@@ -543,74 +561,96 @@ static int do_import(struct cat *c, const struct vm_args *a, int argc, char **ar
 	return CLI_OK;
 }
 
-/* ---- the detached runtime (images/vmstart.c) ---- */
+/* ---- the detached runtime, through the API (appliance/api_vms.c) ---- */
 
-static int start_config(struct cat *c, const struct vm_args *a, const char *name,
-			struct vm_config *cfg)
+/* A boot file named to this host's API: its absolute path, as the daemon
+ * resolves none against our directory. A remote host's files are its own. */
+static void body_file(json_object *body, const char *key, const char *file, bool local)
 {
-	struct vmrec_boot b = {
-		.kernel = a->kernel, .initrd = a->initrd, .append = a->append,
-		.boot = a->boot, .accel = a->accel,
-	};
+	char abs[PATH_MAX];
 
-	vm_config_init(cfg);
-	if (vmrec_vm_config(c, name, cfg))
-		return fail_img();
-	if (vmrec_boot_apply(cfg, &b)) {
-		log_err("%s", img_last_error());
-		return CLI_USAGE;
-	}
-	if (a->transport && vm_disk_transport_parse(a->transport, &cfg->disk_transport)) {
-		log_err("bad --disk-transport '%s' (nbd or vhost-user)", a->transport);
-		return CLI_USAGE;
-	}
-	return CLI_OK;
+	if (!file)
+		return;
+	if (local && file[0] != '/' && realpath(file, abs))
+		file = abs;
+	json_object_object_add(body, key, json_object_new_string(file));
 }
 
-static int do_start(struct cat **cp, const struct vm_args *a, int argc, char **argv)
+static void body_str(json_object *body, const char *key, const char *s)
+{
+	if (s)
+		json_object_object_add(body, key, json_object_new_string(s));
+}
+
+/* POST /vms/NAME/ACTION with @body (taken); the reply in *@reply. */
+static int vm_post(const struct vm_args *a, const char *name, const char *action,
+		   json_object *body, json_object **reply)
+{
+	char path[API_PATH_MAX] = API_PREFIX "/vms/";
+	struct api_client *cl;
+	int r;
+
+	if (!vm_name_ok(name)) {
+		json_object_put(body);
+		return CLI_FAIL;
+	}
+	api_path_append(path, sizeof(path), name);
+	strcat(path, "/");
+	strcat(path, action);
+	r = apicli_open(a->state, &cl);
+	if (!r) {
+		if (body) {	/* the boot files, now that the door is known */
+			body_file(body, "kernel", a->kernel, cl->door != API_DOOR_REMOTE);
+			body_file(body, "initrd", a->initrd, cl->door != API_DOOR_REMOTE);
+		}
+		r = apicli_call(cl, "POST", path, body, reply);
+		api_client_close(cl);
+	}
+	json_object_put(body);
+	return r;
+}
+
+static int do_start(const struct vm_args *a, int argc, char **argv)
 {
 	const char *name = argv[a->first];
-	struct vm_config *cfg;
-	char state[4096];
-	pid_t pid;
+	enum vm_disk_transport t;
+	json_object *body, *rep;
 	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
-	if (vmrec_running(name)) {
-		log_err("%s is already running", name);
-		return CLI_FAIL;
+	if (a->transport && vm_disk_transport_parse(a->transport, &t)) {
+		log_err("bad --disk-transport '%s' (nbd or vhost-user)", a->transport);
+		return CLI_USAGE;
 	}
-	cfg = malloc(sizeof(*cfg));
-	if (!cfg)
-		return CLI_FAIL;
-	r = start_config(*cp, a, name, cfg);
-	snprintf(state, sizeof(state), "%s", cat_dir(*cp));
-	/* the runtime must not hold the catalog (its lock blocks gc) */
-	cat_close(*cp);
-	*cp = NULL;
-	if (!r && vmrec_start(cfg, state, &pid))
-		r = fail_img();
-	free(cfg);
-	if (!r)
-		printf("started %s (pid %d)\n", name, (int)pid);
-	return r;
+	body = json_object_new_object();
+	body_str(body, "append", a->append);
+	body_str(body, "boot", a->boot);
+	body_str(body, "accel", a->accel);
+	body_str(body, "disk_transport", a->transport);
+	r = vm_post(a, name, "start", body, &rep);
+	if (r)
+		return r;
+	printf("started %s (pid %d)\n", name, (int)jint(rep, "pid"));
+	json_object_put(rep);
+	return CLI_OK;
 }
 
 static int do_stop(const struct vm_args *a, int argc, char **argv)
 {
 	const char *name = argv[a->first];
-	bool killed;
+	json_object *rep, *k;
+	int r;
 
 	if (argc - a->first != 1)
 		return CLI_USAGE;
-	if (vmrec_stop(name, 60000, &killed)) {
-		log_err("%s is not running", name);
-		return CLI_FAIL;
-	}
-	if (killed)
+	r = vm_post(a, name, "stop", NULL, &rep);
+	if (r)
+		return r;
+	if (json_object_object_get_ex(rep, "killed", &k) && json_object_get_boolean(k))
 		log_warn("%s did not stop in 60 s; killed it", name);
 	printf("stopped %s\n", name);
+	json_object_put(rep);
 	return CLI_OK;
 }
 
@@ -659,6 +699,23 @@ int cmd_vm(int argc, char **argv)
 		vm_action_usage(act);
 		return CLI_USAGE;
 	}
+	/* what goes through the API, by whichever door (apicli.c) */
+	r = -1;
+	if (!strcmp(act, "list"))
+		r = do_list(&a);
+	else if (!strcmp(act, "show") || !strcmp(act, "snapshots"))
+		r = do_show(&a, argc, argv, !strcmp(act, "snapshots"));
+	else if (!strcmp(act, "start"))
+		r = do_start(&a, argc, argv);
+	else if (!strcmp(act, "stop"))
+		r = do_stop(&a, argc, argv);
+	else if (apicli_remote())
+		return apicli_local_only("vm", act);
+	if (r >= 0) {
+		if (r == CLI_USAGE)
+			vm_action_usage(act);
+		return r;
+	}
 	if (imgcli_open(a.state, &c))
 		return CLI_FAIL;
 	r = CLI_USAGE;
@@ -671,12 +728,6 @@ int cmd_vm(int argc, char **argv)
 		r = do_create(c, &a, argc, argv);
 	else if (!strcmp(act, "clone"))
 		r = do_clone(c, &a, argc, argv);
-	else if (!strcmp(act, "list"))
-		r = do_list(c, &a);
-	else if (!strcmp(act, "show"))
-		r = do_show(c, &a, argc, argv, false);
-	else if (!strcmp(act, "snapshots"))
-		r = do_show(c, &a, argc, argv, true);
 	else if (!strcmp(act, "set"))
 		r = do_set(c, &a, argc, argv);
 	else if (!strcmp(act, "rm"))
@@ -685,10 +736,6 @@ int cmd_vm(int argc, char **argv)
 		r = do_export(c, &a, argc, argv);
 	else if (!strcmp(act, "import"))
 		r = do_import(c, &a, argc, argv);
-	else if (!strcmp(act, "start"))
-		r = do_start(&c, &a, argc, argv);
-	else if (!strcmp(act, "stop"))
-		r = do_stop(&a, argc, argv);
 	else if (!strcmp(act, "status"))
 		r = do_status(&a, argc, argv);
 	else if (!strcmp(act, "console") && argc - a.first == 1)

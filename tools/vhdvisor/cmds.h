@@ -38,4 +38,26 @@ int cmd_vm_login(struct cat *c, const char *name, const char *password, const ch
 /* `vm disk ACTION ARGS...` with @argv[0] = ACTION (cmd_vm_disk.c). */
 int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json);
 
+/* The commands that go through the management API (apicli.c): the
+ * door is chosen by appliance/client.h from $VHDVISOR_HOST, $VHDVISOR_TOKEN
+ * and $VHDVISOR_FINGERPRINT (the global --host, --token, --fingerprint),
+ * else the local daemon when one serves @state, else in-process. These
+ * log their own errors and return exit codes. */
+#include <json-c/json.h>
+struct api_client;
+int cmd_host(int argc, char **argv);    /* cmd_host.c */
+/* True when a remote host was asked for. */
+bool apicli_remote(void);
+/* For what has no API route yet: a usage error under --host. */
+/* @cmd ("vm") and @act ("create", or NULL). */
+int apicli_local_only(const char *cmd, const char *act);
+int apicli_open(const char *state, struct api_client **out);
+const char *apicli_door_name(const struct api_client *cl);
+/* One request; on a 2xx the reply in *@reply (the caller's), else the
+ * server's error logged and CLI_USAGE for a 400, CLI_FAIL otherwise. */
+int apicli_call(struct api_client *cl, const char *method, const char *path, json_object *body,
+		json_object **reply);
+/* GET API_PREFIX @path, followed by @param percent-encoded (or NULL). */
+int apicli_get(const char *state, const char *path, const char *param, json_object **reply);
+
 #endif

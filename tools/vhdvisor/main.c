@@ -4,14 +4,28 @@
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
+/* The commands with no API route yet refuse a remote host rather than act
+ * on this one. */
+#define LOCAL_ONLY(fn, name)                                                    \
+	static int fn##_here(int argc, char **argv)                             \
+	{                                                                       \
+		return apicli_remote() ? apicli_local_only(name, NULL) : fn(argc, argv); \
+	}
+LOCAL_ONLY(cmd_net, "net")
+LOCAL_ONLY(cmd_run, "run")
+LOCAL_ONLY(cmd_catalog, "catalog")
+LOCAL_ONLY(cmd_lab, "lab")
+LOCAL_ONLY(cmd_token, "token")
+
 static const struct cli_cmd vhdvisor_cmds[] = {
-	{ "net", cmd_net, "lab networks: create, list, show, up, rm" },
-	{ "run", cmd_run, "run one VM in the foreground (QEMU engine)" },
+	{ "net", cmd_net_here, "lab networks: create, list, show, up, rm" },
+	{ "run", cmd_run_here, "run one VM in the foreground (QEMU engine)" },
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
-	{ "catalog", cmd_catalog, "the catalog itself: check, recover" },
-	{ "lab", cmd_lab, "labs of linked clones: create, start, stop, reset, rm, list" },
-	{ "token", cmd_token, "API tokens of vhdvisord: create, list, revoke" },
+	{ "catalog", cmd_catalog_here, "the catalog itself: check, recover" },
+	{ "lab", cmd_lab_here, "labs of linked clones: create, start, stop, reset, rm, list" },
+	{ "token", cmd_token_here, "API tokens of vhdvisord: create, list, revoke" },
+	{ "host", cmd_host, "the host: show (resources, certificate fingerprint)" },
 	{ 0 },
 };
 
@@ -22,5 +36,5 @@ int main(int argc, char **argv)
 	 * journals) is private to the user who runs us, whatever the
 	 * caller's umask; our own open()/mkdir() calls say 0600/0700 too. */
 	umask(077);
-	return cli_dispatch("vhdvisor", vhdvisor_cmds, CLI_STATE_OPT, argc, argv);
+	return cli_dispatch("vhdvisor", vhdvisor_cmds, CLI_STATE_OPT | CLI_REMOTE_OPT, argc, argv);
 }

@@ -6,7 +6,7 @@
  * Serves /api/v1 on the Unix socket (default RUN/vhdvisord.sock, mode
  * 0600; root needs no token) and, with --listen, over TLS on TCP (a bearer
  * token needed; certificate in STATE/tls/, made at first start). When it
- * listens it writes RUN/vhdvisord.json: {pid, socket, url, fingerprint}.
+ * listens it writes RUN/vhdvisord.json: {pid, socket, state, url, fingerprint}.
  * VMs it starts outlive it; on start it finds them again from RUN.
  * SIGTERM or SIGINT: stops serving and exits 0.
  */
@@ -185,7 +185,8 @@ static int take_lock(const char *run)
 	return fd;
 }
 
-static int write_status(const char *run, const char *sock, const char *url, const char *fp)
+static int write_status(const char *run, const char *state, const char *sock, const char *url,
+			const char *fp)
 {
 	char path[4200], tmp[4210];
 	json_object *j = json_object_new_object();
@@ -194,6 +195,8 @@ static int write_status(const char *run, const char *sock, const char *url, cons
 
 	json_object_object_add(j, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(j, "socket", json_object_new_string(sock));
+	/* the CLI goes through this daemon only for the state it serves */
+	json_object_object_add(j, "state", json_object_new_string(state));
 	json_object_object_add(j, "url", url[0] ? json_object_new_string(url) : NULL);
 	json_object_object_add(j, "fingerprint", fp[0] ? json_object_new_string(fp) : NULL);
 	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -271,7 +274,7 @@ int main(int argc, char **argv)
 		}
 		tfd = -1;
 	}
-	if (write_status(o.run, sock, url, fp))
+	if (write_status(o.run, state, sock, url, fp))
 		log_warn("cannot write %s/vhdvisord.json", o.run);
 	log_info("serving %s on %s%s%s%s%s", API_PREFIX, sock, url[0] ? " and " : "", url,
 		 fp[0] ? ", certificate SHA-256 " : "", fp);

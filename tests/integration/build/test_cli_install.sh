@@ -45,7 +45,7 @@ for c in create snapshot info check read write map convert commit flatten resize
 		grep -q -- "$o" "$T/vhd.plain" || fail "vhd.1 lacks $c $o"
 	done
 done
-for fam in image vm lab net token; do
+for fam in image vm lab net token host; do
 	for act in $("$P/bin/vhdvisor" "$fam" --help |
 		sed -nE "s/^(usage:| ) *vhdvisor $fam ([a-z-]+).*/\2/p" | sort -u); do
 		grep -q "$fam $act\b" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks $fam $act"
@@ -53,6 +53,9 @@ for fam in image vm lab net token; do
 			grep -q -- "$o" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks $fam $act $o"
 		done
 	done
+done
+for o in $("$P/bin/vhdvisor" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	grep -q -- "$o" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks the global option $o"
 done
 for o in $("$P/bin/vhdvisor" run --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	grep -q -- "$o" "$T/vhdvisor.plain" || fail "vhdvisor.1 lacks run $o"
