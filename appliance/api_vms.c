@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "appliance/api_int.h"
+#include "appliance/event.h"
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
@@ -151,6 +152,8 @@ void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct a
 		api_fail(rep, 500, "%s", img_last_error());
 	else
 		api_ok(rep, vm_state(req->params[0], "running", pid));
+	if (!r)
+		api_event_vm_state(req->params[0], true, pid);
 out:
 	pthread_mutex_unlock(&run_lock);
 	free(cfg);
@@ -177,6 +180,7 @@ void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct ap
 		api_fail(rep, 409, "%s is not running", vm.name);
 		return;
 	}
+	api_event_vm_state(vm.name, false, 0);
 	j = vm_state(vm.name, "stopped", 0);
 	json_object_object_add(j, "killed", json_object_new_boolean(killed));
 	api_ok(rep, j);
