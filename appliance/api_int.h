@@ -3,6 +3,8 @@
 #ifndef VV_APPLIANCE_API_INT_H
 #define VV_APPLIANCE_API_INT_H
 
+#include <pthread.h>
+
 #include "appliance/api.h"
 
 struct cat;
@@ -43,6 +45,8 @@ void api_lab_reset(const struct api_ctx *ctx, const struct api_req *req, struct 
 /* The reply of a route that started task @id on @target (task_submit()
  * returned @r): 202 and the task, or the error (409 busy, 503 ...). */
 void api_task_reply(struct api_reply *rep, int r, const char *id, const char *target);
+/* VM starts and stops, one at a time in the process (api_vms.c). */
+extern pthread_mutex_t api_run_lock;
 /* True for a route that answers 202 (it started or cancels a task). */
 bool api_route_accepts(const struct api_route *r);
 /* ---- end of tasks, events, labs ---- */

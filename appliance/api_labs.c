@@ -4,6 +4,7 @@
  * calls as `vhdvisor lab start|stop`: vmrec_start() per VM, no process of
  * ours re-run. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,17 @@ static void job_free(void *arg)
 static int job_step(void *opaque, const struct lab_step *s, bool start)
 {
 	struct lab_job *j = opaque;
-	json_object *o = json_object_new_object();
+	json_object *o;
 
+	if (s->before) {
+		if (task_cancelled(j->t))
+			return 1;
+		/* as the VM routes: one start or stop at a time in the daemon */
+		pthread_mutex_lock(&api_run_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&api_run_lock);
+	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(s->vm));
 	json_object_object_add(o, "ok", json_object_new_boolean(!s->r));
 	if (s->r) {
@@ -158,7 +168,7 @@ static int job_step(void *opaque, const struct lab_step *s, bool start)
 	if (!s->r)
 		api_event_vm_state(s->vm, start, s->pid);
 	task_progress(j->t, s->total ? s->done * 100 / s->total : 100, 0);
-	return s->done < s->total && task_cancelled(j->t);
+	return 0;
 }
 
 static int start_step(void *opaque, const struct lab_step *s)

@@ -28,15 +28,18 @@ int lab_remove(struct cat *c, const char *lab);
 int lab_foreach_vm(struct cat *c, const char *lab,
 		   int (*fn)(void *opaque, const char *vm), void *opaque);
 
-/* One VM of a lab_start()/lab_stop() run, after its start or stop. */
+/* One VM of a lab_start()/lab_stop() run, before (@before) and after
+ * its start or stop. */
 struct lab_step {
 	const char *vm;
+	bool before;            /* about to start/stop it; r, pid not yet set */
 	int r;                  /* 0 or -errno; the reason in img_last_error() */
 	pid_t pid;              /* the runtime's, after a start */
 	unsigned done, total;   /* VMs handled so far (this one included), to handle */
 };
 
-/* Called after each VM; a nonzero return ends the run there (cancel). */
+/* Called before each VM (a nonzero return ends the run there: cancel)
+ * and, when the before call returned 0, after it (its return ignored). */
 typedef int (*lab_step_fn)(void *opaque, const struct lab_step *s);
 
 /* Starts (vmrec_start(), with the overrides @b, NULL: none) every VM of

@@ -98,8 +98,14 @@ static int lab_run(const char *state_dir, const char *lab, bool start,
 	*failed = 0;
 	r = lab_todo(state_dir, lab, start, &nl);
 	for (unsigned i = 0; !r && i < nl.n; i++) {
-		struct lab_step s = { .vm = nl.v[i], .done = i + 1, .total = nl.n };
+		struct lab_step s = { .vm = nl.v[i], .before = true, .done = i, .total = nl.n };
 
+		if (fn && fn(opaque, &s)) {
+			r = -ECANCELED;
+			break;
+		}
+		s.before = false;
+		s.done = i + 1;
 		img_error_clear();
 		if (start) {
 			s.r = start_one(state_dir, s.vm, b, &s.pid);
@@ -114,8 +120,8 @@ static int lab_run(const char *state_dir, const char *lab, bool start,
 		}
 		if (s.r)
 			(*failed)++;
-		if (fn && fn(opaque, &s))
-			r = -ECANCELED;
+		if (fn)
+			fn(opaque, &s);
 	}
 	free(nl.v);
 	if (!r && *failed)

@@ -124,6 +124,8 @@ static int report_step(void *opaque, const struct lab_step *s)
 {
 	bool start = *(const bool *)opaque;
 
+	if (s->before)
+		return 0;
 	if (s->r)
 		log_err("%s", img_last_error());
 	else if (start)
