@@ -72,6 +72,57 @@ expect_status 403 "$(tapi "$view" POST "/api/v1/tasks/$task/cancel")" "viewer ma
 expect_status 202 "$(tapi "$op" POST "/api/v1/tasks/$task/cancel")" "operator cancels"
 assert_eq "$(jq -r '.state + " " + (.cancel | tostring)' "$T/body")" "running true" \
 	"asked, still in its first VM's start"
+
+note "a stream client that does not read is dropped; the daemon and other clients go on"
+# the slow client asks for the stream, reads nothing until told, then
+# reads to the end: a dropped client's stream ends, a kept one would not
+cat >"$T/slow.py" <<EOF
+import os, socket, time
+s = socket.socket(socket.AF_UNIX)
+s.connect("$SOCK")
+s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+open("$T/slow.connected", "w").close()
+while not os.path.exists("$T/slow.go"):
+    time.sleep(0.1)
+# a kept stream gets keepalives: give up at a deadline, not on silence
+end = time.time() + 20
+s.settimeout(1)
+while time.time() < end:
+    try:
+        if not s.recv(65536):
+            print("EOF")
+            break
+    except socket.timeout:
+        pass
+else:
+    print("still open")
+EOF
+python3 "$T/slow.py" >"$T/slow.out" 2>&1 &
+slow=$!
+at_exit "kill $slow"
+curl -sS -N --unix-socket "$SOCK" -D "$T/fast.hdr" -o "$T/fast" \
+	http://localhost/api/v1/events 2>/dev/null &
+at_exit "kill $!"
+for _ in $(seq 1 100); do
+	[[ -e $T/slow.connected ]] && grep -qi '^content-type' "$T/fast.hdr" 2>/dev/null && break
+	sleep 0.1
+done
+sleep 0.5	# the slow client's request read and answered too
+# each cancel of the running task is an event: 600 of them, on one connection
+urls=()
+for _ in $(seq 1 600); do urls+=("http://localhost/api/v1/tasks/$task/cancel"); done
+curl -sS --unix-socket "$SOCK" -X POST "${urls[@]}" >/dev/null
+expect_status 200 "$(api GET /api/v1/host)" "the daemon answers"
+count() { grep -c "^data: .*\"id\":\"$task\".*\"cancel\":true" "$T/fast" || true; }
+for _ in $(seq 1 50); do
+	(($(count) >= 600)) && break
+	sleep 0.1
+done
+assert_eq "$(count)" 600 "events the reading client got"
+touch "$T/slow.go"
+wait "$slow" || true
+assert_eq "$(cat "$T/slow.out")" EOF "the slow client's stream was ended"
+
 rm "$T/gate-closed"
 wait_task "$task"
 assert_eq "$(jq -r .state "$T/body")" cancelled "cancelled"
