@@ -146,6 +146,15 @@ static json_object *time_or_null(int64_t t)
 	return t ? json_object_new_int64(t) : NULL;
 }
 
+static json_object *copy_of(json_object *o)
+{
+	json_object *c = NULL;
+
+	if (o && json_object_deep_copy(o, &c, NULL))
+		c = NULL;
+	return c;
+}
+
 /* The task's JSON. Under lock. */
 static json_object *task_json(const struct task *t)
 {
@@ -160,7 +169,8 @@ static json_object *task_json(const struct task *t)
 	json_object_object_add(j, "bytes", json_object_new_int64((int64_t)t->bytes));
 	json_object_object_add(j, "cancel", json_object_new_boolean(atomic_load(&t->cancel)));
 	json_object_object_add(j, "error", str_or_null(t->error));
-	json_object_object_add(j, "result", t->result ? json_object_get(t->result) : NULL);
+	/* a copy: the reply is serialized on another thread than the task's */
+	json_object_object_add(j, "result", copy_of(t->result));
 	json_object_object_add(j, "resumable", json_object_new_boolean(t->resumable));
 	json_object_object_add(j, "created", json_object_new_int64(t->created));
 	json_object_object_add(j, "started", time_or_null(t->started));
