@@ -3,6 +3,7 @@
 #ifndef VV_APPLIANCE_API_INT_H
 #define VV_APPLIANCE_API_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "appliance/api.h"
@@ -28,6 +29,28 @@ void api_vms_list(const struct api_ctx *ctx, const struct api_req *req, struct a
 void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
 void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
 void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+
+/* ---- tasks, events, labs (api_tasks.c, api_labs.c) ---- */
+void api_tasks_list(const struct api_ctx *ctx, const struct api_req *req,
+		    struct api_reply *rep);
+void api_task_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_task_cancel(const struct api_ctx *ctx, const struct api_req *req,
+		     struct api_reply *rep);
+void api_events_get(const struct api_ctx *ctx, const struct api_req *req,
+		    struct api_reply *rep);
+void api_labs_list(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_lab_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_lab_start(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_lab_stop(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_lab_reset(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+/* The reply of a route that started task @id on @target (task_submit()
+ * returned @r): 202 and the task, or the error (409 busy, 503 ...). */
+void api_task_reply(struct api_reply *rep, int r, const char *id, const char *target);
+/* VM starts and stops, one at a time in the process (api_vms.c). */
+extern pthread_mutex_t api_run_lock;
+/* True for a route that answers 202 (it started or cancels a task). */
+bool api_route_accepts(const struct api_route *r);
+/* ---- end of tasks, events, labs ---- */
 
 /* Opens the catalog of @ctx; on failure sets a 500 reply and returns
  * -errno. */

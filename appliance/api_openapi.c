@@ -107,7 +107,8 @@ static json_object *operation(const struct api_route *r)
 	if (r->role == API_ROLE_NONE)
 		json_object_object_add(op, "security", json_object_new_array());
 	json_object_object_add(obj, "type", str("object"));
-	json_object_object_add(resp, "200", response("success", obj));
+	json_object_object_add(resp, api_route_accepts(r) ? "202" : "200",
+			       response(api_route_accepts(r) ? "accepted: the task" : "success", obj));
 	json_object_object_add(resp, "4XX", response("refused: bad request, auth, not found, "
 						     "conflict, too large", ref("#/components/schemas/Error")));
 	json_object_object_add(resp, "5XX", response("failed", ref("#/components/schemas/Error")));

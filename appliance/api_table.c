@@ -85,6 +85,33 @@ static const struct api_route routes[] = {
 	  "name (required): 1-64 of A-Z a-z 0-9 . _ -; role (required): admin|operator|viewer" },
 	{ "DELETE", API_PREFIX "/tokens/{name}", api_token_delete, API_ROLE_ADMIN, "tokenRevoke",
 	  "Revokes a token: it stops working at once", NULL, NULL },
+	/* ---- tasks, events, labs ---- */
+	{ "GET", API_PREFIX "/tasks", api_tasks_list, API_ROLE_VIEWER, "tasksList",
+	  "The newest 200 tasks, newest first (a task ran or runs a long operation)",
+	  NULL, NULL },
+	{ "GET", API_PREFIX "/tasks/{id}", api_task_get, API_ROLE_VIEWER, "taskGet",
+	  "One task: state (queued, running, done, failed, cancelled), percent, bytes, "
+	  "result or error", NULL, NULL },
+	{ "POST", API_PREFIX "/tasks/{id}/cancel", api_task_cancel, API_ROLE_OPERATOR,
+	  "taskCancel", "Asks a queued or running task to stop (202); 409 once it ended",
+	  NULL, NULL },
+	{ "GET", API_PREFIX "/events", api_events_get, API_ROLE_VIEWER, "eventsGet",
+	  "The event stream (text/event-stream): vm.state, task, image.added, "
+	  "image.removed", NULL, NULL },
+	{ "GET", API_PREFIX "/labs", api_labs_list, API_ROLE_VIEWER, "labsList",
+	  "Every lab with its VMs and how many run", NULL, NULL },
+	{ "GET", API_PREFIX "/labs/{name}", api_lab_get, API_ROLE_VIEWER, "labGet",
+	  "One lab with its VMs and their states", NULL, NULL },
+	{ "POST", API_PREFIX "/labs/{name}/start", api_lab_start, API_ROLE_OPERATOR, "labStart",
+	  "Starts the lab's stopped VMs, one by one, as a task (202 and the task)",
+	  "kernel initrd append boot accel",
+	  "as for vmStart, for each VM: kernel, initrd (admin only), append, boot, accel" },
+	{ "POST", API_PREFIX "/labs/{name}/stop", api_lab_stop, API_ROLE_OPERATOR, "labStop",
+	  "Stops the lab's running VMs as a task (202 and the task)", NULL, NULL },
+	{ "POST", API_PREFIX "/labs/{name}/reset", api_lab_reset, API_ROLE_OPERATOR, "labReset",
+	  "Puts every VM of the (stopped) lab back to its image, as a task (202 and the task)",
+	  NULL, NULL },
+	/* ---- end of tasks, events, labs ---- */
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "appliance/api_int.h"
+#include "appliance/event.h"
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
@@ -19,8 +20,9 @@
 #define STOP_TIMEOUT_MS 60000
 
 /* Starts and stops one at a time: the check "not running yet" and the
- * pidfile the runtime writes must not interleave with another start. */
-static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+ * pidfile the runtime writes must not interleave with another start
+ * (lab tasks take it too, around each VM). */
+pthread_mutex_t api_run_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct list_ctx {
 	struct cat *c;
@@ -141,7 +143,7 @@ void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct a
 		api_fail(rep, 500, "out of memory");
 		return;
 	}
-	pthread_mutex_lock(&run_lock);
+	pthread_mutex_lock(&api_run_lock);
 	if (vmrec_running(req->params[0])) {
 		api_fail(rep, 409, "%s is already running", req->params[0]);
 		goto out;
@@ -155,8 +157,10 @@ void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct a
 		api_fail(rep, 500, "%s", img_last_error());
 	else
 		api_ok(rep, vm_state(req->params[0], "running", pid));
+	if (!r)
+		api_event_vm_state(req->params[0], true, pid);
 out:
-	pthread_mutex_unlock(&run_lock);
+	pthread_mutex_unlock(&api_run_lock);
 	free(cfg);
 }
 
@@ -174,13 +178,14 @@ void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct ap
 	cat_close(c);
 	if (r)
 		return;
-	pthread_mutex_lock(&run_lock);
+	pthread_mutex_lock(&api_run_lock);
 	r = vmrec_stop(vm.name, STOP_TIMEOUT_MS, &killed);
-	pthread_mutex_unlock(&run_lock);
+	pthread_mutex_unlock(&api_run_lock);
 	if (r == -ESRCH) {
 		api_fail(rep, 409, "%s is not running", vm.name);
 		return;
 	}
+	api_event_vm_state(vm.name, false, 0);
 	j = vm_state(vm.name, "stopped", 0);
 	json_object_object_add(j, "killed", json_object_new_boolean(killed));
 	api_ok(rep, j);

@@ -119,57 +119,20 @@ static int lab_parse(int argc, char **argv, struct lab_args *a)
 	return 0;
 }
 
-/* Starts or stops lab VM @vm through the same library calls as `vm
- * start` and `vm stop` (images/vmstart.h), printing what they print. 0 or
- * -errno, the reason logged. */
-static int vm_start_stop(struct cat *c, const struct lab_args *a, bool start, const char *vm)
+/* Prints what each VM of `lab start|stop` did, as `vm start|stop` do. */
+static int report_step(void *opaque, const struct lab_step *s)
 {
-	struct vmrec_boot b = { .kernel = a->kernel, .initrd = a->initrd, .append = a->append };
-	struct vm_config *cfg;
-	pid_t pid;
-	int r;
+	bool start = *(const bool *)opaque;
 
-	if (!start) {
-		r = vmrec_stop(vm, 60000, NULL);
-		if (!r)
-			printf("stopped %s\n", vm);
-		else
-			log_err("%s", img_last_error());
-		return r;
-	}
-	cfg = malloc(sizeof(*cfg));
-	if (!cfg)
-		return -ENOMEM;
-	vm_config_init(cfg);
-	r = vmrec_vm_config(c, vm, cfg);
-	if (!r)
-		r = vmrec_boot_apply(cfg, &b);
-	if (!r)
-		r = vmrec_start(cfg, cat_dir(c), &pid);
-	free(cfg);
-	if (r)
+	if (s->before)
+		return 0;
+	if (s->r)
 		log_err("%s", img_last_error());
+	else if (start)
+		printf("started %s (pid %d)\n", s->vm, (int)s->pid);
 	else
-		printf("started %s (pid %d)\n", vm, (int)pid);
+		printf("stopped %s\n", s->vm);
 	img_error_clear();	/* reported: not the lab's own reason */
-	return r;
-}
-
-struct each {
-	struct cat *c;
-	const struct lab_args *a;
-	bool start;
-	unsigned failed;
-};
-
-static int start_stop(void *opaque, const char *vm)
-{
-	struct each *e = opaque;
-
-	if (e->start == vmrec_running(vm))
-		return 0;	/* already as wanted */
-	if (vm_start_stop(e->c, e->a, e->start, vm))
-		e->failed++;
 	return 0;
 }
 
@@ -190,12 +153,6 @@ static int count_running(void *opaque, const char *vm)
 {
 	if (vmrec_running(vm))
 		(*(unsigned *)opaque)++;
-	return 0;
-}
-
-static int count_vm(void *opaque, const char *vm)
-{
-	(*(unsigned *)opaque)++;
 	return 0;
 }
 
@@ -267,28 +224,27 @@ int cmd_lab(int argc, char **argv)
 		else
 			r = printf("created lab %s: %s-1 .. %s-%u\n", lab, lab, lab, a.count) < 0;
 	} else if (!strcmp(act, "start") || !strcmp(act, "stop")) {
-		struct each e = { .c = c, .a = &a, .start = !strcmp(act, "start") };
-		unsigned running = 0, total = 0;
-		struct cat_lab l;
+		struct vmrec_boot b = { .kernel = a.kernel, .initrd = a.initrd,
+					.append = a.append };
+		bool start = !strcmp(act, "start");
+		char dir[4096];
+		unsigned failed = 0;
+		int e;
 
-		if (cat_lab_get(c, lab, &l)) {
-			log_err("no lab '%s'", lab);
-			r = CLI_FAIL;
-		} else if (lab_foreach_vm(c, lab, count_running, &running) ||
-			   lab_foreach_vm(c, lab, count_vm, &total)) {
-			r = CLI_FAIL;
-		} else if (e.start ? total && running == total : running == 0) {
-			/* as 'vm start' of a running VM, 'vm stop' of a stopped one */
-			log_err("lab %s is %s", lab, e.start ? "already running" : "not running");
-			r = CLI_FAIL;
-		} else {
-			/* each VM's failure is reported as it happens: none
-			 * of those may be reported again as the lab's */
+		/* the runtimes must not inherit the catalog's lock: lab_start()
+		 * opens it only to build each VM's config */
+		snprintf(dir, sizeof(dir), "%s", cat_dir(c));
+		cat_close(c);
+		c = NULL;
+		img_error_clear();
+		e = start ? lab_start(dir, lab, &b, report_step, &start, &failed)
+			  : lab_stop(dir, lab, 60000, report_step, &start, &failed);
+		r = e ? CLI_FAIL : CLI_OK;
+		if (failed) {
+			/* each VM's failure was reported as it happened */
+			log_err("%u VM%s of lab %s failed to %s", failed, failed == 1 ? "" : "s",
+				lab, act);
 			img_error_clear();
-			r = lab_foreach_vm(c, lab, start_stop, &e) || e.failed ? CLI_FAIL : CLI_OK;
-			if (e.failed)
-				log_err("%u VM%s of lab %s failed to %s", e.failed,
-					e.failed == 1 ? "" : "s", lab, act);
 		}
 	} else if (!strcmp(act, "reset")) {
 		r = lab_reset(c, lab) ? CLI_FAIL : CLI_OK;

@@ -13,9 +13,11 @@
 
 #include <microhttpd.h>
 
+#include "appliance/event.h"
 #include "appliance/throttle.h"
 #include "appliance/token.h"
 #include "common/log.h"
+#include "tools/vhdvisord/sse.h"
 
 #define CONN_TIMEOUT_S 30       /* an idle or stalled connection is closed */
 #define CONN_LIMIT 512
@@ -222,7 +224,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
 	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
-	res = send_json(conn, rep.status, rep.body);
+	if (api_event_is_stream(method, url, rep.status))
+		res = sse_send(conn);	/* the handler said yes: stream the events */
+	else
+		res = send_json(conn, rep.status, rep.body);
 	api_reply_clear(&rep);
 	return res;
 }

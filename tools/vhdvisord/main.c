@@ -27,9 +27,13 @@
 #include <json-c/json.h>
 
 #include "appliance/api.h"
+#include "appliance/event.h"
+#include "appliance/task.h"
 #include "appliance/tls.h"
 #include "common/log.h"
 #include "tools/vhdvisord/http.h"
+
+#define TASK_STOP_WAIT_MS 20000
 
 struct opts {
 	const char *state, *run, *socket, *listen;
@@ -217,7 +221,7 @@ int main(int argc, char **argv)
 	struct api_ctx ctx;
 	struct opts o;
 	sigset_t set;
-	int lock, ufd, tfd = -1, sig, rc = 1;
+	int lock, ufd = -1, tfd = -1, sig, rc = 1, r;
 
 	log_init("vhdvisord");
 	/* as vhd and vhdvisor: what we and the VM runtimes we start (QEMU,
@@ -250,6 +254,16 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* tasks interrupted by a previous daemon's end are marked failed,
+	 * and the VMs running now are known before anything is served */
+	if ((r = task_init(state))) {
+		log_err("%s/tasks.db: %s", state, strerror(-r));
+		goto out;
+	}
+	if ((r = api_event_init())) {
+		log_err("event watcher: %s", strerror(-r));
+		goto out;
+	}
 	ufd = unix_listen(sock);
 	if (ufd < 0)
 		goto out;
@@ -285,6 +299,10 @@ int main(int argc, char **argv)
 	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:
+	/* streams end first (their readers wait in the doors' threads), then
+	 * tasks are cancelled and given a while to end */
+	api_event_fini();
+	task_fini(TASK_STOP_WAIT_MS);
 	door_close(tcp_door);
 	door_close(unix_door);
 	if (ufd >= 0)

@@ -87,6 +87,22 @@ gone "$pid" || fail "runtime $pid still lives"
 assert_eq "$(vv vm status web --json | jq .running)" false "the CLI sees it stopped"
 expect_status 409 "$(api POST /api/v1/vms/web/stop)" "stop a stopped VM"
 
+note "tasks, events, labs (test_daemon_events.sh and test_daemon_tasks.sh run them for real)"
+expect_status 200 "$(call GET /api/v1/tasks /api/v1/tasks)" "tasks"
+assert_eq "$(jq -c . "$T/body")" "[]" "no tasks yet"
+expect_status 404 "$(call GET /api/v1/tasks/{id} /api/v1/tasks/0123456789abcdef)" "no task"
+expect_status 404 "$(call POST /api/v1/tasks/{id}/cancel /api/v1/tasks/0123456789abcdef/cancel)" \
+	"cancel no task"
+expect_status 200 "$(call GET /api/v1/labs /api/v1/labs)" "labs"
+assert_eq "$(jq -c . "$T/body")" "[]" "no labs"
+expect_status 404 "$(call GET /api/v1/labs/{name} /api/v1/labs/nosuch)" "no lab"
+for a in start stop reset; do
+	expect_status 404 "$(call POST "/api/v1/labs/{name}/$a" "/api/v1/labs/nosuch/$a")" "$a no lab"
+done
+st=$(call GET /api/v1/events /api/v1/events -m 1 -D "$T/hdr" || true)
+assert_eq "$st" 200 "event stream"
+grep -qi '^content-type: text/event-stream' "$T/hdr" || fail "events: $(cat "$T/hdr")"
+
 note "every route was called (here, or by a call line of another test_daemon_*.sh)"
 grep -ohE '(^|[ ;(])call [A-Z]+ /api/v1[^ ]*' "$VV_ROOT"/tests/integration/appliance/test_daemon_*.sh |
 	sed -E 's/^.*call //' | cat - "$T/covered" | sort -u >"$T/covered.s"
