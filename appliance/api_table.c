@@ -25,6 +25,12 @@ static const struct api_route routes[] = {
 	  "boot: auto|direct|image|firmware; accel: auto|kvm|tcg" },
 	{ "POST", API_PREFIX "/vms/{name}/stop", api_vm_stop, API_ROLE_OPERATOR, "vmStop",
 	  "Stops a VM (clean shutdown of the engine, killed after 60 s)", NULL, NULL },
+	/* metrics (api_stats.c; query parameters in api_query.c) */
+	{ "GET", API_PREFIX "/vms/{name}/stats", api_vm_stats, API_ROLE_VIEWER, "vmStats",
+	  "A VM's metrics: CPU, memory, disk and NIC counters, every second or minute", NULL,
+	  NULL },
+	{ "GET", API_PREFIX "/host/stats", api_host_stats, API_ROLE_VIEWER, "hostStats",
+	  "The host's metrics: CPU, memory, load, storage, every second or minute", NULL, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -167,6 +167,31 @@ static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_r
 	return true;
 }
 
+/* libmicrohttpd splits the query string off the URL; this puts it back,
+ * as sent (no_unescape below keeps names and values encoded), for
+ * api_dispatch() to parse. */
+struct query_buf {
+	char *s;
+	size_t len;
+	bool overflow;
+};
+
+static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct query_buf *q = cls;
+	size_t room = API_PATH_MAX * 2 - q->len;
+	int n = snprintf(q->s + q->len, room, "%c%s%s%s", q->len ? '&' : '?', key,
+			 value ? "=" : "", value ? value : "");
+
+	if (n < 0 || (size_t)n >= room) {
+		q->overflow = true;
+		return MHD_NO;
+	}
+	q->len += (size_t)n;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -221,7 +246,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
-	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
+	{
+		char qs[API_PATH_MAX * 2] = "", full[API_PATH_MAX * 3];
+		struct query_buf q = { .s = qs };
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_add, &q);
+		if (q.overflow || (qs[0] && strlen(url) + q.len >= sizeof(full)))
+			return send_error(conn, 414, "query string too long");
+		snprintf(full, sizeof(full), "%s%s", url, qs);
+		api_dispatch(d->ctx, method, qs[0] ? full : url, rs->body ? rs->body : "", rs->len, role, who,
+			     &rep);
+	}
 	res = send_json(conn, rep.status, rep.body);
 	api_reply_clear(&rep);
 	return res;

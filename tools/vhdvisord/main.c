@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "appliance/api.h"
+#include "appliance/metrics.h"
 #include "appliance/tls.h"
 #include "common/log.h"
 #include "tools/vhdvisord/http.h"
@@ -233,6 +234,7 @@ int main(int argc, char **argv)
 	setenv("VHDVISOR_STATE", state, 1);
 	setenv("VHDVISOR_RUN", o.run, 1);
 	ctx.state_dir = state;
+	ctx.metrics = NULL;
 	lock = take_lock(o.run);
 	if (lock < 0)
 		return 1;
@@ -259,6 +261,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a daemon without metrics still serves the rest */
+	if (metrics_start(state, &ctx.metrics, err, sizeof(err)))
+		log_warn("no metrics: %s", err);
 	if (door_open(&ctx, ufd, true, NULL, NULL, &unix_door)) {
 		log_err("cannot serve on %s", sock);
 		goto out;
@@ -284,6 +289,7 @@ int main(int argc, char **argv)
 out:
 	door_close(tcp_door);
 	door_close(unix_door);
+	metrics_stop(ctx.metrics);
 	if (ufd >= 0)
 		close(ufd);
 	if (tfd >= 0)
