@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+
+#include <linux/if_tun.h>
 #include <unistd.h>
 
 #define LOG_TAG "vm"
@@ -296,8 +300,17 @@ static void api_stats(struct vm *vm, struct json_object *reply)
 	}
 	for (unsigned i = 0; i < vm->cfg.nr_nics; i++) {
 		struct json_object *o = json_object_new_object();
-		const char *tap = vm->ports[i] ? nb_port_ifname(vm->ports[i]) :
-				  vm->cfg.nics[i].kind == VM_NIC_TAP ? vm->cfg.nics[i].name : NULL;
+		struct ifreq ifr = { 0 };
+		const char *tap = NULL;
+
+		/* a tap our caller opened (vmrec_start) is known only by its fd */
+		if (vm->ports[i])
+			tap = nb_port_ifname(vm->ports[i]);
+		else if (vm->cfg.nics[i].tap_fd >= 0 &&
+			 !ioctl(vm->cfg.nics[i].tap_fd, TUNGETIFF, &ifr))
+			tap = ifr.ifr_name;
+		else if (vm->cfg.nics[i].kind == VM_NIC_TAP)
+			tap = vm->cfg.nics[i].name;
 
 		json_object_object_add(o, "index", json_object_new_int((int)i));
 		json_object_object_add(o, "tap", tap ? json_object_new_string(tap) : NULL);
