@@ -1,15 +1,19 @@
 /* Unit tests for appliance/metrics_ring.c (the in-memory seconds and the
  * minute aggregates), appliance/api_query.c (query parameters) and the
- * stats routes through api_dispatch() without a sampler. */
+ * stats routes through api_dispatch() without a sampler, metrics.db. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "appliance/api.h"
+#include "appliance/metrics.h"
 #include "appliance/metrics_ring.h"
 
 Test(mx_ring, wraps_and_filters_by_time)
@@ -246,4 +250,64 @@ Test(api_stats, without_a_sampler, .init = mkstate, .fini = rmstate)
 	json_object_put(b);
 	cr_assert_eq(get("/api/v1/host", &b), 200);
 	json_object_put(b);
+}
+
+/* ---- metrics.db: minutes stored, read back in order, pruned ---- */
+
+static json_object *minute(int64_t t, int v)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "t", json_object_new_int64(t));
+	json_object_object_add(p, "x", json_object_new_int(v));
+	return p;
+}
+
+Test(metrics_db, put_query_prune, .init = mkstate, .fini = rmstate)
+{
+	char err[512], path[128];
+	json_object *pts, *p;
+	struct stat st;
+	sqlite3 *db;
+
+	cr_assert_eq(metrics_db_open(state, &db, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/%s", state, METRICS_DB);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	for (int i = 0; i < 5; i++) {
+		p = minute(6000 + 60 * (4 - i), i);      /* written newest first */
+		cr_assert_eq(metrics_db_put(db, "host", 6000 + 60 * (4 - i), p), 0);
+		json_object_put(p);
+	}
+	p = minute(6000, 99);
+	cr_assert_eq(metrics_db_put(db, "vm:a", 6000, p), 0);
+	json_object_put(p);
+	p = minute(6060, 7);                             /* the same minute again: replaced */
+	cr_assert_eq(metrics_db_put(db, "host", 6060, p), 0);
+	json_object_put(p);
+
+	pts = json_object_new_array();
+	cr_assert_eq(metrics_db_query(state, NULL, "host", 6060, pts, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(json_object_array_length(pts), 4);
+	for (size_t i = 0; i < 4; i++) {
+		json_object *t;
+
+		cr_assert(json_object_object_get_ex(json_object_array_get_idx(pts, i), "t", &t));
+		cr_assert_eq(json_object_get_int64(t), 6060 + 60 * (int64_t)i, "in time order");
+	}
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(pts, 0), "x", &p));
+	cr_assert_eq(json_object_get_int(p), 7);
+	json_object_put(pts);
+
+	cr_assert_eq(metrics_db_prune(db, 6120), 0);
+	pts = json_object_new_array();
+	cr_assert_eq(metrics_db_query(state, NULL, "host", 0, pts, err, sizeof(err)), 0);
+	cr_assert_eq(json_object_array_length(pts), 3, "6000 and 6060 pruned");
+	json_object_put(pts);
+	pts = json_object_new_array();
+	cr_assert_eq(metrics_db_query(state, NULL, "vm:a", 0, pts, err, sizeof(err)), 0);
+	cr_assert_eq(json_object_array_length(pts), 0, "pruned across series");
+	json_object_put(pts);
+	sqlite3_close(db);
 }
