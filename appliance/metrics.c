@@ -340,6 +340,18 @@ static void sample_vm(struct metrics *m, const char *name, pid_t pid, struct mx_
 			json_object_array_add(inics, o);
 		}
 	}
+	if (!rep) {
+		/* a runtime that did not answer this once (busy, stopping) keeps
+		 * its series: the fields it had, unknown now */
+		struct mx_series *s;
+		unsigned fixed = smp->n;
+
+		pthread_mutex_lock(&m->lock);
+		s = series_find(m, series);
+		for (unsigned i = fixed; s && i < s->nfields; i++)
+			mx_put(smp, s->kinds[i], NAN, "%s", s->fields[i]);
+		pthread_mutex_unlock(&m->lock);
+	}
 	json_object_object_add(*info, "disks", idisks);
 	json_object_object_add(*info, "nics", inics);
 	json_object_put(rep);

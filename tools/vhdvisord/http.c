@@ -192,6 +192,20 @@ static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* @url itself when the request has no query string, else @url and the
+ * query string in @buf (@len bytes); NULL when they do not fit. */
+static const char *with_query(struct MHD_Connection *conn, const char *url, char *buf,
+			      size_t len)
+{
+	char qs[API_PATH_MAX * 2] = "";
+	struct query_buf q = { .s = qs };
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_add, &q);
+	if (q.overflow || (qs[0] && snprintf(buf, len, "%s%s", url, qs) >= (int)len))
+		return NULL;
+	return qs[0] ? buf : url;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -202,7 +216,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_reply rep = { 0 };
 	enum api_role role;
 	enum MHD_Result res = MHD_NO;
-	char who[TOKEN_NAME_MAX + 16];
+	char who[TOKEN_NAME_MAX + 16], full[API_PATH_MAX * 3];
 
 	if (!rs) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -246,17 +260,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
-	{
-		char qs[API_PATH_MAX * 2] = "", full[API_PATH_MAX * 3];
-		struct query_buf q = { .s = qs };
-
-		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_add, &q);
-		if (q.overflow || (qs[0] && strlen(url) + q.len >= sizeof(full)))
-			return send_error(conn, 414, "query string too long");
-		snprintf(full, sizeof(full), "%s%s", url, qs);
-		api_dispatch(d->ctx, method, qs[0] ? full : url, rs->body ? rs->body : "", rs->len, role, who,
-			     &rep);
-	}
+	url = with_query(conn, url, full, sizeof(full));
+	if (!url)
+		return send_error(conn, 414, "query string too long");
+	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
 	res = send_json(conn, rep.status, rep.body);
 	api_reply_clear(&rep);
 	return res;

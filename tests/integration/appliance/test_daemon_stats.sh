@@ -60,6 +60,8 @@ for q in "since=abc" "since=-5" "step=5" "step=" "since=1&since=2" "nosuch=1" "s
 	expect_status 400 "$(api GET "/api/v1/host/stats?$q")" "?$q"
 done
 expect_status 400 "$(api GET "/api/v1/vms/web/stats?step=2")" "vm step 2"
+expect_status 414 "$(api GET "/api/v1/host/stats?since=$(printf '%05000d' 1)")" "a huge query"
+expect_status 200 "$(api GET "/api/v1/host/stats?since=%31")" "an encoded value"
 expect_status 400 "$(api GET "/api/v1/host?since=1")" "a route without query parameters"
 expect_status 404 "$(api GET /api/v1/vms/nosuch/stats)" "stats of a missing VM"
 
@@ -79,16 +81,19 @@ for _ in $(seq 1 120); do
 done
 grep -q VV-COUNT=3 "$VHDVISOR_RUN/web.console" || fail "the guest does not write"
 
-# last NAME: the newest sample of the VM into $T/last (waits for one)
+# last [AFTER]: the newest sample of the VM into $T/last; waits for one
+# taken in a second later than AFTER (a Unix time, default none)
 last() {
 	for _ in $(seq 1 50); do
 		expect_status 200 "$(api GET /api/v1/vms/web/stats)" "vm stats"
-		(($(jq '.points | length' "$T/body") >= 1)) && break
+		jq -e --argjson a "${1:-0}" '(.points | length) >= 1 and .points[-1].t > $a' \
+			"$T/body" >/dev/null && break
 		sleep 0.2
 	done
 	jq '.points[-1]' "$T/body" >"$T/last"
 }
-last
+# a sample taken after the guest's third write
+last "$(date +%s)"
 cp "$T/body" "$T/first.json"
 jq -e --argjson p "$pid" '.running and .pid == $p and .engine_pid > 0 and
 	(.disks | length) >= 1 and .disks[0].transport == "nbd"' "$T/first.json" >/dev/null ||
