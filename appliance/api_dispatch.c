@@ -196,7 +196,8 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 		bare[qs - path] = '\0';
 		qs++;
 	}
-	switch (api_match(routes, n, method, qs ? bare : path, &route, params, &req.nparams, why, sizeof(why))) {
+	switch (api_match(routes, n, method, qs ? bare : path, &route, params, &req.nparams, why,
+			  sizeof(why))) {
 	case API_MATCH_OK: break;
 	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); goto audit;
 	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); goto audit;
