@@ -16,6 +16,7 @@
 #ifndef VV_APPLIANCE_METRICS_H
 #define VV_APPLIANCE_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
