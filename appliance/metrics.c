@@ -473,16 +473,14 @@ int metrics_start(const char *state_dir, struct metrics **out, char *err, size_t
 	int r;
 
 	*out = NULL;
+	err[0] = '\0';
 	if (!m || !(m->state_dir = strdup(state_dir))) {
 		free(m);
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	}
-	r = metrics_db_open(state_dir, &m->db, err, errlen);
-	if (r) {
-		free(m->state_dir);
-		free(m);
-		return r;
-	}
+	/* without its file the sampler still keeps the last hour */
+	if (metrics_db_open(state_dir, &m->db, err, errlen))
+		m->db = NULL;
 	m->last_prune = 0;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);

@@ -28,7 +28,10 @@
 struct metrics;
 
 /* Starts the sampler over @state_dir (metrics.db there) and the run
- * directory vmrec_run_dir(). 0 or -errno (@err says why). */
+ * directory vmrec_run_dir(). 0 or -errno (@err says why). When metrics.db
+ * cannot be opened (damaged, unwritable) the sampler runs all the same,
+ * keeping only the last hour in memory: 0 with the reason in @err
+ * (otherwise ""). */
 int metrics_start(const char *state_dir, struct metrics **out, char *err, size_t errlen);
 /* Stops the thread (writing the minute being summed) and frees. NULL ok. */
 void metrics_stop(struct metrics *m);

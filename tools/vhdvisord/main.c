@@ -264,6 +264,9 @@ int main(int argc, char **argv)
 	/* a daemon without metrics still serves the rest */
 	if (metrics_start(state, &ctx.metrics, err, sizeof(err)))
 		log_warn("no metrics: %s", err);
+	else if (err[0])
+		log_warn("metrics kept in memory only: %s", err);
+	err[0] = '\0';
 	if (door_open(&ctx, ufd, true, NULL, NULL, &unix_door)) {
 		log_err("cannot serve on %s", sock);
 		goto out;
