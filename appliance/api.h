@@ -37,8 +37,10 @@ const char *api_role_name(enum api_role r);
 
 /* Where the handlers work: the state directory (catalog, tokens, audit
  * log). The run directory is vmrec_run_dir() ($VHDVISOR_RUN). */
+struct metrics;
 struct api_ctx {
 	const char *state_dir;
+	struct metrics *metrics;        /* the daemon's sampler; NULL: none runs */
 };
 
 /* Who asks: a token's name, or "local:uid=N" on the Unix socket. */
@@ -47,6 +49,10 @@ struct api_req {
 	const char *params[API_MAX_PARAMS];     /* the {param} segments, decoded */
 	unsigned nparams;
 	json_object *body;                      /* an object, or NULL */
+	/* The query string's parameters, decoded: an object of strings, only
+	 * names api_query_params() lists for the route, each once, integers
+	 * checked to be integers; NULL when the request had none. */
+	json_object *query;
 	enum api_role role;
 	const char *who;
 };
@@ -76,6 +82,29 @@ struct api_route {
 
 /* The route table, @n entries. */
 const struct api_route *api_routes(size_t *n);
+
+/* A query parameter a route takes (api_query.c): ?NAME=VALUE. */
+struct api_query_param {
+	const char *op_id;      /* the route's operationId */
+	const char *name;
+	bool integer;           /* a decimal integer, 0 .. 10^18-1; else any string */
+	const char *doc;
+};
+
+/* The query parameters of all routes, @n entries. */
+const struct api_query_param *api_query_params(size_t *n);
+
+/* Parses @qs (the raw query string after '?', percent-encoded, '+' a
+ * space) against @route's parameters into *@out (an object of strings,
+ * NULL for an empty @qs). False with a 400 reply for an unknown or
+ * repeated name, a bad encoding or a value that is not what the
+ * parameter takes. */
+bool api_query_parse(const struct api_route *route, const char *qs, json_object **out,
+		     struct api_reply *rep);
+
+/* The integer query parameter @name of @req into *@out; false when
+ * absent (*@out unchanged). */
+bool api_query_int(const struct api_req *req, const char *name, long long *out);
 
 /* Sets @rep to status @status and {"error": MESSAGE, "code": status}
  * (replacing an earlier body). */
@@ -107,7 +136,8 @@ enum api_match_result api_match(const struct api_route *routes, size_t n, const 
 				char params[][API_PARAM_MAX], unsigned *nparams,
 				char *why, size_t whylen);
 
-/* One whole request: matches @method @path against the route table,
+/* One whole request: matches @method @path (raw; a "?QUERY" at its end
+ * is split off and parsed by api_query_parse()) against the route table,
  * checks @role (403 when too low; 401 when API_ROLE_NONE and a role is
  * needed), parses @body (@len bytes; empty or a JSON object, at most
  * API_JSON_DEPTH deep), runs the handler, and writes an audit line for

@@ -201,7 +201,8 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 		  const char *body, size_t len, enum api_role role, const char *who,
 		  struct api_reply *rep)
 {
-	char params[API_MAX_PARAMS][API_PARAM_MAX], why[256];
+	char params[API_MAX_PARAMS][API_PARAM_MAX], why[256], bare[API_PATH_MAX];
+	const char *qs = strchr(path, '?');
 	const struct api_route *route;
 	struct api_req req = { .method = method, .role = role, .who = who };
 	size_t n;
@@ -209,7 +210,17 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 
 	rep->status = 0;
 	rep->body = NULL;
-	switch (api_match(routes, n, method, path, &route, params, &req.nparams, why, sizeof(why))) {
+	if (qs) {               /* the path without its query */
+		if ((size_t)(qs - path) >= sizeof(bare)) {
+			api_fail(rep, 400, "path longer than %d bytes", API_PATH_MAX - 1);
+			goto audit;
+		}
+		memcpy(bare, path, (size_t)(qs - path));
+		bare[qs - path] = '\0';
+		qs++;
+	}
+	switch (api_match(routes, n, method, qs ? bare : path, &route, params, &req.nparams, why,
+			  sizeof(why))) {
 	case API_MATCH_OK: break;
 	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); goto audit;
 	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); goto audit;
@@ -225,14 +236,20 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 	}
 	for (unsigned i = 0; i < req.nparams; i++)
 		req.params[i] = params[i];
-	if (!body_parse(body, len, &req.body, rep))
+	if (!api_query_parse(route, qs, &req.query, rep))
 		goto audit;
+	if (!body_parse(body, len, &req.body, rep)) {
+		json_object_put(req.query);
+		goto audit;
+	}
 	if (req.body && !body_check(route, req.body, rep)) {
 		json_object_put(req.body);
+		json_object_put(req.query);
 		goto audit;
 	}
 	route->fn(ctx, &req, rep);
 	json_object_put(req.body);
+	json_object_put(req.query);
 	if (!rep->body)
 		api_fail(rep, 500, "the handler gave no reply");
 audit:

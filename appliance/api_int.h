@@ -51,6 +51,10 @@ extern pthread_mutex_t api_run_lock;
 /* True for a route that answers 202 (it started or cancels a task). */
 bool api_route_accepts(const struct api_route *r);
 /* ---- end of tasks, events, labs ---- */
+/* api_stats.c: metrics (issue 12) */
+void api_vm_stats(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_host_stats(const struct api_ctx *ctx, const struct api_req *req,
+		    struct api_reply *rep);
 
 /* Opens the catalog of @ctx; on failure sets a 500 reply and returns
  * -errno. */

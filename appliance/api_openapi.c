@@ -62,6 +62,31 @@ static json_object *path_params(const char *pattern)
 	return arr;
 }
 
+/* The route's query parameters (api_query_params()) added to @arr. */
+static void query_params(const struct api_route *r, json_object *arr)
+{
+	size_t n;
+	const struct api_query_param *q = api_query_params(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *prm, *sch;
+
+		if (strcmp(q[i].op_id, r->op_id))
+			continue;
+		prm = json_object_new_object();
+		sch = json_object_new_object();
+		json_object_object_add(prm, "name", str(q[i].name));
+		json_object_object_add(prm, "in", str("query"));
+		json_object_object_add(prm, "required", json_object_new_boolean(0));
+		json_object_object_add(prm, "description", str(q[i].doc));
+		json_object_object_add(sch, "type", str(q[i].integer ? "integer" : "string"));
+		if (q[i].integer)
+			json_object_object_add(sch, "minimum", json_object_new_int(0));
+		json_object_object_add(prm, "schema", sch);
+		json_object_array_add(arr, prm);
+	}
+}
+
 static json_object *request_body(const struct api_route *r)
 {
 	json_object *rb = json_object_new_object(), *sch = json_object_new_object();
@@ -95,6 +120,7 @@ static json_object *operation(const struct api_route *r)
 	json_object *obj = json_object_new_object();
 	json_object *params = path_params(r->pattern);
 
+	query_params(r, params);
 	json_object_object_add(op, "operationId", str(r->op_id));
 	json_object_object_add(op, "summary", str(r->summary));
 	json_object_object_add(op, "x-vhdvisor-role", str(api_role_name(r->role)));

@@ -112,6 +112,12 @@ static const struct api_route routes[] = {
 	  "Puts every VM of the (stopped) lab back to its image, as a task (202 and the task)",
 	  NULL, NULL },
 	/* ---- end of tasks, events, labs ---- */
+	/* metrics (api_stats.c; query parameters in api_query.c) */
+	{ "GET", API_PREFIX "/vms/{name}/stats", api_vm_stats, API_ROLE_VIEWER, "vmStats",
+	  "A VM's metrics: CPU, memory, disk and NIC counters, every second or minute", NULL,
+	  NULL },
+	{ "GET", API_PREFIX "/host/stats", api_host_stats, API_ROLE_VIEWER, "hostStats",
+	  "The host's metrics: CPU, memory, load, storage, every second or minute", NULL, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -2,4 +2,4 @@
 # and TLS material of vhdvisord; later the console and the installer.
 MODULES += appliance
 appliance_SRCS := $(wildcard appliance/*.c)
-LDLIBS += -lcurl -lgnutls -ljson-c -lcrypto -lblkid
+LDLIBS += -lcurl -lgnutls -ljson-c -lcrypto -lblkid -lsqlite3

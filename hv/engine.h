@@ -59,6 +59,14 @@ struct vm_status {
 	char console[PATH_MAX];     /* pty path for VM_CONSOLE_PTY, else "" */
 };
 
+/* One disk's I/O counters as the engine sees them (the guest's requests
+ * that finished). @valid false: the engine cannot count this disk. */
+struct vm_disk_stats {
+	bool valid;
+	const char *source;         /* where they come from: "qmp", "bdev", or NULL */
+	uint64_t rd_ops, rd_bytes, wr_ops, wr_bytes, flush_ops;
+};
+
 struct vm_engine;
 
 struct vm_engine_ops {
@@ -92,6 +100,9 @@ struct vm_engine_ops {
 	 * top is not written again. 0, or -errno with the reason in @err. */
 	int (*switch_disk)(struct vm_engine *e, unsigned index, const char *file,
 			   char *err, size_t errlen);
+	/* The I/O counters of disks 0..@n-1 into @out. 0 or -errno. May be
+	 * NULL: no counters. */
+	int (*disk_stats)(struct vm_engine *e, struct vm_disk_stats *out, unsigned n);
 	/* Kills whatever still runs, removes the engine's files; accepts NULL
 	 * and engines that never started. */
 	void (*destroy)(struct vm_engine *e);

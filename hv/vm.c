@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+
+#include <linux/if_tun.h>
 #include <unistd.h>
 
 #define LOG_TAG "vm"
@@ -257,6 +261,70 @@ static int api_switch_disk(struct vm *vm, struct json_object *req, char *err, si
 	return 0;
 }
 
+/* {"cmd":"stats"}: what a metrics sampler cannot read from /proc and
+ * /sys itself: the runtime's and the engine's pids, the guest's size, the
+ * disks' I/O counters (null when the engine cannot count a disk) and the
+ * NICs' tap names (null for a NIC without one). */
+static void api_stats(struct vm *vm, struct json_object *reply)
+{
+	struct vm_disk_stats ds[VM_MAX_DISKS];
+	struct json_object *disks = json_object_new_array(), *nics = json_object_new_array();
+	struct vm_status st;
+	unsigned n = vm->cfg.nr_disks;
+	int r = vm->ops->status(vm->engine, &st);
+
+	if (!r && vm->ops->disk_stats)
+		r = vm->ops->disk_stats(vm->engine, ds, n);
+	else if (!r)
+		memset(ds, 0, sizeof(ds));
+	if (r) {
+		json_object_put(disks);
+		json_object_put(nics);
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "error", json_object_new_string(strerror(-r)));
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "index", json_object_new_int((int)i));
+		json_object_object_add(d, "transport", json_object_new_string(
+			vm_disk_transport_name(vm->cfg.disk_transport)));
+		json_object_object_add(d, "source", ds[i].source ?
+				       json_object_new_string(ds[i].source) : NULL);
+#define DSTAT(k) json_object_object_add(d, #k, ds[i].valid ? \
+		json_object_new_int64((int64_t)ds[i].k) : NULL)
+		DSTAT(rd_ops); DSTAT(rd_bytes); DSTAT(wr_ops); DSTAT(wr_bytes); DSTAT(flush_ops);
+#undef DSTAT
+		json_object_array_add(disks, d);
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_nics; i++) {
+		struct json_object *o = json_object_new_object();
+		struct ifreq ifr = { 0 };
+		const char *tap = NULL;
+
+		/* a tap our caller opened (vmrec_start) is known only by its fd */
+		if (vm->ports[i])
+			tap = nb_port_ifname(vm->ports[i]);
+		else if (vm->cfg.nics[i].tap_fd >= 0 &&
+			 !ioctl(vm->cfg.nics[i].tap_fd, TUNGETIFF, &ifr))
+			tap = ifr.ifr_name;
+		else if (vm->cfg.nics[i].kind == VM_NIC_TAP)
+			tap = vm->cfg.nics[i].name;
+
+		json_object_object_add(o, "index", json_object_new_int((int)i));
+		json_object_object_add(o, "tap", tap ? json_object_new_string(tap) : NULL);
+		json_object_array_add(nics, o);
+	}
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(reply, "engine_pid", json_object_new_int(st.engine_pid));
+	json_object_object_add(reply, "cpus", json_object_new_int((int)vm->cfg.cpus));
+	json_object_object_add(reply, "memory", json_object_new_int64((int64_t)vm->cfg.mem));
+	json_object_object_add(reply, "disks", disks);
+	json_object_object_add(reply, "nics", nics);
+}
+
 static void api_handler(struct json_object *req, struct json_object *reply, void *opaque)
 {
 	char err[512] = "";
@@ -276,6 +344,10 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 		api_status(vm, reply);
 		return;
 	}
+	if (!strcmp(cmd, "stats")) {
+		api_stats(vm, reply);
+		return;
+	}
 	if (!strcmp(cmd, "pause"))
 		r = vm->ops->pause(vm->engine);
 	else if (!strcmp(cmd, "resume"))
@@ -290,7 +362,7 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
-			"unknown cmd (status, pause, resume, powerdown, stop, switch-disk)"));
+			"unknown cmd (status, stats, pause, resume, powerdown, stop, switch-disk)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));

@@ -169,6 +169,45 @@ static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_r
 	return true;
 }
 
+/* libmicrohttpd splits the query string off the URL; this puts it back,
+ * as sent (no_unescape below keeps names and values encoded), for
+ * api_dispatch() to parse. */
+struct query_buf {
+	char *s;
+	size_t len;
+	bool overflow;
+};
+
+static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct query_buf *q = cls;
+	size_t room = API_PATH_MAX * 2 - q->len;
+	int n = snprintf(q->s + q->len, room, "%c%s%s%s", q->len ? '&' : '?', key,
+			 value ? "=" : "", value ? value : "");
+
+	if (n < 0 || (size_t)n >= room) {
+		q->overflow = true;
+		return MHD_NO;
+	}
+	q->len += (size_t)n;
+	return MHD_YES;
+}
+
+/* @url itself when the request has no query string, else @url and the
+ * query string in @buf (@len bytes); NULL when they do not fit. */
+static const char *with_query(struct MHD_Connection *conn, const char *url, char *buf,
+			      size_t len)
+{
+	char qs[API_PATH_MAX * 2] = "";
+	struct query_buf q = { .s = qs };
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_add, &q);
+	if (q.overflow || (qs[0] && snprintf(buf, len, "%s%s", url, qs) >= (int)len))
+		return NULL;
+	return qs[0] ? buf : url;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -179,7 +218,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_reply rep = { 0 };
 	enum api_role role;
 	enum MHD_Result res = MHD_NO;
-	char who[TOKEN_NAME_MAX + 16];
+	char who[TOKEN_NAME_MAX + 16], full[API_PATH_MAX * 3];
 
 	if (!rs) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -223,6 +262,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
+	url = with_query(conn, url, full, sizeof(full));
+	if (!url)
+		return send_error(conn, 414, "query string too long");
 	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
 	if (api_event_is_stream(method, url, rep.status))
 		res = sse_send(conn);	/* the handler said yes: stream the events */

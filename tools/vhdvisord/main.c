@@ -29,6 +29,7 @@
 #include "appliance/api.h"
 #include "appliance/event.h"
 #include "appliance/task.h"
+#include "appliance/metrics.h"
 #include "appliance/tls.h"
 #include "common/log.h"
 #include "tools/vhdvisord/http.h"
@@ -240,6 +241,7 @@ int main(int argc, char **argv)
 	setenv("VHDVISOR_STATE", state, 1);
 	setenv("VHDVISOR_RUN", o.run, 1);
 	ctx.state_dir = state;
+	ctx.metrics = NULL;
 	lock = take_lock(o.run);
 	if (lock < 0)
 		return 1;
@@ -276,6 +278,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* a daemon without metrics still serves the rest */
+	if (metrics_start(state, &ctx.metrics, err, sizeof(err)))
+		log_warn("no metrics: %s", err);
+	else if (err[0])
+		log_warn("metrics kept in memory only: %s", err);
+	err[0] = '\0';
 	if (door_open(&ctx, ufd, true, NULL, NULL, &unix_door)) {
 		log_err("cannot serve on %s", sock);
 		goto out;
@@ -305,6 +313,7 @@ out:
 	task_fini(TASK_STOP_WAIT_MS);
 	door_close(tcp_door);
 	door_close(unix_door);
+	metrics_stop(ctx.metrics);
 	if (ufd >= 0)
 		close(ufd);
 	if (tfd >= 0)

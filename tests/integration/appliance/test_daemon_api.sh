@@ -45,6 +45,10 @@ grep -Eqw 'vmx|svm' /proc/cpuinfo && [[ -r /dev/kvm && -w /dev/kvm ]] && accel=k
 assert_eq "$(jq -r .accelerator "$T/body")" "$accel" "host accelerator"
 assert_eq "$(jq -r .cpus "$T/body")" "$(getconf _NPROCESSORS_ONLN)" "host CPUs"
 
+expect_status 200 "$(call GET /api/v1/host/stats /api/v1/host/stats)" "host stats"
+jq -e '.step == 1 and (.points | type == "array")' "$T/body" >/dev/null ||
+	fail "host stats: $(head -c 300 "$T/body")"
+
 note "images"
 expect_status 200 "$(call GET /api/v1/images /api/v1/images)" "images"
 assert_eq "$(jq -r '.[0].id' "$T/body")" "$id" "image id in the list"
@@ -60,6 +64,8 @@ assert_eq "$(jq -r '[.[] | .name + ":" + .state] | join(",")' "$T/body")" "web:s
 expect_status 200 "$(call GET /api/v1/vms/{name} /api/v1/vms/web)" "vm show"
 assert_eq "$(jq -r .uuid "$T/body")" "$(vv vm show web --json | jq -r .uuid)" "uuid as the CLI"
 expect_status 404 "$(api GET /api/v1/vms/nosuch)" "missing VM"
+expect_status 200 "$(call GET /api/v1/vms/{name}/stats /api/v1/vms/web/stats?step=60)" "vm stats"
+assert_eq "$(jq -c '[.name, .running, .step]' "$T/body")" '["web",false,60]' "stats of a stopped VM"
 
 note "start a TCG guest through the API"
 body=$(jq -nc --arg k "$G/vmlinux" --arg i "$G/initrd.img" \

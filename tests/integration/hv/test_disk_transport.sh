@@ -44,6 +44,9 @@ grep -q qemu-system <<<"$children" || fail "QEMU is not the runtime's child: $ch
 grep -q 'serve' <<<"$children" && fail "a disk export child runs: $children"
 pgrep -f -- "serve --socket $VHDVISOR_RUN/" >/dev/null && fail "a vhd serve process runs"
 grep -q 'vhost-user-blk-pci' <<<"$children" || fail "QEMU has no vhost-user-blk device: $children"
+r=$(api "$T/api.sock" '{"cmd":"stats"}')
+jq -e '.ok and (.disks | length) == 3 and all(.disks[]; .transport == "vhost-user")' \
+	<<<"$r" >/dev/null || fail "stats: $r"
 assert_eq "$(json_get "$(api "$T/api.sock" '{"cmd":"powerdown"}')" ok)" true "powerdown"
 wait_exit
 [[ $RC == 0 ]] || { cat "$T/run.err"; tail -20 "$T/con.log"; fail "exit $RC"; }

@@ -25,6 +25,9 @@ assert_eq "$(json_get "$r" state)" paused "state after pause"
 assert_eq "$(json_get "$r" running)" false "running after pause"
 assert_eq "$(json_get "$(api "$sock" '{"cmd":"resume"}')" ok)" true "resume"
 assert_eq "$(json_get "$(api "$sock" '{"cmd":"status"}')" state)" running "state after resume"
+r=$(api "$sock" '{"cmd":"stats"}')
+jq -e --argjson q "$qpid" --argjson p "$VMPID" '.ok and .engine_pid == $q and .pid == $p and
+	.memory > 0 and .disks == [] and .nics == []' <<<"$r" >/dev/null || fail "stats: $r"
 r=$(api "$sock" '{"cmd":"fly"}')
 assert_eq "$(json_get "$r" ok)" false "unknown command refused ($r)"
 r=$(api "$sock" 'not json')
