@@ -174,34 +174,46 @@ static bool body_check(const struct api_route *route, json_object *body, struct 
 	return true;
 }
 
-void api_dispatch(const struct api_ctx *ctx, const char *method, const char *path,
-		  const char *body, size_t len, enum api_role role, const char *who,
-		  struct api_reply *rep)
+bool api_resolve(const char *method, const char *path, enum api_role role,
+		 char params[][API_PARAM_MAX], struct api_req *req,
+		 const struct api_route **route, struct api_reply *rep)
 {
-	char params[API_MAX_PARAMS][API_PARAM_MAX], why[256];
-	const struct api_route *route;
-	struct api_req req = { .method = method, .role = role, .who = who };
+	char why[256];
 	size_t n;
 	const struct api_route *routes = api_routes(&n);
 
-	rep->status = 0;
-	rep->body = NULL;
-	switch (api_match(routes, n, method, path, &route, params, &req.nparams, why, sizeof(why))) {
+	switch (api_match(routes, n, method, path, route, params, &req->nparams, why,
+			  sizeof(why))) {
 	case API_MATCH_OK: break;
-	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); goto audit;
-	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); goto audit;
-	case API_MATCH_BAD_PATH: api_fail(rep, 400, "%s", why); goto audit;
+	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); return false;
+	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); return false;
+	case API_MATCH_BAD_PATH: api_fail(rep, 400, "%s", why); return false;
 	}
-	if (role < route->role) {
+	if (role < (*route)->role) {
 		if (role == API_ROLE_NONE)
 			api_fail(rep, 401, "a token is needed (Authorization: Bearer TOKEN)");
 		else
 			api_fail(rep, 403, "role %s may not %s %s (needs %s)", api_role_name(role),
-				 method, route->pattern, api_role_name(route->role));
-		goto audit;
+				 method, (*route)->pattern, api_role_name((*route)->role));
+		return false;
 	}
-	for (unsigned i = 0; i < req.nparams; i++)
-		req.params[i] = params[i];
+	for (unsigned i = 0; i < req->nparams; i++)
+		req->params[i] = params[i];
+	return true;
+}
+
+void api_dispatch(const struct api_ctx *ctx, const char *method, const char *path,
+		  const char *body, size_t len, enum api_role role, const char *who,
+		  struct api_reply *rep)
+{
+	char params[API_MAX_PARAMS][API_PARAM_MAX];
+	const struct api_route *route;
+	struct api_req req = { .method = method, .role = role, .who = who };
+
+	rep->status = 0;
+	rep->body = NULL;
+	if (!api_resolve(method, path, role, params, &req, &route, rep))
+		goto audit;
 	if (!body_parse(body, len, &req.body, rep))
 		goto audit;
 	if (req.body && !body_check(route, req.body, rep)) {
