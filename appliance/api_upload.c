@@ -261,7 +261,7 @@ void api_upload_create(const struct api_ctx *ctx, const struct api_req *req,
 {
 	char rel[128], path[4300], *end;
 	const char *size;
-	uint64_t want = 0;
+	uint64_t want = 0, avail;
 	struct cat *c;
 	int fd;
 
@@ -281,9 +281,10 @@ void api_upload_create(const struct api_ctx *ctx, const struct api_req *req,
 		api_fail(rep, 500, "cannot name the upload");
 		goto out;
 	}
-	if (want > free_bytes(path[0] ? cat_dir(c) : ".")) {
+	avail = free_bytes(cat_dir(c));
+	if (want > avail) {
 		api_fail(rep, 507, "%" PRIu64 " bytes do not fit: %" PRIu64 " free in %s", want,
-			 free_bytes(cat_dir(c)), cat_dir(c));
+			 avail, cat_dir(c));
 		goto out;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
