@@ -7,8 +7,10 @@
 # stored file); the file downloaded whole and by ranges, byte for byte; tag,
 # chain, rm (409 while a VM uses it); bad Content-Range, overlapping and
 # gapped ranges, a file that is not a VHD, a cut-short VHD, a differencing
-# VHD, a wrong SHA-256; viewer and operator tokens get 403; `image gc`
-# removes what a killed daemon left.
+# VHD, a wrong SHA-256; one request at a time per upload (409 while a PUT
+# runs); an 80 MiB body and a 64 MiB image pass with the daemon's peak RSS
+# under 40 MiB; viewer and operator tokens get 403; `image gc` removes what
+# a killed daemon left.
 # timeout: 180
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
@@ -70,6 +72,28 @@ expect_status 404 "$(api GET /api/v1/images/uploads/nosuch)" "bad upload id"
 expect_status 400 "$(api PUT "/api/v1/images/uploads/..%2Fx" --data-binary x)" "upload id with a slash"
 expect_status 200 "$(api GET "/api/v1/images/uploads/$up")" "state kept"
 assert_eq "$(jq -r .offset "$T/body")" $a "offset unchanged by refused PUTs"
+
+note "one request at a time per upload: 409 while a PUT runs"
+partial_put "/api/v1/images/uploads/$up" "$T/disk.vhd" $a 4096 "$part" "$T/release" &
+pp=$!
+for _ in $(seq 1 600); do
+	(($(stat -c %s "$part") >= a + 4096)) && break
+	sleep 0.05
+done
+expect_status 409 "$(put "$up" "$T/disk.vhd" $((a + 4096)))" "a second PUT"
+grep -q busy "$T/body" || fail "409 says busy: $(cat "$T/body")"
+expect_status 409 "$(api POST "/api/v1/images/uploads/$up/commit")" "commit while a PUT runs"
+expect_status 409 "$(api DELETE "/api/v1/images/uploads/$up")" "abandon while a PUT runs"
+expect_status 200 "$(api GET "/api/v1/images/uploads/$up")" "state while a PUT runs"
+assert_eq "$(jq -r '[.busy, .offset] | join(" ")' "$T/body")" "true $((a + 4096))" "busy state"
+touch "$T/release"
+wait "$pp" || fail "partial PUT"
+for _ in $(seq 1 100); do
+	expect_status 200 "$(api GET "/api/v1/images/uploads/$up")" "upload state"
+	[[ $(jq -r .busy "$T/body") == false ]] && break
+	sleep 0.1
+done
+a=$((a + 4096))
 
 note "kill -9 of the daemon in the middle of a PUT, resumed after the restart"
 partial_put "/api/v1/images/uploads/$up" "$T/disk.vhd" $a $((b - a)) "$part" &
@@ -151,6 +175,24 @@ st=$(curl -sS --unix-socket "$SOCK" -o "$T/dl" -w '%{http_code}' -H "Range: byte
 assert_eq "$st" 200 "several ranges: the whole file"
 cmp "$T/dl" "$stored" || fail "several ranges: bytes"
 expect_status 404 "$(api GET /api/v1/images/nosuch/file)" "file of a missing image"
+
+note "memory: an 80 MiB body and a 64 MiB image go through without being held"
+head -c 80M /dev/zero >"$T/zeros"
+up=$(new_upload)
+expect_status 200 "$(put "$up" "$T/zeros" 0)" "80 MiB upload"
+expect_status 200 "$(api DELETE "/api/v1/images/uploads/$up")" "abandon it"
+head -c 64M /dev/urandom >"$T/big.raw"
+qemu-img convert -f raw -O vpc -o subformat=dynamic "$T/big.raw" "$T/big.vhd"
+up=$(new_upload)
+expect_status 200 "$(put "$up" "$T/big.vhd" 0)" "64 MiB VHD"
+expect_status 200 "$(api POST "/api/v1/images/uploads/$up/commit")" "commit it"
+bid=$(jq -r .id "$T/body")
+expect_status 200 "$(api GET "/api/v1/images/$bid/file")" "download it"
+cmp "$T/body" "$VHDVISOR_STATE/images/$bid.vhd" || fail "64 MiB download"
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
+((hwm < 40 << 10)) || fail "the daemon's peak RSS is $hwm KiB"
+expect_status 200 "$(api DELETE "/api/v1/images/$bid")" "rm it"
+rm -f "$T/zeros" "$T/big.raw" "$T/big.vhd"
 
 note "tag, chain, rm"
 expect_status 200 "$(api POST "/api/v1/images/$id/tag" -d '{"name":"web"}')" "tag"
