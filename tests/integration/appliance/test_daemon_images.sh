@@ -5,7 +5,8 @@
 # sha256sum says, committed with the checks of `image import` (the same
 # content id as the CLI gives; qemu-img and vhdiinfo read the
 # stored file); the file downloaded whole and by ranges, byte for byte; tag,
-# chain, rm (409 while a VM uses it); bad Content-Range, overlapping and
+# chain (with an image derived from it), rm (409 while a VM or a derived
+# image uses it); bad Content-Range, overlapping and
 # gapped ranges, a file that is not a VHD, a cut-short VHD, a differencing
 # VHD, a wrong SHA-256; one request at a time per upload (409 while a PUT
 # runs); an 80 MiB body and a 64 MiB image pass with the daemon's peak RSS
@@ -208,7 +209,20 @@ assert_eq "$(jq -r '[.id, (.chain | length), .chain[0].id, (.vms | join(",")),
 expect_status 409 "$(api DELETE "/api/v1/images/$id")" "rm while a VM uses it"
 grep -q v1 "$T/body" || fail "409 names the VM: $(cat "$T/body")"
 [[ -f $stored ]] || fail "a refused rm removed the file"
+note "an image derived from it: in its chain, and rm refused while it is there"
+printf 'written' >"$T/m"
+"$VHD" write "$(vv vm show v1 --json | jq -r .disk)" 1048576 --from "$T/m" >/dev/null
+vv vm clone v1 v2 >/dev/null   # captures v1's disk as an image derived from up:1
+kid=$(vv vm show v2 --json | jq -r .image)
+[[ $kid != "$id" ]] || fail "v1's written disk was not captured"
+expect_status 200 "$(api GET "/api/v1/images/$kid/chain")" "chain of the derived image"
+assert_eq "$(jq -r '[.chain[].id] | join(" ")' "$T/body")" "$kid $id" "derived chain, parent last"
+expect_status 200 "$(api GET "/api/v1/images/$id/chain")" "chain of the parent"
+assert_eq "$(jq -r '.children | join(" ")' "$T/body")" "$kid" "children"
 vv vm rm v1 >/dev/null
+vv vm rm v2 >/dev/null
+expect_status 409 "$(api DELETE "/api/v1/images/$id")" "rm while an image derives from it"
+expect_status 200 "$(api DELETE "/api/v1/images/$kid")" "rm the derived image"
 expect_status 200 "$(api DELETE /api/v1/images/web:1)" "rm"
 [[ -e $stored ]] && fail "file left after rm"
 expect_status 404 "$(api GET "/api/v1/images/$id")" "gone"
