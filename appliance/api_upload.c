@@ -32,10 +32,12 @@
 #define UP_ID_LEN 32
 #define UP_SLOTS 64             /* running hashes kept */
 
-/* A running SHA-256 of one upload's first @off bytes. */
+/* A running SHA-256 of one upload's first @off bytes, and its content id
+ * as far as the stream lets it be computed (images/img_hash.h). */
 struct up_hash {
 	char id[UP_ID_LEN + 1];     /* "" = free slot */
 	EVP_MD_CTX *md;
+	struct img_stream_id *sid;  /* NULL until the first reset */
 	uint64_t off;
 	uint64_t used;              /* for eviction: larger = more recent */
 	bool busy;                  /* a request (holding the flock) uses it */
@@ -134,18 +136,28 @@ static void slot_drop(const char *id)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* Brings @md to the first @size bytes of @fd (reading them again unless
- * *@off already says so). 0 or -errno. */
-static int hash_sync(EVP_MD_CTX *md, uint64_t *off, int fd, uint64_t size)
+/* The next @len bytes of the upload into its hashes. */
+static void hash_feed(struct up_hash *s, const void *buf, size_t len)
+{
+	EVP_DigestUpdate(s->md, buf, len);
+	if (s->sid)
+		img_stream_id_feed(s->sid, buf, len);
+}
+
+/* Brings the hashes of @s to the first @size bytes of @fd (reading them
+ * again unless s->off already says so). 0 or -errno. */
+static int hash_sync(struct up_hash *s, int fd, uint64_t size)
 {
 	static const size_t bufsz = 1 << 20;
 	uint64_t pos = 0;
 	char *buf;
 
-	if (*off == size)
+	if (s->off == size)
 		return 0;
-	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
-		return -EIO;
+	img_stream_id_free(s->sid);
+	s->sid = NULL;
+	if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) || img_stream_id_new(&s->sid))
+		return -ENOMEM;
 	buf = malloc(bufsz);
 	if (!buf)
 		return -ENOMEM;
@@ -157,11 +169,11 @@ static int hash_sync(EVP_MD_CTX *md, uint64_t *off, int fd, uint64_t size)
 			free(buf);
 			return n < 0 ? -errno : -EIO;
 		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
+		hash_feed(s, buf, (size_t)n);
 		pos += (uint64_t)n;
 	}
 	free(buf);
-	*off = size;
+	s->off = size;
 	return 0;
 }
 
@@ -243,14 +255,21 @@ static void up_remove(const char *path, const char *id)
 	slot_drop(id);
 }
 
-static json_object *up_json(const char *id, uint64_t off, const char *sha)
+/* An upload's state; @s (may be NULL) in step with it gives "sha256" and,
+ * once every block of the VHD is in, "content_id" (null before, or when
+ * the file's layout cannot be followed: the commit computes it then). */
+static json_object *up_json(const char *id, uint64_t off, const struct up_hash *s)
 {
 	json_object *o = json_object_new_object();
+	char hex[IMG_HEX_LEN + 1];
 
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "offset", json_object_new_int64((int64_t)off));
-	if (sha)
-		json_object_object_add(o, "sha256", json_object_new_string(sha));
+	if (s && !hash_peek(s->md, hex))
+		json_object_object_add(o, "sha256", json_object_new_string(hex));
+	if (s)
+		json_object_object_add(o, "content_id", s->sid && !img_stream_id_get(s->sid, hex) ?
+				       json_object_new_string(hex) : NULL);
 	return o;
 }
 
@@ -320,11 +339,11 @@ void api_upload_get(const struct api_ctx *ctx, const struct api_req *req, struct
 		json_object_object_add(o, "busy", json_object_new_boolean(1));
 		api_ok(rep, o);
 	} else if (!(s = slot_get(req->params[0])) ||
-		   hash_sync(s->md, &s->off, fd, (uint64_t)st.st_size) || hash_peek(s->md, hex)) {
+		   hash_sync(s, fd, (uint64_t)st.st_size) || hash_peek(s->md, hex)) {
 		api_fail(rep, 500, "cannot hash the upload");
 		slot_put(s, UINT64_MAX);
 	} else {
-		json_object *o = up_json(req->params[0], (uint64_t)st.st_size, hex);
+		json_object *o = up_json(req->params[0], (uint64_t)st.st_size, s);
 
 		json_object_object_add(o, "busy", json_object_new_boolean(0));
 		api_ok(rep, o);
@@ -434,7 +453,7 @@ void api_upload_commit(const struct api_ctx *ctx, const struct api_req *req,
 		goto out_fd;
 	}
 	s = slot_get(id);
-	r = !s || hash_sync(s->md, &s->off, fd, (uint64_t)st.st_size) || hash_peek(s->md, hex);
+	r = !s || hash_sync(s, fd, (uint64_t)st.st_size) || hash_peek(s->md, hex);
 	slot_put(s, r ? UINT64_MAX : s->off);
 	if (r) {
 		api_fail(rep, 500, "cannot hash the upload");
@@ -568,7 +587,7 @@ static int up_prepare(struct api_upload *u, const char *range, int64_t length,
 		return -errno;
 	}
 	u->slot = slot_get(u->id);
-	if (!u->slot || hash_sync(u->slot->md, &u->slot->off, u->fd, u->start)) {
+	if (!u->slot || hash_sync(u->slot, u->fd, u->start)) {
 		api_fail(rep, 500, "cannot hash the upload");
 		return -EIO;
 	}
@@ -641,7 +660,7 @@ int api_upload_write(struct api_upload *u, const void *buf, size_t len)
 				up_discard(u);
 			return u->err;
 		}
-		EVP_DigestUpdate(u->slot->md, p, (size_t)n);
+		hash_feed(u->slot, p, (size_t)n);
 		u->off += (uint64_t)n;
 		p += n;
 		len -= (size_t)n;
@@ -681,8 +700,8 @@ void api_upload_end(struct api_upload *u, struct api_reply *rep)
 		up_release(u, false);
 		api_fail(rep, 500, "cannot hash the upload");
 	} else {
+		api_ok(rep, up_json(u->id, u->off, u->slot));
 		up_release(u, true);
-		api_ok(rep, up_json(u->id, u->off, hex));
 	}
 	api_audit(u->ctx, u->who, "PUT", u->audit_path, rep->status);
 	up_free(u);

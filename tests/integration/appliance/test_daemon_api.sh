@@ -67,11 +67,13 @@ expect_status 200 "$(call POST /api/v1/images/uploads /api/v1/images/uploads -d 
 up=$(jq -r .id "$T/body")
 expect_status 200 "$(call PUT /api/v1/images/uploads/{upload} "/api/v1/images/uploads/$up" \
 	--data-binary @"$T/up.vhd")" "upload data"
+cp "$T/body" "$T/put"
 expect_status 200 "$(call GET /api/v1/images/uploads/{upload} "/api/v1/images/uploads/$up")" "upload state"
 assert_eq "$(jq -r .sha256 "$T/body")" "$(sha "$T/up.vhd")" "upload sha256"
 expect_status 200 "$(call POST /api/v1/images/uploads/{upload}/commit \
 	"/api/v1/images/uploads/$up/commit" -d '{"name":"up"}')" "commit"
 uid=$(jq -r .id "$T/body")
+assert_eq "$(jq -r .content_id "$T/put")" "$uid" "content id computed while receiving"
 assert_eq "$(vv image show up --json | jq -r .id)" "$uid" "the CLI sees the upload"
 expect_status 200 "$(call GET /api/v1/images/{id}/file "/api/v1/images/$uid/file")" "file"
 cmp "$T/body" "$VHDVISOR_STATE/images/$uid.vhd" || fail "downloaded file"

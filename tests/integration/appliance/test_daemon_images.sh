@@ -2,7 +2,7 @@
 # Images through vhdvisord: a VHD made by qemu-img uploaded in pieces (the
 # first PUT broken off, resumed at the offset the server tells, a kill -9
 # of the daemon mid-upload, resumed after the restart), its SHA-256 as
-# sha256sum says, committed with the checks of `image import` (the same
+# sha256sum says and its content id computed while it arrives, committed with the checks of `image import` (the same
 # content id as the CLI gives; qemu-img and vhdiinfo read the
 # stored file); the file downloaded whole and by ranges, byte for byte; tag,
 # chain (with an image derived from it), rm (409 while a VM or a derived
@@ -54,7 +54,8 @@ for _ in $(seq 1 100); do   # until the daemon has seen the connection end
 done
 assert_eq "$(jq -r .offset "$T/body")" $a "offset after the break"
 assert_eq "$(jq -r .sha256 "$T/body")" "$(head -c $a "$T/disk.vhd" | sha256sum | cut -d' ' -f1)" \
-	"sha256 of the first 5 MiB"
+	"sha256 of the first third"
+assert_eq "$(jq -r .content_id "$T/body")" null "no content id before the last block"
 
 note "ranges that do not start at the offset: 409 with the offset"
 expect_status 409 "$(put "$up" "$T/disk.vhd" 0)" "overlapping range"
@@ -114,6 +115,8 @@ assert_eq "$off" $b "offset after kill -9"
 expect_status 200 "$(put "$up" "$T/disk.vhd" "$off")" "the rest"
 assert_eq "$(jq -r .offset "$T/body")" "$size" "offset at the end"
 assert_eq "$(jq -r .sha256 "$T/body")" "$want_sha" "sha256 of the whole upload"
+streamed_id=$(jq -r .content_id "$T/body")
+[[ $streamed_id =~ ^[0-9a-f]{64}$ ]] || fail "content id computed on the way: $(cat "$T/body")"
 cmp "$part" "$T/disk.vhd" || fail "the upload differs from the file"
 
 note "commit"
@@ -124,6 +127,7 @@ expect_status 400 "$(api POST "/api/v1/images/uploads/$up/commit" \
 expect_status 200 "$(api POST "/api/v1/images/uploads/$up/commit" \
 	-d "{\"name\":\"up:1\",\"os\":\"linux\",\"sha256\":\"$want_sha\"}")" "commit"
 id=$(jq -r .id "$T/body")
+assert_eq "$id" "$streamed_id" "the content id computed while receiving is the import's"
 assert_eq "$(jq -r '.names | join(",")' "$T/body")" "up:1" "names"
 assert_eq "$(jq -r .upload_sha256 "$T/body")" "$want_sha" "upload sha256 in the reply"
 [[ -e $part ]] && fail "upload file left after commit"
@@ -186,8 +190,10 @@ head -c 64M /dev/urandom >"$T/big.raw"
 qemu-img convert -f raw -O vpc -o subformat=dynamic "$T/big.raw" "$T/big.vhd"
 up=$(new_upload)
 expect_status 200 "$(put "$up" "$T/big.vhd" 0)" "64 MiB VHD"
+streamed_id=$(jq -r .content_id "$T/body")
 expect_status 200 "$(api POST "/api/v1/images/uploads/$up/commit")" "commit it"
 bid=$(jq -r .id "$T/body")
+assert_eq "$bid" "$streamed_id" "64 MiB: the content id computed while receiving"
 expect_status 200 "$(api GET "/api/v1/images/$bid/file")" "download it"
 cmp "$T/body" "$VHDVISOR_STATE/images/$bid.vhd" || fail "64 MiB download"
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
@@ -232,6 +238,7 @@ note "uploads that are not images"
 up=$(new_upload)
 head -c 1M /dev/urandom >"$T/junk"
 expect_status 200 "$(put "$up" "$T/junk" 0)" "junk upload"
+assert_eq "$(jq -r .content_id "$T/body")" null "no content id for junk"
 expect_status 400 "$(api POST "/api/v1/images/uploads/$up/commit" -d '{"name":"junk"}')" "not a VHD"
 grep -q "not a VHD" "$T/body" || fail "reason: $(cat "$T/body")"
 expect_status 404 "$(api GET "/api/v1/images/uploads/$up")" "a refused upload is removed"
