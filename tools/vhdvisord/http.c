@@ -39,7 +39,6 @@ struct req_state {
 	size_t discarded;       /* bytes of a too large body thrown away */
 	enum api_stream kind;   /* an upload or download route (api_stream.h) */
 	struct api_upload *up;  /* the upload receiving this body */
-	bool up_refused;        /* its reply is queued: the body is dropped */
 };
 
 /* A body without a Content-Length that grows past API_BODY_MAX is read
@@ -193,7 +192,6 @@ static enum MHD_Result upload_start(struct door *d, struct MHD_Connection *conn,
 	if (!api_upload_begin(d->ctx, url, range, cl ? (int64_t)strtoll(cl, NULL, 10) : -1,
 			      role, who, &rs->up, &rep))
 		return MHD_YES;
-	rs->up_refused = true;
 	res = send_json(conn, rep.status, rep.body);
 	api_reply_clear(&rep);
 	return res;
@@ -230,6 +228,7 @@ static enum MHD_Result send_file(struct door *d, struct MHD_Connection *conn, co
 	struct api_download dl;
 	struct MHD_Response *resp;
 	enum MHD_Result res;
+	const char *s;
 	char buf[48];
 
 	if (api_download_open(d->ctx, url, range, role, who, &dl, &rep)) {
@@ -238,11 +237,14 @@ static enum MHD_Result send_file(struct door *d, struct MHD_Connection *conn, co
 			api_reply_clear(&rep);
 			return res;
 		}
-		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		/* the JSON error, and the file's size as RFC 9110 wants */
+		s = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN);
+		resp = MHD_create_response_from_buffer(strlen(s), (void *)s, MHD_RESPMEM_MUST_COPY);
 		api_reply_clear(&rep);
 		if (!resp)
 			return MHD_NO;
 		snprintf(buf, sizeof(buf), "bytes */%llu", (unsigned long long)dl.total);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, buf);
 		res = MHD_queue_response(conn, 416, resp);
 		MHD_destroy_response(resp);
