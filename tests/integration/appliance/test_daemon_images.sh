@@ -61,6 +61,8 @@ note "ranges that do not start at the offset: 409 with the offset"
 expect_status 409 "$(put "$up" "$T/disk.vhd" 0)" "overlapping range"
 assert_eq "$(jq -r .offset "$T/body")" $a "409 tells the offset"
 expect_status 409 "$(put "$up" "$T/disk.vhd" $((a + 512)))" "a gap"
+expect_status 409 "$(api PUT "/api/v1/images/uploads/$up" --data-binary @"$T/disk.vhd")" \
+	"no Content-Range: from 0, which the upload is past"
 for cr in "bytes 9-3/100" "bytes=0-1/2" "lines 0-1/2" "bytes 0-1/1" "bytes -1-4/9" "bytes 0-x/9"; do
 	expect_status 400 "$(api PUT "/api/v1/images/uploads/$up" -H "Content-Range: $cr" \
 		--data-binary x)" "Content-Range '$cr'"
