@@ -562,7 +562,8 @@ static int up_prepare(struct api_upload *u, const char *range, int64_t length,
 			 end - start + 1, length);
 		return -EINVAL;
 	}
-	u->fd = up_open(u->c, u->id, O_WRONLY, u->path, sizeof(u->path), &st, rep);
+	/* read too: after a restart the hashes are made again from the file */
+	u->fd = up_open(u->c, u->id, O_RDWR, u->path, sizeof(u->path), &st, rep);
 	if (u->fd < 0)
 		return u->fd;
 	if (!up_lock(u->fd, u->id, rep))

@@ -111,9 +111,17 @@ wait "$DAEMON_PID" 2>/dev/null || true
 wait "$pp" || fail "partial PUT"
 consistent
 daemon_start
+assert_eq "$(stat -c %s "$part")" $b "bytes kept through kill -9"
+# a PUT first (the new daemon hashes what is there again), then the offset
+# as the server tells it, then the rest
+dd if="$T/disk.vhd" of="$T/piece" iflag=skip_bytes,count_bytes skip=$b count=4096 status=none
+expect_status 200 "$(api PUT "/api/v1/images/uploads/$up" --data-binary @"$T/piece" \
+	-H "Content-Range: bytes $b-$((b + 4095))/$size")" "a piece right after the restart"
+assert_eq "$(jq -r .sha256 "$T/body")" "$(head -c $((b + 4096)) "$T/disk.vhd" | sha256sum | cut -d' ' -f1)" \
+	"sha256 after the restart"
 expect_status 200 "$(api GET "/api/v1/images/uploads/$up")" "upload after the restart"
 off=$(jq -r .offset "$T/body")
-assert_eq "$off" $b "offset after kill -9"
+assert_eq "$off" $((b + 4096)) "offset after kill -9 and a piece"
 expect_status 200 "$(put "$up" "$T/disk.vhd" "$off")" "the rest"
 assert_eq "$(jq -r .offset "$T/body")" "$size" "offset at the end"
 assert_eq "$(jq -r .sha256 "$T/body")" "$want_sha" "sha256 of the whole upload"
