@@ -197,16 +197,42 @@ static bool body_check(const struct api_route *route, json_object *body, struct 
 	return true;
 }
 
+bool api_resolve(const char *method, const char *path, enum api_role role,
+		 char params[][API_PARAM_MAX], struct api_req *req,
+		 const struct api_route **route, struct api_reply *rep)
+{
+	char why[256];
+	size_t n;
+	const struct api_route *routes = api_routes(&n);
+
+	switch (api_match(routes, n, method, path, route, params, &req->nparams, why,
+			  sizeof(why))) {
+	case API_MATCH_OK: break;
+	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); return false;
+	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); return false;
+	case API_MATCH_BAD_PATH: api_fail(rep, 400, "%s", why); return false;
+	}
+	if (role < (*route)->role) {
+		if (role == API_ROLE_NONE)
+			api_fail(rep, 401, "a token is needed (Authorization: Bearer TOKEN)");
+		else
+			api_fail(rep, 403, "role %s may not %s %s (needs %s)", api_role_name(role),
+				 method, (*route)->pattern, api_role_name((*route)->role));
+		return false;
+	}
+	for (unsigned i = 0; i < req->nparams; i++)
+		req->params[i] = params[i];
+	return true;
+}
+
 void api_dispatch(const struct api_ctx *ctx, const char *method, const char *path,
 		  const char *body, size_t len, enum api_role role, const char *who,
 		  struct api_reply *rep)
 {
-	char params[API_MAX_PARAMS][API_PARAM_MAX], why[256], bare[API_PATH_MAX];
+	char params[API_MAX_PARAMS][API_PARAM_MAX], bare[API_PATH_MAX];
 	const char *qs = strchr(path, '?');
 	const struct api_route *route;
 	struct api_req req = { .method = method, .role = role, .who = who };
-	size_t n;
-	const struct api_route *routes = api_routes(&n);
 
 	rep->status = 0;
 	rep->body = NULL;
@@ -219,23 +245,8 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 		bare[qs - path] = '\0';
 		qs++;
 	}
-	switch (api_match(routes, n, method, qs ? bare : path, &route, params, &req.nparams, why,
-			  sizeof(why))) {
-	case API_MATCH_OK: break;
-	case API_MATCH_NOT_FOUND: api_fail(rep, 404, "%s", why); goto audit;
-	case API_MATCH_BAD_METHOD: api_fail(rep, 405, "%s", why); goto audit;
-	case API_MATCH_BAD_PATH: api_fail(rep, 400, "%s", why); goto audit;
-	}
-	if (role < route->role) {
-		if (role == API_ROLE_NONE)
-			api_fail(rep, 401, "a token is needed (Authorization: Bearer TOKEN)");
-		else
-			api_fail(rep, 403, "role %s may not %s %s (needs %s)", api_role_name(role),
-				 method, route->pattern, api_role_name(route->role));
+	if (!api_resolve(method, qs ? bare : path, role, params, &req, &route, rep))
 		goto audit;
-	}
-	for (unsigned i = 0; i < req.nparams; i++)
-		req.params[i] = params[i];
 	if (!api_query_parse(route, qs, &req.query, rep))
 		goto audit;
 	if (!body_parse(body, len, &req.body, rep)) {

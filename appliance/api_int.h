@@ -110,4 +110,28 @@ const char *api_body_name(json_object *body, const char *key, struct api_reply *
 /* Loads VM @name, or a 404 (no such VM) or 500 reply and -errno. */
 int api_vm_find(struct cat *c, const char *name, struct cat_vm *vm, struct api_reply *rep);
 
+/* images: uploads (api_upload.c), the file (api_download.c), tag, rm and
+ * chain (api_image_edit.c) */
+void api_upload_create(const struct api_ctx *ctx, const struct api_req *req,
+		       struct api_reply *rep);
+void api_upload_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_upload_put(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_upload_commit(const struct api_ctx *ctx, const struct api_req *req,
+		       struct api_reply *rep);
+void api_upload_delete(const struct api_ctx *ctx, const struct api_req *req,
+		       struct api_reply *rep);
+void api_image_file(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_image_tag(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_image_rm(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
+void api_image_chain(const struct api_ctx *ctx, const struct api_req *req,
+		     struct api_reply *rep);
+/* Matches @method @path and checks @role as api_dispatch() does: true with
+ * *@route and @req's params (pointing into @params), or false with @rep
+ * filled. */
+bool api_resolve(const char *method, const char *path, enum api_role role,
+		 char params[][API_PARAM_MAX], struct api_req *req,
+		 const struct api_route **route, struct api_reply *rep);
+/* Resolves image reference @ref into @id: false with a 404/409/500 reply. */
+bool api_image_ref(struct cat *c, const char *ref, char *id, struct api_reply *rep);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "appliance/api_int.h"
+#include "appliance/api_stream.h"
 
 static json_object *str(const char *s)
 {
@@ -114,6 +115,67 @@ static json_object *request_body(const struct api_route *r)
 	return rb;
 }
 
+/* Bytes, for the routes of api_stream.h. */
+static json_object *binary_content(void)
+{
+	json_object *c = json_object_new_object(), *m = json_object_new_object();
+	json_object *sch = json_object_new_object();
+
+	json_object_object_add(sch, "type", str("string"));
+	json_object_object_add(sch, "format", str("binary"));
+	json_object_object_add(m, "schema", sch);
+	json_object_object_add(c, "application/octet-stream", m);
+	return c;
+}
+
+static json_object *header_param(const char *name, const char *desc)
+{
+	json_object *prm = json_object_new_object(), *sch = json_object_new_object();
+
+	json_object_object_add(prm, "name", str(name));
+	json_object_object_add(prm, "in", str("header"));
+	json_object_object_add(prm, "required", json_object_new_boolean(0));
+	json_object_object_add(prm, "description", str(desc));
+	json_object_object_add(sch, "type", str("string"));
+	json_object_object_add(prm, "schema", sch);
+	return prm;
+}
+
+/* What a streamed route adds: its header, and its bytes as the request
+ * body (upload) or as the 200/206 replies (download). */
+static void stream_operation(const struct api_route *r, json_object *op, json_object *params,
+			     json_object *resp)
+{
+	json_object *rb, *ok;
+
+	switch (api_route_stream(r)) {
+	case API_STREAM_UPLOAD:
+		json_object_array_add(params, header_param("Content-Range",
+			"bytes START-END/TOTAL or bytes START-END/*; START must be the "
+			"upload's offset"));
+		rb = json_object_new_object();
+		json_object_object_add(rb, "required", json_object_new_boolean(1));
+		json_object_object_add(rb, "content", binary_content());
+		json_object_object_add(op, "requestBody", rb);
+		break;
+	case API_STREAM_DOWNLOAD:
+		json_object_array_add(params, header_param("Range",
+			"one range: bytes=A-B, bytes=A- or bytes=-N"));
+		ok = json_object_new_object();
+		json_object_object_add(ok, "description", str("the whole file"));
+		json_object_object_add(ok, "content", binary_content());
+		json_object_object_add(resp, "200", ok);
+		ok = json_object_new_object();
+		json_object_object_add(ok, "description", str("the range asked for "
+							       "(Content-Range)"));
+		json_object_object_add(ok, "content", binary_content());
+		json_object_object_add(resp, "206", ok);
+		break;
+	case API_STREAM_NONE:
+		break;
+	}
+}
+
 static json_object *operation(const struct api_route *r)
 {
 	json_object *op = json_object_new_object(), *resp = json_object_new_object();
@@ -124,6 +186,7 @@ static json_object *operation(const struct api_route *r)
 	json_object_object_add(op, "operationId", str(r->op_id));
 	json_object_object_add(op, "summary", str(r->summary));
 	json_object_object_add(op, "x-vhdvisor-role", str(api_role_name(r->role)));
+	stream_operation(r, op, params, resp);
 	if (json_object_array_length(params))
 		json_object_object_add(op, "parameters", params);
 	else
@@ -133,8 +196,12 @@ static json_object *operation(const struct api_route *r)
 	if (r->role == API_ROLE_NONE)
 		json_object_object_add(op, "security", json_object_new_array());
 	json_object_object_add(obj, "type", str("object"));
-	json_object_object_add(resp, api_route_accepts(r) ? "202" : "200",
-			       response(api_route_accepts(r) ? "accepted: the task" : "success", obj));
+	if (api_route_stream(r) == API_STREAM_DOWNLOAD)
+		json_object_put(obj);
+	else
+		json_object_object_add(resp, api_route_accepts(r) ? "202" : "200",
+				       response(api_route_accepts(r) ? "accepted: the task" : "success",
+						obj));
 	json_object_object_add(resp, "4XX", response("refused: bad request, auth, not found, "
 						     "conflict, too large", ref("#/components/schemas/Error")));
 	json_object_object_add(resp, "5XX", response("failed", ref("#/components/schemas/Error")));

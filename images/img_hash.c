@@ -176,6 +176,60 @@ out:
 	return r;
 }
 
+struct img_id {
+	EVP_MD_CTX *ctx;
+};
+
+int img_id_begin(uint64_t size, struct img_id **out)
+{
+	struct img_id *h = calloc(1, sizeof(*h));
+	uint8_t hdr[8];
+
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL)) {
+		img_id_free(h);
+		return -ENOMEM;
+	}
+	be64_put(hdr, size);
+	EVP_DigestUpdate(h->ctx, content_magic, strlen(content_magic));
+	EVP_DigestUpdate(h->ctx, hdr, sizeof(hdr));
+	*out = h;
+	return 0;
+}
+
+void img_id_chunk(struct img_id *h, uint64_t i, const void *buf, size_t len)
+{
+	uint8_t hdr[8];
+
+	if (all_zero(buf, len))
+		return;
+	be64_put(hdr, i);
+	EVP_DigestUpdate(h->ctx, hdr, sizeof(hdr));
+	EVP_DigestUpdate(h->ctx, buf, len);
+}
+
+int img_id_peek(const struct img_id *h, char id[IMG_HEX_LEN + 1])
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	int r = -EIO;
+
+	if (copy && EVP_MD_CTX_copy_ex(copy, h->ctx))
+		r = digest_hex(copy, id);
+	EVP_MD_CTX_free(copy);
+	return r;
+}
+
+void img_id_free(struct img_id *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
 int img_file_sha256(const char *path, char hex[IMG_HEX_LEN + 1])
 {
 	const size_t bufsz = 1u << 20;

@@ -71,4 +71,30 @@ int img_file_sha256(const char *path, char hex[IMG_HEX_LEN + 1]);
 int img_src_raw_open(const char *path, struct img_src *src);
 void img_src_raw_close(struct img_src *src);
 
+/* The content id built step by step, for a disk whose data arrives in
+ * order (an upload): its virtual size first, then its chunks by ascending
+ * index; an all-zero chunk is left out, as the definition says. */
+struct img_id;
+/* 0 and *@out, or -ENOMEM. */
+int img_id_begin(uint64_t size, struct img_id **out);
+/* Chunk @i: IMG_CHUNK bytes (fewer for the last chunk of the disk). */
+void img_id_chunk(struct img_id *h, uint64_t i, const void *buf, size_t len);
+/* The id of what was given so far into @id (@h goes on). 0 or -EIO. */
+int img_id_peek(const struct img_id *h, char id[IMG_HEX_LEN + 1]);
+/* Accepts NULL. */
+void img_id_free(struct img_id *h);
+
+/* The content id of a dynamic VHD from its file's bytes in file order (an
+ * upload), for files whose blocks follow the BAT in ascending order (as
+ * qemu-img, `vhd` and the catalog write them); others are given up on.
+ * Never judges the file: the import's checks do. */
+struct img_stream_id;
+int img_stream_id_new(struct img_stream_id **out);          /* 0 or -ENOMEM */
+/* The next @len bytes of the file. */
+void img_stream_id_feed(struct img_stream_id *s, const void *buf, size_t len);
+/* 0 and the id once every block is in; -EAGAIN before; -ENOTSUP when the
+ * file is not one it can follow. */
+int img_stream_id_get(const struct img_stream_id *s, char id[IMG_HEX_LEN + 1]);
+void img_stream_id_free(struct img_stream_id *s);          /* accepts NULL */
+
 #endif

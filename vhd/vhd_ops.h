@@ -189,4 +189,26 @@ int vhd_set_parent_timestamp(const char *child, const char *parent);
  * -EBUSY or -errno. */
 int vhd_set_parent(const char *child, const char *parent);
 
+/* ---- layout from the first bytes (stream.c) ---- */
+
+/* A dynamic or differencing VHD as its footer copy (offset 0) and dynamic
+ * header tell it, for a reader that gets the file in order and cannot
+ * seek (an upload): what vhd_open() would take from the same fields. */
+struct vhd_stream_layout {
+	enum vhd_type type;
+	uint64_t size;              /* the virtual size vhd_open() presents */
+	uint64_t header_offset;     /* the dynamic header (1024 bytes) */
+	uint64_t table_offset;      /* the BAT: bat_entries big-endian sectors */
+	uint32_t bat_entries;
+	uint32_t block_size;
+	uint32_t bitmap_size;       /* the sector bitmap before each block's data */
+};
+
+/* From the 512 bytes at offset 0: type, size, header_offset. 0, -EINVAL
+ * (not a valid footer), -ENOTSUP (a fixed disk: no copy at 0). */
+int vhd_stream_footer(const uint8_t foot[512], struct vhd_stream_layout *l);
+/* Then from the 1024 bytes at l->header_offset: the rest. 0 or -errno
+ * (-ENOTSUP when the BAT comes before the header's end). */
+int vhd_stream_header(const uint8_t hdr[1024], struct vhd_stream_layout *l);
+
 #endif

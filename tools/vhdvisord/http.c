@@ -10,10 +10,12 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "appliance/event.h"
+#include "appliance/api_stream.h"
 #include "appliance/throttle.h"
 #include "appliance/token.h"
 #include "common/log.h"
@@ -37,6 +39,8 @@ struct req_state {
 	char *body;
 	size_t len, cap;
 	size_t discarded;       /* bytes of a too large body thrown away */
+	enum api_stream kind;   /* an upload or download route (api_stream.h) */
+	struct api_upload *up;  /* the upload receiving this body */
 };
 
 /* A body without a Content-Length that grows past API_BODY_MAX is read
@@ -208,6 +212,99 @@ static const char *with_query(struct MHD_Connection *conn, const char *url, char
 	return qs[0] ? buf : url;
 }
 
+/* ---- the byte-stream routes (appliance/api_stream.h) ---- */
+
+/* The first call of an upload PUT: headers only. Checked now, so a
+ * refusal is sent before a byte of the body is read. */
+static enum MHD_Result upload_start(struct door *d, struct MHD_Connection *conn,
+				    const char *url, struct req_state *rs)
+{
+	const char *range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_CONTENT_RANGE);
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct api_reply rep = { 0 };
+	enum MHD_Result res = MHD_NO;
+	enum api_role role;
+	char who[TOKEN_NAME_MAX + 16];
+
+	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
+		return res;
+	if (!api_upload_begin(d->ctx, url, range, cl ? (int64_t)strtoll(cl, NULL, 10) : -1,
+			      role, who, &rs->up, &rep))
+		return MHD_YES;
+	res = send_json(conn, rep.status, rep.body);
+	api_reply_clear(&rep);
+	return res;
+}
+
+static enum MHD_Result upload_step(struct MHD_Connection *conn, struct req_state *rs,
+				   const char *data, size_t *size)
+{
+	struct api_reply rep = { 0 };
+	enum MHD_Result res;
+
+	if (*size) {
+		if (rs->up)
+			api_upload_write(rs->up, data, *size);  /* its end says how it went */
+		*size = 0;
+		return MHD_YES;
+	}
+	if (!rs->up)
+		return MHD_YES;         /* refused: the reply is queued */
+	api_upload_end(rs->up, &rep);
+	rs->up = NULL;
+	res = send_json(conn, rep.status, rep.body);
+	api_reply_clear(&rep);
+	return res;
+}
+
+/* GET /images/{id}/file: the file from its descriptor, whole or a range. */
+static enum MHD_Result send_file(struct door *d, struct MHD_Connection *conn, const char *url,
+				 enum api_role role, const char *who)
+{
+	const char *range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_RANGE);
+	struct api_reply rep = { 0 };
+	struct api_download dl;
+	struct MHD_Response *resp;
+	enum MHD_Result res;
+	const char *s;
+	char buf[48];
+
+	if (api_download_open(d->ctx, url, range, role, who, &dl, &rep)) {
+		if (rep.status != 416) {
+			res = send_json(conn, rep.status, rep.body);
+			api_reply_clear(&rep);
+			return res;
+		}
+		/* the JSON error, and the file's size as RFC 9110 wants */
+		s = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN);
+		resp = MHD_create_response_from_buffer(strlen(s), (void *)s, MHD_RESPMEM_MUST_COPY);
+		api_reply_clear(&rep);
+		if (!resp)
+			return MHD_NO;
+		snprintf(buf, sizeof(buf), "bytes */%llu", (unsigned long long)dl.total);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, buf);
+		res = MHD_queue_response(conn, 416, resp);
+		MHD_destroy_response(resp);
+		return res;
+	}
+	resp = MHD_create_response_from_fd_at_offset64(dl.len, dl.fd, dl.off);
+	if (!resp) {
+		close(dl.fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (dl.status == 206)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, dl.content_range);
+	res = MHD_queue_response(conn, (unsigned)dl.status, resp);
+	MHD_destroy_response(resp);
+	return res;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -228,11 +325,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!rs)
 			return MHD_NO;
 		*con_cls = rs;
+		rs->kind = api_stream_kind(method, url);
+		if (rs->kind == API_STREAM_UPLOAD)
+			return upload_start(d, conn, url, rs);
 		/* refused before a byte of it is read */
 		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX)
 			return send_error(conn, 413, "request body too large");
 		return MHD_YES;
 	}
+	if (rs->kind == API_STREAM_UPLOAD)
+		return upload_step(conn, rs, upload_data, upload_data_size);
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
@@ -262,6 +364,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
+	if (rs->kind == API_STREAM_DOWNLOAD && !rs->len)
+		return send_file(d, conn, url, role, who);
 	url = with_query(conn, url, full, sizeof(full));
 	if (!url)
 		return send_error(conn, 414, "query string too long");
@@ -280,6 +384,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct req_state *rs = *con_cls;
 
 	if (rs) {
+		api_upload_abort(rs->up);       /* broken off: what came is kept */
 		free(rs->body);
 		free(rs);
 		*con_cls = NULL;

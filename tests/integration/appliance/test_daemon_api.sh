@@ -58,6 +58,31 @@ expect_status 200 "$(api GET /api/v1/images/tmpl)" "image by name"
 assert_eq "$(jq -r .id "$T/body")" "$id" "image by name"
 expect_status 404 "$(api GET /api/v1/images/nosuch)" "missing image"
 
+note "image upload, file, tag, chain, rm (more in test_daemon_images.sh)"
+"$VHD" create "$T/up.vhd" 4M >/dev/null
+"$VHD" write "$T/up.vhd" 65536 --pattern 0xab --length 4096 >/dev/null
+expect_status 200 "$(call POST /api/v1/images/uploads /api/v1/images/uploads -d '{}')" "upload"
+up=$(jq -r .id "$T/body")
+expect_status 200 "$(call PUT /api/v1/images/uploads/{upload} "/api/v1/images/uploads/$up" \
+	--data-binary @"$T/up.vhd")" "upload data"
+cp "$T/body" "$T/put"
+expect_status 200 "$(call GET /api/v1/images/uploads/{upload} "/api/v1/images/uploads/$up")" "upload state"
+assert_eq "$(jq -r .sha256 "$T/body")" "$(sha "$T/up.vhd")" "upload sha256"
+expect_status 200 "$(call POST /api/v1/images/uploads/{upload}/commit \
+	"/api/v1/images/uploads/$up/commit" -d '{"name":"up"}')" "commit"
+uid=$(jq -r .id "$T/body")
+assert_eq "$(jq -r .content_id "$T/put")" "$uid" "content id computed while receiving"
+assert_eq "$(vv image show up --json | jq -r .id)" "$uid" "the CLI sees the upload"
+expect_status 200 "$(call GET /api/v1/images/{id}/file "/api/v1/images/$uid/file")" "file"
+cmp "$T/body" "$VHDVISOR_STATE/images/$uid.vhd" || fail "downloaded file"
+expect_status 200 "$(call POST /api/v1/images/{id}/tag "/api/v1/images/$uid/tag" -d '{"name":"up2"}')" "tag"
+expect_status 200 "$(call GET /api/v1/images/{id}/chain "/api/v1/images/up2/chain")" "chain"
+assert_eq "$(jq -r .chain[0].id "$T/body")" "$uid" "chain"
+expect_status 200 "$(call DELETE /api/v1/images/{id} "/api/v1/images/$uid")" "rm"
+expect_status 200 "$(api POST /api/v1/images/uploads -d '{}')" "another upload"
+up=$(jq -r .id "$T/body")
+expect_status 200 "$(call DELETE /api/v1/images/uploads/{upload} "/api/v1/images/uploads/$up")" "abandon"
+
 note "vms"
 expect_status 200 "$(call GET /api/v1/vms /api/v1/vms)" "vms"
 assert_eq "$(jq -r '[.[] | .name + ":" + .state] | join(",")' "$T/body")" "web:stopped" "vm list"
