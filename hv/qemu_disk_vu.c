@@ -66,6 +66,8 @@ static int vu_free(struct qemu_vu *vu, const char *what)
 	}
 	vub_server_destroy(vu->srv);
 	ioq_destroy(vu->q);     /* runs what is still queued */
+	if (vu->dev)            /* a live snapshot replaced the top */
+		vu->img = bdev_image(vu->dev);
 	bdev_destroy(vu->dev);
 	if (vu->img) {
 		cr = bimg_close(vu->img);   /* flushes */

@@ -307,6 +307,8 @@ out:
 		close(lfd);
 	vub_server_destroy(srv);
 	ioq_destroy(q);
+	if (dev)
+		img = bdev_image(dev);
 	bdev_destroy(dev);
 	rc = bimg_close(img);
 	if (rc) {
