@@ -555,12 +555,9 @@ static int qemu_switch_disk(struct vm_engine *e, unsigned index, const char *fil
 	struct vm_status st;
 	int r, rr;
 
-	if (index < e->cfg->nr_disks && e->disks[index].vu) {
-		/* needs the live top switch on the bdev (issue 11, a later slice) */
-		snprintf(err, errlen, "a running VM's disk cannot be switched over the "
-			 "vhost-user transport yet; stop the VM or use --disk-transport nbd");
-		return -EOPNOTSUPP;
-	}
+	/* vhost-user: served here; the bdev's gate pauses the disk alone */
+	if (index < e->cfg->nr_disks && e->disks[index].vu)
+		return qemu_disk_switch_vu(&e->disks[index], file, err, errlen);
 	if (index >= e->cfg->nr_disks || e->disks[index].pid <= 0) {
 		snprintf(err, errlen, "no disk %u is being served", index);
 		return -ENOENT;

@@ -164,6 +164,22 @@ err:
 	return r;
 }
 
+int qemu_disk_switch_vu(struct qemu_disk *qd, const char *file, char *err, size_t errlen)
+{
+	struct qemu_vu *vu = qd->vu;
+	int r;
+
+	if (!vu || !vu->dev)
+		return snprintf(err, errlen, "the disk is not being served"), -ESRCH;
+	r = bdev_switch_top(vu->dev, file, err, errlen);
+	if (!r)
+		log_info("disk %s: top is now %s", qd->sock, file);
+	else if (bdev_failed(vu->dev))
+		log_err("disk %s lost its image in a failed switch; the guest gets I/O errors: "
+			"%s", qd->sock, err);
+	return r;
+}
+
 int qemu_disk_stop_vu(struct qemu_disk *qd)
 {
 	int r = vu_free(qd->vu, qd->sock);

@@ -33,6 +33,10 @@ int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned inde
  * on return. 0 or -errno (message logged). */
 int qemu_disk_start_vu(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
 		       const char *run_dir, unsigned queues);
+/* The vhost-user qemu_disk_switch(): bdev_switch_top() on the disk's
+ * bdev while the guest runs (the bdev's gate holds its requests; no
+ * pause needed). 0, or -errno with the reason in @err. */
+int qemu_disk_switch_vu(struct qemu_disk *qd, const char *file, char *err, size_t errlen);
 /* The vhost-user half of qemu_disk_stop() (the socket stays). */
 int qemu_disk_stop_vu(struct qemu_disk *qd);
 /* NBD: asks the export to flush and exit (SIGTERM), waits up to
