@@ -30,7 +30,7 @@ struct bdev {
 	struct bimg *img;            /* NULL: lost in a failed switch */
 	bool failed;
 	bool closed;                 /* a quiesce holds the gate */
-	unsigned active;             /* requests on the engine */
+	unsigned active;             /* requests on the engine, bdev_hold()s */
 	struct bdev_req *held, **held_tail;
 
 	pthread_mutex_t switch_lock; /* one switch at a time */
@@ -168,6 +168,27 @@ void bdev_submit(struct bdev *d, struct bdev_req *req)
 	d->active++;
 	pthread_mutex_unlock(&d->lock);
 	ioq_submit(d->q, &req->io);
+}
+
+struct bimg *bdev_hold(struct bdev *d)
+{
+	struct bimg *img;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->closed)
+		pthread_cond_wait(&d->cond, &d->lock);
+	d->active++;
+	img = d->img;
+	pthread_mutex_unlock(&d->lock);
+	return img;
+}
+
+void bdev_unhold(struct bdev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!--d->active)
+		pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
 }
 
 void bdev_quiesce(struct bdev *d)

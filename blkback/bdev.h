@@ -90,6 +90,13 @@ void bdev_set_limiter(struct bdev *d, bdev_limit_fn *fn, void *opaque);
  * thread but an engine worker's done callback may block in the limiter. */
 void bdev_submit(struct bdev *d, struct bdev_req *req);
 
+/* For work on the image outside the engine (NBD block status): waits
+ * while the gate is closed, then holds it (a quiesce waits for the hold)
+ * and returns the current image, NULL if lost, until bdev_unhold(). Not
+ * counted in the stats. Any thread but a worker. */
+struct bimg *bdev_hold(struct bdev *d);
+void bdev_unhold(struct bdev *d);
+
 /* Closes the gate: new requests are held (not run, not refused), requests
  * already on the engine finish; returns once none runs. One quiesce at a
  * time: a second caller waits until the first resumes. */

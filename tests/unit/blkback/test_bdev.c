@@ -257,3 +257,51 @@ Test(bdev, limiter_sees_and_delays_every_request)
 	cr_assert_eq(bdev_flush(dev), 0);
 	cr_assert_eq(l.calls, 5);
 }
+
+/* A hold (work on the image outside the engine) waits for a closed gate
+ * and makes a quiesce wait for it. */
+static void *hold_thread(void *arg)
+{
+	struct bimg **got = arg;
+
+	*got = bdev_hold(dev);
+	bdev_unhold(dev);
+	return NULL;
+}
+
+struct quiescer {
+	pthread_t t;
+	bool returned;
+};
+
+static void *quiesce_thread(void *arg)
+{
+	struct quiescer *qz = arg;
+
+	bdev_quiesce(dev);
+	__atomic_store_n(&qz->returned, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+Test(bdev, holds_wait_for_the_gate_and_quiesce_waits_for_holds)
+{
+	struct bimg *got = NULL;
+	struct quiescer qz = { 0 };
+	pthread_t t;
+
+	cr_assert_eq(bdev_hold(dev), img);
+	cr_assert_eq(pthread_create(&qz.t, NULL, quiesce_thread, &qz), 0);
+	usleep(50 * 1000);
+	cr_assert_not(__atomic_load_n(&qz.returned, __ATOMIC_ACQUIRE),
+		      "quiesce returned while the image was held");
+	bdev_unhold(dev);
+	pthread_join(qz.t, NULL);
+	cr_assert(qz.returned);
+	/* the gate is closed now: a new hold waits for the resume */
+	cr_assert_eq(pthread_create(&t, NULL, hold_thread, &got), 0);
+	usleep(50 * 1000);
+	cr_assert_null(got, "a hold went through a closed gate");
+	bdev_resume(dev);
+	pthread_join(t, NULL);
+	cr_assert_eq(got, img);
+}
