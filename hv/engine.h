@@ -26,7 +26,6 @@ struct vm_boot {
 struct vm_engine_env {
 	const char *run_dir;      /* the VM's private folder (sockets, temp files) */
 	bool use_kvm;             /* resolved accelerator */
-	const char *vhd_tool;     /* the `vhd` binary that serves disks over NBD */
 };
 
 enum vm_event_type {

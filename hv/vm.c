@@ -29,7 +29,6 @@ struct vm {
 	bool use_kvm;
 	enum vm_phase phase;
 	char run_dir[PATH_MAX];
-	char vhd_tool[PATH_MAX];
 	struct vm_api *api;
 	struct nb_port *ports[VM_MAX_NICS];  /* taps netback opened for us */
 	bool stop_requested;
@@ -52,31 +51,6 @@ const struct vm_config *vm_config(const struct vm *vm)
 const char *vm_run_dir(const struct vm *vm)
 {
 	return vm->run_dir;
-}
-
-/* The `vhd` tool that serves disks: $VHDVISOR_VHD, else next to us. */
-static void find_vhd_tool(char *out, size_t len)
-{
-	const char *env = getenv("VHDVISOR_VHD");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if ((size_t)snprintf(out, len, "%s/vhd", self) < len && !access(out, X_OK))
-				return;
-		}
-	}
-	snprintf(out, len, "vhd");
 }
 
 void vm_destroy(struct vm *vm)
@@ -130,11 +104,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	r = boot_plan(&vm->cfg, vm->run_dir, &vm->boot, create_error, sizeof(create_error));
 	if (r)
 		goto err;
-	find_vhd_tool(vm->vhd_tool, sizeof(vm->vhd_tool));
 	env = (struct vm_engine_env){
 		.run_dir = vm->run_dir,
 		.use_kvm = vm->use_kvm,
-		.vhd_tool = vm->vhd_tool,
 	};
 	r = vm->ops->create(&vm->cfg, &vm->boot, &env, &vm->engine);
 	if (r) {

@@ -52,7 +52,7 @@ enum vm_nic_kind {
 
 /* How the QEMU engine hands disks to the guest (both are our blkback stack). */
 enum vm_disk_transport {
-	VM_DISK_NBD = 0,       /* a `vhd serve` child per disk, QEMU's NBD client */
+	VM_DISK_NBD = 0,       /* NBD served by threads of the VM's runtime, QEMU's NBD client */
 	VM_DISK_VHOST_USER,    /* vhost-user-blk served by threads of the VM's runtime */
 };
 
