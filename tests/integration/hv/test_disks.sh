@@ -1,5 +1,6 @@
 #!/bin/bash
-# Guest disks are our NBD exports of VHD chains: what the guest writes is
+# Guest disks are VHD chains served by the runtime (default transport,
+# vhost-user-blk; NBD in the last part): what the guest writes is
 # seen by `vhd read` and qemu-img; the guest reads what qemu-img wrote; on a
 # differencing child writes land in the child and the parent stays
 # byte-identical; ro refuses writes; snapshot discards them; data the guest

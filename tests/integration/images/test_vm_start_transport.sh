@@ -1,6 +1,7 @@
 #!/bin/bash
-# `vm start --disk-transport vhost-user`: the detached runtime serves the
-# VM's disk itself (no `vhd serve` process), the guest writes through it,
+# `vm start` (vhost-user is the default disk transport): the detached
+# runtime serves the VM's disk itself (no `vhd serve` process) over
+# vhost-user-blk, the guest writes through it,
 # a live `vm snapshot` switches the runtime's bdev to a new top (the old
 # top is frozen; test_vm_snapshot_live_vu.sh checks this under a writing
 # guest), and `vm stop` flushes the disk (`vhd check` passes, the guest's
@@ -22,7 +23,7 @@ disk() { vv vm show v --json | jq -r .disk; }
 expect_exit 2 vv vm start v --disk-transport bogus --kernel "$G/vmlinux"
 assert_stderr "bad --disk-transport 'bogus'"
 
-vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" --disk-transport vhost-user \
+vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
 	--append "vv.run=write:vda:2048:1024:VUDATA,sync,hold" >/dev/null
 for _ in $(seq 1 600); do
 	vv vm console v | grep -q '^VV-HOLD' && break
