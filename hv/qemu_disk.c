@@ -6,8 +6,8 @@
  * a vhost-user-blk server (transport vhost-user). One thread of ours runs
  * the front end's accept loop (nbd_server_run / vub_server_run); the
  * front end's own threads and the engine's workers run beside it. A live
- * snapshot is bdev_switch_top() on the disk's bdev, called on the API's
- * thread. */
+ * snapshot is bdev_switch_top() on the disk's bdev, called on the thread
+ * running vm_run() (which answers the API). */
 #include "hv/qemu_int.h"
 
 #include <errno.h>
