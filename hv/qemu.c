@@ -547,6 +547,13 @@ static int qemu_switch_disk(struct vm_engine *e, unsigned index, const char *fil
 	return qemu_disk_switch(&e->disks[index], file, err, errlen);
 }
 
+static int qemu_disk_stats_op(struct vm_engine *e, unsigned index, struct bdev_stats *out)
+{
+	if (index >= e->cfg->nr_disks)
+		return -ENOENT;
+	return qemu_disk_stats(&e->disks[index], out);
+}
+
 const struct vm_engine_ops vm_qemu_engine = {
 	.name = "qemu",
 	.create = qemu_create,
@@ -559,5 +566,6 @@ const struct vm_engine_ops vm_qemu_engine = {
 	.powerdown = qemu_powerdown,
 	.status = qemu_status,
 	.switch_disk = qemu_switch_disk,
+	.disk_stats = qemu_disk_stats_op,
 	.destroy = qemu_destroy,
 };

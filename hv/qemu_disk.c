@@ -230,6 +230,14 @@ bool qemu_disk_running(const struct qemu_disk *qd)
 	return qd->srv != NULL;
 }
 
+int qemu_disk_stats(const struct qemu_disk *qd, struct bdev_stats *out)
+{
+	if (!qd->srv)
+		return -ENOENT;
+	bdev_stats_get(qd->srv->dev, out);
+	return 0;
+}
+
 int qemu_disk_switch(struct qemu_disk *qd, const char *file, char *err, size_t errlen)
 {
 	struct qemu_srv *s = qd->srv;

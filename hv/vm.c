@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "vm"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "common/usock.h"
 #include "hv/api.h"
@@ -168,6 +169,43 @@ static void host_stop(struct vm *vm, int signo)
 		log_warn("could not ask the engine to stop");
 }
 
+/* {"cmd":"disk-stats"}: each served disk's bdev counters. */
+static void api_disk_stats(struct vm *vm, struct json_object *reply)
+{
+	static const char *const ops[BDEV_NOPS] = {
+		[IOQ_READ] = "read", [IOQ_WRITE] = "write", [IOQ_FLUSH] = "flush",
+		[IOQ_WRITE_ZEROES] = "write_zeroes", [IOQ_DISCARD] = "discard",
+	};
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; i < vm->cfg.nr_disks; i++) {
+		struct json_object *o, *lat;
+		struct bdev_stats st;
+
+		if (!vm->ops->disk_stats || vm->ops->disk_stats(vm->engine, i, &st))
+			continue;
+		o = json_object_new_object();
+		lat = json_object_new_array();
+		json_object_object_add(o, "disk", json_object_new_int((int)i));
+		for (unsigned k = 0; k < BDEV_NOPS; k++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%s_ops", ops[k]);
+			json_object_object_add(o, key, json_object_new_int64((int64_t)st.ops[k]));
+			snprintf(key, sizeof(key), "%s_bytes", ops[k]);
+			json_object_object_add(o, key, json_object_new_int64((int64_t)st.bytes[k]));
+		}
+		json_object_object_add(o, "errors", json_object_new_int64((int64_t)st.errors));
+		json_object_object_add(o, "inflight", json_object_new_int64((int64_t)st.inflight));
+		for (unsigned k = 0; k < BDEV_LAT_BUCKETS; k++)
+			json_object_array_add(lat, json_object_new_int64((int64_t)st.lat[k]));
+		json_object_object_add(o, "latency_log2_us", lat);
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "disks", arr);
+}
+
 static void api_status(struct vm *vm, struct json_object *reply)
 {
 	struct vm_status st;
@@ -259,10 +297,14 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 		r = 0;
 	} else if (!strcmp(cmd, "switch-disk")) {
 		r = api_switch_disk(vm, req, err, sizeof(err));
+	} else if (!strcmp(cmd, "disk-stats")) {
+		api_disk_stats(vm, reply);
+		return;
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
-			"unknown cmd (status, pause, resume, powerdown, stop, switch-disk)"));
+			"unknown cmd (status, pause, resume, powerdown, stop, switch-disk, "
+			"disk-stats)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));

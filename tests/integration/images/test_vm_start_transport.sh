@@ -1,7 +1,8 @@
 #!/bin/bash
 # `vm start` (vhost-user is the default disk transport): the detached
 # runtime serves the VM's disk itself (no `vhd serve` process) over
-# vhost-user-blk, the guest writes through it,
+# vhost-user-blk, the guest writes through it, the runtime's API reports
+# the disk's counters (`disk-stats`),
 # a live `vm snapshot` switches the runtime's bdev to a new top (the old
 # top is frozen; test_vm_snapshot_live_vu.sh checks this under a writing
 # guest), and `vm stop` flushes the disk (`vhd check` passes, the guest's
@@ -34,6 +35,27 @@ pid=$(vv vm status v --json | jq .pid)
 ps -o args= --ppid "$pid" | grep -q vhost-user-blk-pci ||
 	fail "the runtime's QEMU has no vhost-user-blk device: $(ps -o args= --ppid "$pid")"
 pgrep -f -- "serve --socket $VHDVISOR_RUN/" >/dev/null && fail "a vhd serve process runs"
+
+note "the runtime's API reports the disk's bdev counters"
+st=$(python3 - "$VHDVISOR_RUN/v.api" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+s.sendall(b'{"cmd":"disk-stats"}\n')
+print(s.makefile().readline().strip())
+PY
+)
+note "disk-stats: $(jq -c '.disks[0] | del(.latency_log2_us)' <<<"$st")"
+assert_eq "$(jq '.disks | length' <<<"$st")" 1 "one disk"
+# the guest wrote 1 MiB at 2 MiB and synced it (and read its boot data)
+(($(jq '.disks[0].write_bytes' <<<"$st") >= 1048576)) || fail "write bytes: $st"
+(($(jq '.disks[0].flush_ops' <<<"$st") >= 1)) || fail "no flush counted: $st"
+assert_eq "$(jq '.disks[0].errors' <<<"$st")" 0 "errors"
+assert_eq "$(jq '.disks[0].latency_log2_us | length' <<<"$st")" 24 "latency buckets"
+assert_eq "$(jq '.disks[0].latency_log2_us | add' <<<"$st")" \
+	"$(jq '.disks[0] | .read_ops + .write_ops + .flush_ops + .write_zeroes_ops + .discard_ops' \
+		<<<"$st")" "every finished request in one latency bucket"
 
 note "a live snapshot over vhost-user switches the top"
 old=$(disk)
