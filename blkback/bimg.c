@@ -203,6 +203,11 @@ const char *bimg_path(const struct bimg *img)
 	return img->path;
 }
 
+bool bimg_is_snapshot(const struct bimg *img)
+{
+	return img->snap_child != NULL;
+}
+
 const char *bimg_driver_name(const struct bimg *img)
 {
 	return img->ops->name;

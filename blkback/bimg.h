@@ -84,6 +84,8 @@ uint64_t bimg_size(const struct bimg *img);
 bool bimg_writable(const struct bimg *img);
 const char *bimg_path(const struct bimg *img);
 const char *bimg_driver_name(const struct bimg *img);
+/* True when opened with BIMG_OPEN_SNAPSHOT (writes go to a throwaway child). */
+bool bimg_is_snapshot(const struct bimg *img);
 
 /* I/O: see the ops contracts above. Requests outside the size get -EINVAL;
  * writes to a read-only image get -EPERM. */

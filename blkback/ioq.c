@@ -24,6 +24,8 @@ int ioq_exec(struct ioq_req *req)
 {
 	int rc;
 
+	if (!req->img)
+		return -EIO;            /* its device lost the image (bdev.h) */
 	switch (req->op) {
 	case IOQ_READ:
 		return bimg_preadv(req->img, req->off, req->iov, req->iovcnt);

@@ -55,7 +55,7 @@ void ioq_destroy(struct ioq *q);
 void ioq_submit(struct ioq *q, struct ioq_req *req);
 
 /* Runs @req on the calling thread (no queue) and returns its result; done
- * is not called. For callers that already are a pool of threads. */
+ * is not called. A request with no image fails with -EIO. For callers that already are a pool of threads. */
 int ioq_exec(struct ioq_req *req);
 
 #endif

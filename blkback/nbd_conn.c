@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "blkback/bdev.h"
 #include "blkback/bimg.h"
 #include "blkback/ioq.h"
 #include "blkback/nbd_proto.h"
@@ -17,7 +18,7 @@
 
 /* One request in flight: the engine request and its reply. */
 struct nbd_io {
-	struct ioq_req req;
+	struct bdev_req br;           /* io.op, off, len, iov, flags: the request */
 	struct nbd_conn *conn;
 	uint64_t cookie;
 	uint16_t type;
@@ -153,8 +154,8 @@ static void nbd_io_reply_build(struct nbd_conn *c, struct nbd_io *io)
 	io->reply[0].iov_base = io->hdr;
 	io->reply_cnt = 1;
 	io->sent = 0;
-	if (io->type != NBD_CMD_READ || io->req.result) {
-		io->reply[0].iov_len = nbd_status_encode(c, io->cookie, io->req.result, io->hdr);
+	if (io->type != NBD_CMD_READ || io->br.io.result) {
+		io->reply[0].iov_len = nbd_status_encode(c, io->cookie, io->br.io.result, io->hdr);
 		return;
 	}
 	if (!c->structured) {
@@ -163,7 +164,7 @@ static void nbd_io_reply_build(struct nbd_conn *c, struct nbd_io *io)
 	} else {
 		nbd_chunk_hdr_encode(NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, io->cookie,
 				     (uint32_t)(8 + io->iov.iov_len), io->hdr);
-		nbd_put64(io->hdr + NBD_CHUNK_HDR_LEN, io->req.off);
+		nbd_put64(io->hdr + NBD_CHUNK_HDR_LEN, io->br.io.off);
 		io->reply[0].iov_len = NBD_CHUNK_HDR_LEN + 8;
 	}
 	io->reply[1] = io->iov;
@@ -191,18 +192,17 @@ static void nbd_io_put(struct nbd_io *io)
 	free(io);
 }
 
-/* Worker thread: the engine finished @req. When nobody is sending, the
+/* Worker thread: the engine finished @br. When nobody is sending, the
  * worker sends the reply itself without blocking; whatever does not fit
  * in the socket now goes to the sender thread, first in line. Otherwise
  * (and always on TLS, whose records cannot be sent in part) the reply is
  * queued. A worker never waits for a slow client. */
-static void nbd_io_done(struct ioq_req *req)
+static void nbd_io_done(struct bdev_req *br)
 {
-	struct nbd_io *io = container_of(req, struct nbd_io, req);
+	struct nbd_io *io = container_of(br, struct nbd_io, br);
 	struct nbd_conn *c = io->conn;
 	int rc;
 
-	nbd_gate_put(c->exp->gate);     /* the image is no longer used */
 	nbd_io_reply_build(c, io);
 	io->next = NULL;
 	pthread_mutex_lock(&c->lock);
@@ -384,7 +384,7 @@ static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
 		nbd_reply_status(c, r->cookie, -ENOMEM);
 		return;
 	}
-	img = nbd_gate_get(c->exp->gate);
+	img = bdev_hold(c->exp->dev);
 	if (!img)
 		rc = -EIO;
 	for (unsigned m = 0; m < NBD_META_COUNT; m++)
@@ -406,7 +406,7 @@ static void nbd_block_status(struct nbd_conn *c, const struct nbd_request *r)
 		iov[k].iov_len = len;
 		k++;
 	}
-	nbd_gate_put(c->exp->gate);
+	bdev_unhold(c->exp->dev);
 	if (rc)
 		nbd_reply_status(c, r->cookie, rc);
 	else
@@ -448,32 +448,32 @@ static struct nbd_io *nbd_io_new(struct nbd_conn *c, const struct nbd_request *r
 	io->type = r->type;
 	io->iov.iov_base = io->data;
 	io->iov.iov_len = payload;
-	io->req.off = r->offset;
-	io->req.len = r->length;
-	io->req.done = nbd_io_done;
+	io->br.io.off = r->offset;
+	io->br.io.len = r->length;
+	io->br.done = nbd_io_done;
 	if (payload) {
-		io->req.iov = &io->iov;
-		io->req.iovcnt = 1;
+		io->br.io.iov = &io->iov;
+		io->br.io.iovcnt = 1;
 	}
 	if (r->flags & NBD_CMD_FLAG_FUA)
-		io->req.flags |= IOQ_FUA;
+		io->br.io.flags |= IOQ_FUA;
 	switch (r->type) {
 	case NBD_CMD_READ:
-		io->req.op = IOQ_READ;
+		io->br.io.op = IOQ_READ;
 		break;
 	case NBD_CMD_WRITE:
-		io->req.op = IOQ_WRITE;
+		io->br.io.op = IOQ_WRITE;
 		break;
 	case NBD_CMD_FLUSH:
-		io->req.op = IOQ_FLUSH;
+		io->br.io.op = IOQ_FLUSH;
 		break;
 	case NBD_CMD_TRIM:
-		io->req.op = IOQ_DISCARD;
+		io->br.io.op = IOQ_DISCARD;
 		break;
 	default:
-		io->req.op = IOQ_WRITE_ZEROES;
+		io->br.io.op = IOQ_WRITE_ZEROES;
 		if (!(r->flags & NBD_CMD_FLAG_NO_HOLE))
-			io->req.flags |= IOQ_MAY_UNMAP;
+			io->br.io.flags |= IOQ_MAY_UNMAP;
 		break;
 	}
 	return io;
@@ -555,15 +555,9 @@ static int nbd_request_handle(struct nbd_conn *c, const struct nbd_request *r)
 			return rc;
 		}
 	}
-	/* Held until nbd_io_done(): a swap waits for this request. */
-	io->req.img = nbd_gate_get(c->exp->gate);
-	if (!io->req.img) {
-		nbd_gate_put(c->exp->gate);
-		nbd_reply_status(c, r->cookie, -EIO);
-		nbd_io_put(io);
-		return 0;
-	}
-	ioq_submit(c->srv->q, &io->req);
+	/* The bdev's gate holds it during a switch; a device that lost its
+	 * image fails it with EIO. */
+	bdev_submit(c->exp->dev, &io->br);
 	return 0;
 }
 

@@ -13,6 +13,8 @@
 
 #include "blkback/nbd_server.h"
 
+struct bdev;
+
 #define NBD_MAX_EXPORTS      256
 #define NBD_MAX_NAME         4096
 #define NBD_MAX_OPT_LEN      (64u << 10)      /* longer options: disconnect */
@@ -27,23 +29,11 @@ enum nbd_meta {
 };
 extern const char *const nbd_meta_names[NBD_META_COUNT];
 
-/* The gate of an export: every request that uses the image holds it
- * (nbd_gate_get/put) from before it reads the image pointer until the
- * engine finished it; nbd_server_swap() closes the gate, waits until no
- * request holds it, replaces the image and reopens it. */
-struct nbd_gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct bimg *img;               /* NULL: lost in a failed swap */
-	unsigned active;                /* requests holding the gate */
-	bool closed;                    /* a swap waits or runs */
-};
-
 struct nbd_export {
 	char *name;
 	uint64_t size;                  /* fixed for the export's lifetime */
 	bool writable;
-	struct nbd_gate *gate;          /* the image is reached only through it */
+	struct bdev *dev;               /* the image is reached only through it */
 };
 
 struct nbd_io;
@@ -84,7 +74,6 @@ struct nbd_conn {
 };
 
 struct nbd_server {
-	struct ioq *q;
 	struct nbd_export exports[NBD_MAX_EXPORTS];
 	unsigned nexports;
 	int lfds[8];
@@ -121,13 +110,6 @@ int nbd_handshake(struct nbd_conn *c);
 /* Serves requests until the client disconnects or breaks the protocol;
  * waits for its in-flight requests before returning. */
 void nbd_transmission(struct nbd_conn *c);
-
-/* Waits while @g is closed, then counts one more request holding it and
- * returns the image to use until the matching nbd_gate_put(): NULL when
- * the export lost its image (the request fails with -EIO). Any thread. */
-struct bimg *nbd_gate_get(struct nbd_gate *g);
-/* Ends a hold taken by nbd_gate_get(). Any thread (engine workers too). */
-void nbd_gate_put(struct nbd_gate *g);
 
 /* TLS (nbd_tls.c). nbd_tls_start() runs the server side of the
  * handshake on c->fd with c->srv->tls after the STARTTLS reply was sent:

@@ -17,20 +17,20 @@
 #include <unistd.h>
 
 #include "blkback/bimg.h"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "common/usock.h"
 #include "common/util.h"
 
 #define NBD_STOP_GRACE_S 5    /* then clients that do not read are cut off */
 
-int nbd_server_create(struct ioq *q, struct nbd_server **out)
+int nbd_server_create(struct nbd_server **out)
 {
 	struct nbd_server *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->q = q;
 	s->lim = (struct nbd_limits){
 		.handshake_ms = NBD_DEFAULT_HANDSHAKE_MS,
 		.client_bytes = NBD_DEFAULT_CLIENT_BYTES,
@@ -68,14 +68,8 @@ void nbd_server_destroy(struct nbd_server *s)
 		unlink(s->unix_path);
 		free(s->unix_path);
 	}
-	for (unsigned i = 0; i < s->nexports; i++) {
-		struct nbd_gate *g = s->exports[i].gate;
-
+	for (unsigned i = 0; i < s->nexports; i++)
 		free(s->exports[i].name);
-		pthread_mutex_destroy(&g->lock);
-		pthread_cond_destroy(&g->cond);
-		free(g);
-	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->budget_lock);
@@ -94,7 +88,7 @@ const struct nbd_export *nbd_export_find(const struct nbd_server *s,
 	return NULL;
 }
 
-int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *img)
+int nbd_server_add_export(struct nbd_server *s, const char *name, struct bdev *dev)
 {
 	struct nbd_export *e;
 
@@ -106,72 +100,13 @@ int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *i
 		return -ENOSPC;
 	e = &s->exports[s->nexports];
 	e->name = strdup(name);
-	e->gate = calloc(1, sizeof(*e->gate));
-	if (!e->name || !e->gate) {
-		free(e->name);
-		free(e->gate);
+	if (!e->name)
 		return -ENOMEM;
-	}
-	pthread_mutex_init(&e->gate->lock, NULL);
-	pthread_cond_init(&e->gate->cond, NULL);
-	e->gate->img = img;
-	e->size = bimg_size(img);
-	e->writable = bimg_writable(img);
+	e->dev = dev;
+	e->size = bdev_size(dev);
+	e->writable = bdev_writable(dev);
 	s->nexports++;
 	return 0;
-}
-
-struct bimg *nbd_gate_get(struct nbd_gate *g)
-{
-	struct bimg *img;
-
-	pthread_mutex_lock(&g->lock);
-	while (g->closed)
-		pthread_cond_wait(&g->cond, &g->lock);
-	g->active++;
-	img = g->img;
-	pthread_mutex_unlock(&g->lock);
-	return img;
-}
-
-void nbd_gate_put(struct nbd_gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	if (!--g->active && g->closed)
-		pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-int nbd_server_swap(struct nbd_server *s, const char *name,
-		    int (*fn)(void *opaque, struct bimg *old, struct bimg **new_img),
-		    void *opaque)
-{
-	const struct nbd_export *e = nbd_export_find(s, name ? name : "",
-						     name ? strlen(name) : 0);
-	struct nbd_gate *g;
-	struct bimg *img;
-	int rc;
-
-	if (!e)
-		return -ENOENT;
-	g = e->gate;
-	pthread_mutex_lock(&g->lock);
-	while (g->closed)               /* another swap of this export */
-		pthread_cond_wait(&g->cond, &g->lock);
-	g->closed = true;
-	while (g->active)
-		pthread_cond_wait(&g->cond, &g->lock);
-	img = g->img;
-	pthread_mutex_unlock(&g->lock);
-
-	rc = fn(opaque, img, &img);
-
-	pthread_mutex_lock(&g->lock);
-	g->img = img;
-	g->closed = false;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-	return rc;
 }
 
 static int nbd_add_lfd(struct nbd_server *s, int fd)

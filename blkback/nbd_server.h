@@ -2,7 +2,7 @@
  * base:allocation block status) exporting block images to many clients.
  *
  * Threads: nbd_server_run() accepts on the calling thread; each client gets
- * a thread that reads its requests and submits them to the I/O engine;
+ * a thread that reads its requests and submits them to the export's bdev;
  * replies are sent from the engine's workers. A client that breaks the
  * protocol is disconnected; the others keep being served.
  */
@@ -12,8 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct bimg;
-struct ioq;
+struct bdev;
 struct nbd_server;
 struct nbd_tls_creds;
 
@@ -38,38 +37,21 @@ struct nbd_limits {
 #define NBD_DEFAULT_CLIENT_BYTES   (32ull << 20)
 #define NBD_DEFAULT_TOTAL_BYTES    (256ull << 20)
 
-/* Creates a server that runs I/O on @q (not owned; it must outlive the
- * server). Returns 0 or -errno. */
-int nbd_server_create(struct ioq *q, struct nbd_server **out);
+/* Creates a server with no exports. Returns 0 or -errno. */
+int nbd_server_create(struct nbd_server **out);
 /* Closes the listeners (removing a Unix socket it created) and frees the
  * server; accepts NULL. Call after nbd_server_run() returned, or instead of
- * it. Exports' images are not closed: their owner closes them. */
+ * it. Exports' devices are not destroyed: their owner does that. */
 void nbd_server_destroy(struct nbd_server *s);
 
-/* Adds an export named @name (copied; unique) serving @img (not owned;
- * must outlive the server, or its use by the server, see
- * nbd_server_swap()). Writes are refused with EPERM when @img is
- * read-only. Call before nbd_server_run(). 0, -EEXIST or -ENOMEM. */
-int nbd_server_add_export(struct nbd_server *s, const char *name, struct bimg *img);
-
-/* Replaces the image of the export named @name (NULL or "" = the first)
- * while it is being served, e.g. to move its writes to a new
- * differencing child. New requests for that export (from every client)
- * wait; once the requests already submitted have finished, @fn runs on
- * the calling thread with the current image @old and sets *@new_img to
- * the image to serve from then on (@old itself when nothing changed).
- * Then requests flow again; clients stay connected and only see a pause.
- * The new image must have @old's size and writability (what clients were
- * told at negotiation). @fn may close @old: the server no longer uses it
- * once it set *@new_img to something else. Setting *@new_img = NULL
- * means no image is left: later requests of that export fail with EIO
- * (the caller should then stop the server). Swaps of one export run one
- * at a time. Any thread except the server's own (client and engine
- * threads). Returns @fn's return value, or -ENOENT when there is no such
- * export. */
-int nbd_server_swap(struct nbd_server *s, const char *name,
-		    int (*fn)(void *opaque, struct bimg *old, struct bimg **new_img),
-		    void *opaque);
+/* Adds an export named @name (copied; unique) serving the block device
+ * @dev (not owned; must outlive the server). Requests go through
+ * bdev_submit(), block status holds the device's gate (bdev_hold()), so
+ * the device's quiesce and live top switch (bdev_switch_top()) work on a
+ * served export: clients only see a pause. Writes are refused with EPERM
+ * when @dev is read-only. Size and writability are read once, here. Call
+ * before nbd_server_run(). 0, -EEXIST or -ENOMEM. */
+int nbd_server_add_export(struct nbd_server *s, const char *name, struct bdev *dev);
 
 /* Replaces the defaults above (0 bytes = keep the default). Call before
  * nbd_server_run(). */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "blkback/bimg.h"
+#include "blkback/bdev.h"
 #include "blkback/ioq.h"
 #include "common/log.h"
 
@@ -25,6 +26,7 @@
 struct vfuse {
 	struct bimg *img;
 	struct ioq *q;
+	struct bdev *dev;             /* requests go through it */
 	unsigned workers;
 	struct timespec mtime;
 	struct fuse *f;
@@ -36,7 +38,7 @@ struct vfuse {
 
 /* One request waited for by a FUSE thread. */
 struct vfuse_wait {
-	struct ioq_req req;
+	struct bdev_req br;           /* br.io: the request */
 	sem_t done;
 };
 
@@ -45,31 +47,30 @@ static struct vfuse *vfuse_self(void)
 	return fuse_get_context()->private_data;
 }
 
-static void vfuse_req_done(struct ioq_req *req)
+static void vfuse_req_done(struct bdev_req *br)
 {
-	struct vfuse_wait *w = (struct vfuse_wait *)req;
+	struct vfuse_wait *w = (struct vfuse_wait *)br;
 
 	sem_post(&w->done);
 }
 
-/* Runs @req on the engine and waits for it (any FUSE thread). After
+/* Runs @w on the bdev and waits for it (any FUSE thread). After
  * vfuse_stop() requests fail with -EIO. */
 static int vfuse_submit(struct vfuse *vf, struct vfuse_wait *w)
 {
 	pthread_rwlock_rdlock(&vf->stop_lock);
-	if (vf->stopped || !vf->q) {
+	if (vf->stopped || !vf->dev) {
 		pthread_rwlock_unlock(&vf->stop_lock);
 		return -EIO;
 	}
-	w->req.img = vf->img;
-	w->req.done = vfuse_req_done;
+	w->br.done = vfuse_req_done;
 	sem_init(&w->done, 0, 0);
-	ioq_submit(vf->q, &w->req);
+	bdev_submit(vf->dev, &w->br);
 	while (sem_wait(&w->done) < 0 && errno == EINTR)
 		;
 	sem_destroy(&w->done);
 	pthread_rwlock_unlock(&vf->stop_lock);
-	return w->req.result;
+	return w->br.io.result;
 }
 
 static bool is_disk(const char *path)
@@ -87,6 +88,8 @@ static void *vfuse_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 1.0;
 	/* Threads start here, after libfuse daemonized (fork keeps none). */
 	rc = ioq_create(vf->workers, &vf->q);
+	if (!rc)
+		rc = bdev_create(vf->img, vf->q, &vf->dev);
 	if (rc) {
 		log_err("cannot start I/O threads: %s", strerror(-rc));
 		fuse_exit(fuse_get_context()->fuse);
@@ -99,7 +102,9 @@ static void vfuse_op_destroy(void *priv)
 	struct vfuse *vf = priv;
 
 	ioq_destroy(vf->q);
+	bdev_destroy(vf->dev);
 	vf->q = NULL;
+	vf->dev = NULL;
 }
 
 static int vfuse_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -163,15 +168,15 @@ static int vfuse_read(const char *path, char *buf, size_t len, off_t off,
 		      struct fuse_file_info *fi)
 {
 	struct vfuse *vf = vfuse_self();
-	struct vfuse_wait w = { .req = { .op = IOQ_READ } };
+	struct vfuse_wait w = { .br.io = { .op = IOQ_READ } };
 	struct iovec iov = { buf, vfuse_clip(vf, len, off) };
 	int rc;
 
 	if (!iov.iov_len)
 		return 0;
-	w.req.off = (uint64_t)off;
-	w.req.iov = &iov;
-	w.req.iovcnt = 1;
+	w.br.io.off = (uint64_t)off;
+	w.br.io.iov = &iov;
+	w.br.io.iovcnt = 1;
 	rc = vfuse_submit(vf, &w);
 	return rc ? rc : (int)iov.iov_len;
 }
@@ -180,15 +185,15 @@ static int vfuse_write(const char *path, const char *buf, size_t len, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct vfuse *vf = vfuse_self();
-	struct vfuse_wait w = { .req = { .op = IOQ_WRITE } };
+	struct vfuse_wait w = { .br.io = { .op = IOQ_WRITE } };
 	struct iovec iov = { (void *)buf, vfuse_clip(vf, len, off) };
 	int rc;
 
 	if (!iov.iov_len)
 		return len ? -ENOSPC : 0;
-	w.req.off = (uint64_t)off;
-	w.req.iov = &iov;
-	w.req.iovcnt = 1;
+	w.br.io.off = (uint64_t)off;
+	w.br.io.iov = &iov;
+	w.br.io.iovcnt = 1;
 	rc = vfuse_submit(vf, &w);
 	return rc ? rc : (int)iov.iov_len;
 }
@@ -196,7 +201,7 @@ static int vfuse_write(const char *path, const char *buf, size_t len, off_t off,
 static int vfuse_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	struct vfuse *vf = vfuse_self();
-	struct vfuse_wait w = { .req = { .op = IOQ_FLUSH } };
+	struct vfuse_wait w = { .br.io = { .op = IOQ_FLUSH } };
 
 	return vfuse_submit(vf, &w);
 }
@@ -205,7 +210,7 @@ static int vfuse_fallocate(const char *path, int mode, off_t off, off_t len,
 			   struct fuse_file_info *fi)
 {
 	struct vfuse *vf = vfuse_self();
-	struct vfuse_wait w = { .req = { .op = IOQ_WRITE_ZEROES } };
+	struct vfuse_wait w = { .br.io = { .op = IOQ_WRITE_ZEROES } };
 	size_t n = vfuse_clip(vf, (size_t)len, off);
 
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && !(mode & FALLOC_FL_ZERO_RANGE)) {
@@ -216,10 +221,10 @@ static int vfuse_fallocate(const char *path, int mode, off_t off, off_t len,
 		return -EOPNOTSUPP;
 	if (!n)
 		return 0;
-	w.req.off = (uint64_t)off;
-	w.req.len = n;
+	w.br.io.off = (uint64_t)off;
+	w.br.io.len = n;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
-		w.req.flags = IOQ_MAY_UNMAP;
+		w.br.io.flags = IOQ_MAY_UNMAP;
 	return vfuse_submit(vf, &w);
 }
 

@@ -6,6 +6,11 @@
  *	{"cmd":"switch-disk","disk":N,"file":PATH} -> {"ok":true}
  *	                     (PATH: a differencing child of disk N's current
  *	                     top, made its writable top; see engine.h)
+ *	{"cmd":"disk-stats"} -> {"ok":true,"disks":[{"disk":N,"read_ops":..,
+ *	                     "read_bytes":.., (also write, flush, write_zeroes,
+ *	                     discard), "errors":..,"inflight":..,
+ *	                     "latency_log2_us":[24 counts]}]} (blkback/bdev.h's
+ *	                     counters; bucket i > 0: [2^(i-1), 2^i) us)
  *	anything else        -> {"ok":false,"error":"..."}
  *
  * The server is internal to hv/: the VM (hv/vm.c) answers the requests;

@@ -26,7 +26,6 @@ struct vm_boot {
 struct vm_engine_env {
 	const char *run_dir;      /* the VM's private folder (sockets, temp files) */
 	bool use_kvm;             /* resolved accelerator */
-	const char *vhd_tool;     /* the `vhd` binary that serves disks over NBD */
 };
 
 enum vm_event_type {
@@ -61,13 +60,8 @@ struct vm_status {
 
 /* One disk's I/O counters as the engine sees them (the guest's requests
  * that finished). @valid false: the engine cannot count this disk. */
-struct vm_disk_stats {
-	bool valid;
-	const char *source;         /* where they come from: "qmp", "bdev", or NULL */
-	uint64_t rd_ops, rd_bytes, wr_ops, wr_bytes, flush_ops;
-};
-
 struct vm_engine;
+struct bdev_stats;
 
 struct vm_engine_ops {
 	const char *name;
@@ -94,15 +88,15 @@ struct vm_engine_ops {
 	int (*powerdown)(struct vm_engine *e);
 	int (*status)(struct vm_engine *e, struct vm_status *st);
 	/* Makes @file, a differencing VHD the caller created on the current
-	 * top of disk @index, that disk's writable top while the VM lives:
-	 * pauses running vCPUs (the engine drains and flushes the guest's
-	 * I/O first), switches the disk's backend to @file, resumes. The old
-	 * top is not written again. 0, or -errno with the reason in @err. */
+	 * top of disk @index, that disk's writable top while the VM lives
+	 * (bdev_switch_top() on the disk's bdev: its requests wait, the old
+	 * top is flushed and closed; the vCPUs keep running). The old top is
+	 * not written again. 0, or -errno with the reason in @err. */
 	int (*switch_disk)(struct vm_engine *e, unsigned index, const char *file,
 			   char *err, size_t errlen);
-	/* The I/O counters of disks 0..@n-1 into @out. 0 or -errno. May be
-	 * NULL: no counters. */
-	int (*disk_stats)(struct vm_engine *e, struct vm_disk_stats *out, unsigned n);
+	/* The counters of disk @index's block device (blkback/bdev.h). 0 or
+	 * -ENOENT (no such disk served). */
+	int (*disk_stats)(struct vm_engine *e, unsigned index, struct bdev_stats *out);
 	/* Kills whatever still runs, removes the engine's files; accepts NULL
 	 * and engines that never started. */
 	void (*destroy)(struct vm_engine *e);

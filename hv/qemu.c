@@ -1,8 +1,7 @@
 /* hv/qemu.c: the QEMU engine: QEMU as a child process (argv, never a
- * shell), controlled over QMP on a socketpair, disks served by our NBD
- * exports (hv/qemu_disk.c) or, with the vhost-user transport, by
- * vhost-user-blk servers on threads of this process (hv/qemu_disk_vu.c),
- * events turned into struct vm_event. */
+ * shell), controlled over QMP on a socketpair, disks served over NBD or
+ * vhost-user-blk by threads of this process (hv/qemu_disk.c), events
+ * turned into struct vm_event. */
 #include "hv/qemu_int.h"
 
 #include <errno.h>
@@ -27,8 +26,6 @@
 #define CON_FD_CHILD   4
 #define NIC_FD_CHILD   10
 #define QMP_TIMEOUT_MS 30000
-#define STATS_TIMEOUT_MS 2000    /* a sampler asks every second: never wait long */
-#define DISK_STOP_MS   30000
 #define OVMF_VARS      "/usr/share/OVMF/OVMF_VARS.fd"
 
 enum src { SRC_QMP = 1, SRC_QEMU, SRC_CONSOLE, SRC_DISK0 };
@@ -38,7 +35,6 @@ struct vm_engine {
 	struct vm_boot boot;
 	struct vm_engine_env env;
 	char run_dir[PATH_MAX];
-	char vhd_tool[PATH_MAX];
 	struct qemu_disk disks[VM_MAX_DISKS];
 	int epfd;
 	pid_t pid;
@@ -76,7 +72,7 @@ static void qemu_destroy(struct vm_engine *e)
 	if (e->con_fd >= 0)
 		close(e->con_fd);
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
-		qemu_disk_stop(&e->disks[i], DISK_STOP_MS);
+		qemu_disk_stop(&e->disks[i]);
 	if (e->epfd >= 0)
 		close(e->epfd);
 	free(e);
@@ -122,14 +118,12 @@ static int qemu_create(const struct vm_config *cfg, const struct vm_boot *boot,
 	e->pidfd = -1;
 	e->con_fd = -1;
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
-		e->disks[i].pidfd = -1;
+		e->disks[i].dead_fd = -1;
 	e->cfg = cfg;
 	e->boot = *boot;
 	snprintf(e->run_dir, sizeof(e->run_dir), "%s", env->run_dir);
-	snprintf(e->vhd_tool, sizeof(e->vhd_tool), "%s", env->vhd_tool ? env->vhd_tool : "vhd");
 	e->env = *env;
 	e->env.run_dir = e->run_dir;
-	e->env.vhd_tool = e->vhd_tool;
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->epfd < 0) {
 		r = -errno;
@@ -272,18 +266,11 @@ static int qemu_start(struct vm_engine *e)
 	unsigned queues = e->cfg->cpus < VUB_MAX_QUEUES ? e->cfg->cpus : VUB_MAX_QUEUES;
 
 	for (unsigned i = 0; i < e->cfg->nr_disks; i++) {
-		if (e->cfg->disk_transport == VM_DISK_VHOST_USER) {
-			r = qemu_disk_start_vu(&e->disks[i], &e->cfg->disks[i], i, e->run_dir,
-					       queues);
-			if (r)
-				goto err;
-			continue;
-		}
 		r = qemu_disk_start(&e->disks[i], &e->cfg->disks[i], i, e->run_dir,
-				    e->vhd_tool);
+				    e->cfg->disk_transport, queues);
 		if (r)
 			goto err;
-		r = epoll_watch(e, e->disks[i].pidfd, SRC_DISK0 + i);
+		r = epoll_watch(e, e->disks[i].dead_fd, SRC_DISK0 + i);
 		if (r)
 			goto err;
 	}
@@ -298,7 +285,7 @@ err:
 		e->pid = 0;
 	}
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
-		qemu_disk_stop(&e->disks[i], DISK_STOP_MS);
+		qemu_disk_stop(&e->disks[i]);
 	return r;
 }
 
@@ -408,7 +395,7 @@ static void on_qemu_exit(struct vm_engine *e, struct vm_event *ev)
 		json_object_put(msg);
 	}
 	for (unsigned i = 0; i < e->cfg->nr_disks; i++)
-		if (qemu_disk_stop(&e->disks[i], DISK_STOP_MS))
+		if (qemu_disk_stop(&e->disks[i]))
 			r = -EIO;
 	ev->type = VM_EV_EXIT;
 	ev->exit = exit_reason(e, st < 0 ? 0 : st);
@@ -418,16 +405,15 @@ static void on_qemu_exit(struct vm_engine *e, struct vm_event *ev)
 	e->exited = true;
 }
 
+/* The server of disk @i ended on its own or lost its image: the guest
+ * cannot be served, the run ends as a crash. */
 static void on_disk_exit(struct vm_engine *e, unsigned i)
 {
 	struct qemu_disk *qd = &e->disks[i];
-	char buf[64];
-	int st = hv_reap(qd->pid, 5000);
 
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, qd->pidfd, NULL);
-	qd->pid = 0;
-	snprintf(e->detail, sizeof(e->detail), "the NBD export of disk '%s' died (%s)",
-		 e->cfg->disks[i].path, st >= 0 ? hv_status_str(st, buf, sizeof(buf)) : "?");
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, qd->dead_fd, NULL);
+	snprintf(e->detail, sizeof(e->detail), "the server of disk '%s' died",
+		 e->cfg->disks[i].path);
 	log_err("%s; stopping the VM", e->detail);
 	e->disk_died = true;
 	if (e->pid > 0 && (!e->qmp || qmp_execute(e->qmp, "quit", NULL, NULL, 5000)))
@@ -459,7 +445,7 @@ static int qemu_wait(struct vm_engine *e, int timeout_ms, struct vm_event *ev)
 
 		if (tag == SRC_CONSOLE)
 			relay_console(e);
-		else if (tag >= SRC_DISK0 && e->disks[tag - SRC_DISK0].pid > 0)
+		else if (tag >= SRC_DISK0 && !e->disk_died)
 			on_disk_exit(e, (unsigned)(tag - SRC_DISK0));
 	}
 	for (int i = 0; i < n; i++) {
@@ -550,99 +536,22 @@ static int qemu_status(struct vm_engine *e, struct vm_status *st)
 	return 0;
 }
 
+/* The bdev's gate pauses the disk alone: the guest keeps running. */
 static int qemu_switch_disk(struct vm_engine *e, unsigned index, const char *file,
 			    char *err, size_t errlen)
 {
-	struct vm_status st;
-	int r, rr;
-
-	if (index < e->cfg->nr_disks && e->disks[index].vu) {
-		/* needs the live top switch on the bdev (issue 11, a later slice) */
-		snprintf(err, errlen, "a running VM's disk cannot be switched over the "
-			 "vhost-user transport yet; stop the VM or use --disk-transport nbd");
-		return -EOPNOTSUPP;
-	}
-	if (index >= e->cfg->nr_disks || e->disks[index].pid <= 0) {
+	if (index >= e->cfg->nr_disks || !qemu_disk_running(&e->disks[index])) {
 		snprintf(err, errlen, "no disk %u is being served", index);
 		return -ENOENT;
 	}
-	r = qemu_status(e, &st);
-	if (r) {
-		snprintf(err, errlen, "QEMU does not answer: %s", strerror(-r));
-		return r;
-	}
-	/* QMP stop drains every block device and flushes it (vm_stop) */
-	if (st.running) {
-		r = qemu_pause(e);
-		if (r) {
-			snprintf(err, errlen, "cannot pause the guest: %s", strerror(-r));
-			return r;
-		}
-	}
-	r = qemu_disk_switch(&e->disks[index], file, err, errlen);
-	if (st.running) {
-		rr = qemu_resume(e);
-		if (rr && !r) {
-			snprintf(err, errlen, "switched, but the guest does not resume: %s",
-				 strerror(-rr));
-			r = rr;
-		}
-	}
-	return r;
+	return qemu_disk_switch(&e->disks[index], file, err, errlen);
 }
 
-static uint64_t stat_u64(struct json_object *o, const char *key)
+static int qemu_disk_stats_op(struct vm_engine *e, unsigned index, struct bdev_stats *out)
 {
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	return (uint64_t)json_object_get_int64(v);
-}
-
-/* NBD disks: QEMU's own counters of the guest's requests (its block
- * layer is the NBD client; the device of disk N is "vblkN"). vhost-user
- * disks bypass QEMU's block layer; their counters are the bdev's, which
- * this file cannot reach yet (hv/qemu_disk_vu.c would need to hand them
- * out), so they are reported invalid. */
-static int qemu_disk_stats(struct vm_engine *e, struct vm_disk_stats *out, unsigned n)
-{
-	struct json_object *ret = NULL;
-	int r;
-
-	for (unsigned i = 0; i < n; i++)
-		memset(&out[i], 0, sizeof(out[i]));
-	if (e->pid <= 0)
-		return 0;
-	r = qmp_execute(e->qmp, "query-blockstats", NULL, &ret, STATS_TIMEOUT_MS);
-	if (r)
-		return r;
-	for (size_t k = 0; json_object_is_type(ret, json_type_array) &&
-	     k < json_object_array_length(ret); k++) {
-		struct json_object *b = json_object_array_get_idx(ret, k), *q, *st;
-		const char *qdev;
-		unsigned i;
-		char tail;
-
-		if (!json_object_object_get_ex(b, "qdev", &q) ||
-		    !json_object_object_get_ex(b, "stats", &st))
-			continue;
-		qdev = json_object_get_string(q);
-		/* "vblkN" or "/machine/peripheral/vblkN/virtio-backend" */
-		if (!strncmp(qdev, "/machine/peripheral/", 20))
-			qdev += 20;
-		if (sscanf(qdev, "vblk%u%c", &i, &tail) < 1 || i >= n || e->disks[i].vu)
-			continue;
-		out[i].valid = true;
-		out[i].source = "qmp";
-		out[i].rd_ops = stat_u64(st, "rd_operations");
-		out[i].rd_bytes = stat_u64(st, "rd_bytes");
-		out[i].wr_ops = stat_u64(st, "wr_operations");
-		out[i].wr_bytes = stat_u64(st, "wr_bytes");
-		out[i].flush_ops = stat_u64(st, "flush_operations");
-	}
-	json_object_put(ret);
-	return 0;
+	if (index >= e->cfg->nr_disks)
+		return -ENOENT;
+	return qemu_disk_stats(&e->disks[index], out);
 }
 
 const struct vm_engine_ops vm_qemu_engine = {
@@ -657,6 +566,6 @@ const struct vm_engine_ops vm_qemu_engine = {
 	.powerdown = qemu_powerdown,
 	.status = qemu_status,
 	.switch_disk = qemu_switch_disk,
-	.disk_stats = qemu_disk_stats,
+	.disk_stats = qemu_disk_stats_op,
 	.destroy = qemu_destroy,
 };

@@ -8,42 +8,38 @@
 
 #include "hv/engine.h"
 
-struct qemu_vu;
+struct qemu_srv;
 
-/* How one disk is served: an NBD export (a `vhd serve` process on a
- * private socket) or, with @vu set, a vhost-user-blk server on threads
- * of this process (hv/qemu_disk_vu.c). */
+/* How one disk is served: by threads of this process (hv/qemu_disk.c),
+ * an NBD export or a vhost-user-blk device on a private socket. */
 struct qemu_disk {
 	char sock[PATH_MAX];
-	char ctl[PATH_MAX];     /* the export's control socket (NBD) */
-	char export_name[256];
-	pid_t pid;              /* NBD: 0 = not running */
-	int pidfd;              /* NBD: -1 = none */
+	char export_name[256];  /* NBD: the file's base name */
 	bool read_only;
-	struct qemu_vu *vu;     /* vhost-user: the in-process server, NULL = none */
+	int dead_fd;            /* readable when the server died or lost its
+				 * image (owned by srv); -1 = not running */
+	struct qemu_srv *srv;   /* NULL = not running */
 };
 
-/* Starts `@vhd_tool serve` for @d on "<run_dir>/disk<N>.sock" and waits
- * until it accepts connections. Returns 0 or -errno (message logged). */
+/* Serves @d on "<run_dir>/disk<N>.sock" (0600) over transport @t from
+ * threads of this process: opens the image, starts its I/O engine, bdev
+ * and front end (vhost-user-blk with @queues queues, or NBD) and the
+ * thread that accepts QEMU. The socket listens on return. 0 or -errno
+ * (message logged). */
 int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
-		    const char *run_dir, const char *vhd_tool);
-/* Serves @d as a vhost-user-blk device with @queues queues on
- * "<run_dir>/disk<N>.sock" (0600) from threads of this process: opens the
- * image, starts its I/O engine and the server thread. The socket listens
- * on return. 0 or -errno (message logged). */
-int qemu_disk_start_vu(struct qemu_disk *qd, const struct vm_disk *d, unsigned index,
-		       const char *run_dir, unsigned queues);
-/* The vhost-user half of qemu_disk_stop() (the socket stays). */
-int qemu_disk_stop_vu(struct qemu_disk *qd);
-/* NBD: asks the export to flush and exit (SIGTERM), waits up to
- * @timeout_ms, then kills it. vhost-user: stops the server thread (the
- * client's requests finish), stops the engine and closes the image
- * (flush). Returns 0 when it stopped cleanly, -EIO otherwise. Accepts a
- * disk that never started. */
-int qemu_disk_stop(struct qemu_disk *qd, int timeout_ms);
-/* Tells the running export to make @file (a differencing child of its
- * current top) its writable top; the caller has paused the guest. 0, or
- * -errno with the export's reason in @err. */
+		    const char *run_dir, enum vm_disk_transport t, unsigned queues);
+/* Stops the server thread (the client's requests finish), the engine,
+ * and closes the image (flush); removes the socket. Returns 0 when it
+ * stopped cleanly, -EIO otherwise (a flush failed, the server had failed,
+ * the image was lost). Accepts a disk that never started. */
+int qemu_disk_stop(struct qemu_disk *qd);
+bool qemu_disk_running(const struct qemu_disk *qd);
+/* The disk's bdev counters; -ENOENT when it is not running. */
+int qemu_disk_stats(const struct qemu_disk *qd, struct bdev_stats *out);
+/* The live snapshot: bdev_switch_top() of the disk to @file (a
+ * differencing child of its current top) while the guest runs (the
+ * bdev's gate holds its requests). 0, or -errno with the reason in @err.
+ * A switch that loses the image makes dead_fd readable. */
 int qemu_disk_switch(struct qemu_disk *qd, const char *file, char *err, size_t errlen);
 
 /* Argument vector under construction; strings are owned by it. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "vm"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "common/usock.h"
 #include "hv/api.h"
@@ -33,7 +34,6 @@ struct vm {
 	bool use_kvm;
 	enum vm_phase phase;
 	char run_dir[PATH_MAX];
-	char vhd_tool[PATH_MAX];
 	struct vm_api *api;
 	struct nb_port *ports[VM_MAX_NICS];  /* taps netback opened for us */
 	bool stop_requested;
@@ -56,31 +56,6 @@ const struct vm_config *vm_config(const struct vm *vm)
 const char *vm_run_dir(const struct vm *vm)
 {
 	return vm->run_dir;
-}
-
-/* The `vhd` tool that serves disks: $VHDVISOR_VHD, else next to us. */
-static void find_vhd_tool(char *out, size_t len)
-{
-	const char *env = getenv("VHDVISOR_VHD");
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if ((size_t)snprintf(out, len, "%s/vhd", self) < len && !access(out, X_OK))
-				return;
-		}
-	}
-	snprintf(out, len, "vhd");
 }
 
 void vm_destroy(struct vm *vm)
@@ -134,11 +109,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	r = boot_plan(&vm->cfg, vm->run_dir, &vm->boot, create_error, sizeof(create_error));
 	if (r)
 		goto err;
-	find_vhd_tool(vm->vhd_tool, sizeof(vm->vhd_tool));
 	env = (struct vm_engine_env){
 		.run_dir = vm->run_dir,
 		.use_kvm = vm->use_kvm,
-		.vhd_tool = vm->vhd_tool,
 	};
 	r = vm->ops->create(&vm->cfg, &vm->boot, &env, &vm->engine);
 	if (r) {
@@ -198,6 +171,43 @@ static void host_stop(struct vm *vm, int signo)
 	vm->stop_signo = signo;
 	if (vm->ops->stop(vm->engine))
 		log_warn("could not ask the engine to stop");
+}
+
+/* {"cmd":"disk-stats"}: each served disk's bdev counters. */
+static void api_disk_stats(struct vm *vm, struct json_object *reply)
+{
+	static const char *const ops[BDEV_NOPS] = {
+		[IOQ_READ] = "read", [IOQ_WRITE] = "write", [IOQ_FLUSH] = "flush",
+		[IOQ_WRITE_ZEROES] = "write_zeroes", [IOQ_DISCARD] = "discard",
+	};
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; i < vm->cfg.nr_disks; i++) {
+		struct json_object *o, *lat;
+		struct bdev_stats st;
+
+		if (!vm->ops->disk_stats || vm->ops->disk_stats(vm->engine, i, &st))
+			continue;
+		o = json_object_new_object();
+		lat = json_object_new_array();
+		json_object_object_add(o, "disk", json_object_new_int((int)i));
+		for (unsigned k = 0; k < BDEV_NOPS; k++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%s_ops", ops[k]);
+			json_object_object_add(o, key, json_object_new_int64((int64_t)st.ops[k]));
+			snprintf(key, sizeof(key), "%s_bytes", ops[k]);
+			json_object_object_add(o, key, json_object_new_int64((int64_t)st.bytes[k]));
+		}
+		json_object_object_add(o, "errors", json_object_new_int64((int64_t)st.errors));
+		json_object_object_add(o, "inflight", json_object_new_int64((int64_t)st.inflight));
+		for (unsigned k = 0; k < BDEV_LAT_BUCKETS; k++)
+			json_object_array_add(lat, json_object_new_int64((int64_t)st.lat[k]));
+		json_object_object_add(o, "latency_log2_us", lat);
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "disks", arr);
 }
 
 static void api_status(struct vm *vm, struct json_object *reply)
@@ -267,16 +277,11 @@ static int api_switch_disk(struct vm *vm, struct json_object *req, char *err, si
  * NICs' tap names (null for a NIC without one). */
 static void api_stats(struct vm *vm, struct json_object *reply)
 {
-	struct vm_disk_stats ds[VM_MAX_DISKS];
 	struct json_object *disks = json_object_new_array(), *nics = json_object_new_array();
 	struct vm_status st;
 	unsigned n = vm->cfg.nr_disks;
 	int r = vm->ops->status(vm->engine, &st);
 
-	if (!r && vm->ops->disk_stats)
-		r = vm->ops->disk_stats(vm->engine, ds, n);
-	else if (!r)
-		memset(ds, 0, sizeof(ds));
 	if (r) {
 		json_object_put(disks);
 		json_object_put(nics);
@@ -286,15 +291,20 @@ static void api_stats(struct vm *vm, struct json_object *reply)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct json_object *d = json_object_new_object();
+		struct bdev_stats bs;
+		bool valid = vm->ops->disk_stats && !vm->ops->disk_stats(vm->engine, i, &bs);
 
 		json_object_object_add(d, "index", json_object_new_int((int)i));
 		json_object_object_add(d, "transport", json_object_new_string(
 			vm_disk_transport_name(vm->cfg.disk_transport)));
-		json_object_object_add(d, "source", ds[i].source ?
-				       json_object_new_string(ds[i].source) : NULL);
-#define DSTAT(k) json_object_object_add(d, #k, ds[i].valid ? \
-		json_object_new_int64((int64_t)ds[i].k) : NULL)
-		DSTAT(rd_ops); DSTAT(rd_bytes); DSTAT(wr_ops); DSTAT(wr_bytes); DSTAT(flush_ops);
+		json_object_object_add(d, "source", valid ? json_object_new_string("bdev") : NULL);
+#define DSTAT(k, v) json_object_object_add(d, k, valid ? \
+		json_object_new_int64((int64_t)(v)) : NULL)
+		DSTAT("rd_ops", bs.ops[IOQ_READ]);
+		DSTAT("rd_bytes", bs.bytes[IOQ_READ]);
+		DSTAT("wr_ops", bs.ops[IOQ_WRITE]);
+		DSTAT("wr_bytes", bs.bytes[IOQ_WRITE]);
+		DSTAT("flush_ops", bs.ops[IOQ_FLUSH]);
 #undef DSTAT
 		json_object_array_add(disks, d);
 	}
@@ -359,10 +369,14 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 		r = 0;
 	} else if (!strcmp(cmd, "switch-disk")) {
 		r = api_switch_disk(vm, req, err, sizeof(err));
+	} else if (!strcmp(cmd, "disk-stats")) {
+		api_disk_stats(vm, reply);
+		return;
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
-			"unknown cmd (status, stats, pause, resume, powerdown, stop, switch-disk)"));
+			"unknown cmd (status, stats, pause, resume, powerdown, stop, switch-disk, "
+			"disk-stats)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));

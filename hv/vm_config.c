@@ -250,7 +250,7 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 			      cfg->uuid);
 	if (cfg->nr_disks > VM_MAX_DISKS || cfg->nr_nics > VM_MAX_NICS)
 		return seterr(err, errlen, "too many disks or NICs");
-	if ((unsigned)cfg->disk_transport > VM_DISK_VHOST_USER)
+	if ((unsigned)cfg->disk_transport >= ARRAY_SIZE(transport_names))
 		return seterr(err, errlen, "unknown disk transport %d", (int)cfg->disk_transport);
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];

@@ -52,8 +52,8 @@ enum vm_nic_kind {
 
 /* How the QEMU engine hands disks to the guest (both are our blkback stack). */
 enum vm_disk_transport {
-	VM_DISK_NBD = 0,       /* a `vhd serve` child per disk, QEMU's NBD client */
-	VM_DISK_VHOST_USER,    /* vhost-user-blk served by threads of the VM's runtime */
+	VM_DISK_VHOST_USER = 0, /* vhost-user-blk served by threads of the VM's runtime */
+	VM_DISK_NBD,           /* NBD served by threads of the VM's runtime, QEMU's NBD client */
 };
 
 struct vm_disk {
@@ -79,7 +79,7 @@ struct vm_config {
 
 	struct vm_disk disks[VM_MAX_DISKS];  /* the first one is the boot disk */
 	unsigned nr_disks;
-	enum vm_disk_transport disk_transport;  /* default VM_DISK_NBD */
+	enum vm_disk_transport disk_transport;  /* default VM_DISK_VHOST_USER */
 	struct vm_nic nics[VM_MAX_NICS];
 	unsigned nr_nics;
 

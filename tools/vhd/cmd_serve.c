@@ -225,9 +225,9 @@ static int serve_listen(struct nbd_server *srv, const struct serve_opts *o)
 	return rc;
 }
 
-/* Starts the control socket for the @n exports of @imgs (argv's FILEs). */
-static int serve_control(struct nbd_server *srv, const struct serve_opts *o, char **files,
-			 struct bimg **imgs, int n, struct serve_ctl **ctl)
+/* Starts the control socket for the @n exports of @devs (argv's FILEs). */
+static int serve_control(const struct serve_opts *o, char **files, struct bdev **devs, int n,
+			 struct serve_ctl **ctl)
 {
 	struct serve_ctl_export *exps = calloc((size_t)n, sizeof(*exps));
 	char **dups = calloc((size_t)n, sizeof(*dups));
@@ -242,12 +242,12 @@ static int serve_control(struct nbd_server *srv, const struct serve_opts *o, cha
 		exps[i] = (struct serve_ctl_export){
 			.name = o->export_name ? o->export_name : basename(dups[i]),
 			.path = files[i],
-			.img = &imgs[i],
+			.dev = devs[i],
 			.read_only = o->read_only,
 			.snapshot = o->snapshot,
 		};
 	}
-	rc = serve_ctl_start(o->control, srv, exps, (unsigned)n, ctl);
+	rc = serve_ctl_start(o->control, exps, (unsigned)n, ctl);
 out:
 	if (rc == -ENOMEM)
 		log_err("out of memory");
@@ -307,6 +307,8 @@ out:
 		close(lfd);
 	vub_server_destroy(srv);
 	ioq_destroy(q);
+	if (dev)
+		img = bdev_image(dev);
 	bdev_destroy(dev);
 	rc = bimg_close(img);
 	if (rc) {
@@ -321,6 +323,7 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { 0 };
 	struct bimg **imgs = NULL;
+	struct bdev **devs = NULL;
 	struct serve_ctl *ctl = NULL;
 	struct nbd_server *srv = NULL;
 	struct nbd_tls_creds *tls = NULL;
@@ -355,11 +358,12 @@ int cmd_serve(int argc, char **argv)
 		return ret;
 	}
 	imgs = calloc((size_t)(argc - optind), sizeof(*imgs));
-	if (!imgs)
+	devs = calloc((size_t)(argc - optind), sizeof(*devs));
+	if (!imgs || !devs)
 		goto out;
-	rc = ioq_create(o.workers, &q);
+	rc = ioq_create(o.workers, &q);     /* shared by every export */
 	if (!rc)
-		rc = nbd_server_create(q, &srv);
+		rc = nbd_server_create(&srv);
 	if (rc) {
 		log_err("cannot start: %s", strerror(-rc));
 		goto out;
@@ -392,7 +396,14 @@ int cmd_serve(int argc, char **argv)
 			free(dup);
 			goto out;
 		}
-		rc = nbd_server_add_export(srv, name, imgs[nimg]);
+		rc = bdev_create(imgs[nimg], q, &devs[nimg]);
+		if (rc) {
+			log_err("%s: %s", path, strerror(-rc));
+			free(dup);
+			nimg++;
+			goto out;
+		}
+		rc = nbd_server_add_export(srv, name, devs[nimg]);
 		if (rc) {
 			log_err("%s: cannot export as '%s': %s", path, name,
 				rc == -EEXIST ? "two files with that name" : strerror(-rc));
@@ -403,22 +414,28 @@ int cmd_serve(int argc, char **argv)
 		free(dup);
 	}
 	/* The control socket first: once the NBD socket accepts, it does too. */
-	if (o.control && serve_control(srv, &o, argv + optind, imgs, nimg, &ctl))
+	if (o.control && serve_control(&o, argv + optind, devs, nimg, &ctl))
 		goto out;
 	if (serve_listen(srv, &o))
 		goto out;
 	rc = nbd_server_run(srv, sfd);
 	ret = rc ? CLI_FAIL : CLI_OK;
 out:
-	/* Stopped before anything else: a switch changes imgs[]. */
+	/* Stopped before anything else: a switch changes the devices' tops. */
 	if (serve_ctl_stop(ctl))
 		ret = CLI_FAIL;
 	nbd_server_destroy(srv);
 	nbd_tls_creds_destroy(tls);
 	ioq_destroy(q);
 	for (int i = 0; i < nimg; i++) {
+		char *top;
+
 		/* After a switch the top is not the FILE given. */
-		char *top = imgs[i] ? strdup(bimg_path(imgs[i])) : NULL;
+		if (devs[i]) {
+			imgs[i] = bdev_image(devs[i]);
+			bdev_destroy(devs[i]);
+		}
+		top = imgs[i] ? strdup(bimg_path(imgs[i])) : NULL;
 
 		rc = bimg_close(imgs[i]);
 		if (rc) {
@@ -428,6 +445,7 @@ out:
 		free(top);
 	}
 	free(imgs);
+	free(devs);
 	close(sfd);
 	return ret;
 }

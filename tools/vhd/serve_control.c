@@ -19,12 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blkback/bimg.h"
-#include "blkback/nbd_server.h"
+#include "blkback/bdev.h"
 #include "common/log.h"
 #include "common/usock.h"
-#include "vhd/vhd.h"
-#include "vhd/vhd_ops.h"
 
 #define CTL_MAX_LINE      (64u << 10)   /* longer request lines: an error, skipped */
 #define CTL_MAX_CONNS     16            /* open control connections at once */
@@ -33,7 +30,7 @@
 struct ctl_export {
 	char *name;
 	char *path;                     /* the current top */
-	struct bimg **img;              /* the caller's slot */
+	struct bdev *dev;
 	bool read_only;
 	bool snapshot;
 };
@@ -46,7 +43,6 @@ struct ctl_conn {
 };
 
 struct serve_ctl {
-	struct nbd_server *srv;
 	struct ctl_export *exps;
 	unsigned nexps;
 	char *path;                     /* the socket, removed at stop */
@@ -87,140 +83,6 @@ static struct json_object *ctl_error(const char *fmt, ...)
 
 /* ---- switch ---- */
 
-/* The state of one switch, shared with ctl_switch_fn(). */
-struct ctl_switch {
-	struct ctl_export *e;
-	const char *file;
-	struct bimg *img;               /* what the export serves afterwards */
-	bool lost;                      /* not even the old top could be reopened */
-	char err[1024];
-};
-
-/* Writes the reason for refusing into @err and returns @rc (a -errno). */
-static int ctl_refuse(char *err, size_t cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int ctl_refuse(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* Refuses a switch of @e to @file that cannot work, before anything is
- * paused. Returns 0 or -errno with the reason in @err. */
-static int ctl_switch_check(struct serve_ctl *ctl, const struct ctl_export *e,
-			    const char *file, char *err, size_t cap)
-{
-	struct vhd_open_opts o = { .flags = VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT };
-	uint64_t size, have;
-	struct vhd_info info;
-	struct vhd *v = NULL;
-	int rc;
-
-	if (ctl->failed)
-		return ctl_refuse(err, cap, -EIO, "an export lost its image; exiting");
-	if (e->snapshot)
-		return ctl_refuse(err, cap, -EPERM, "export '%s' is a --snapshot export "
-				  "(its writes go to a throwaway child)", e->name);
-	if (e->read_only)
-		return ctl_refuse(err, cap, -EPERM, "export '%s' is read-only", e->name);
-	if (strcmp(bimg_driver_name(*e->img), "vhd"))
-		return ctl_refuse(err, cap, -EINVAL, "export '%s' is not a VHD (%s image)",
-				  e->name, bimg_driver_name(*e->img));
-	have = bimg_size(*e->img);
-	/* Opening it for writing also tells whether another user holds it. */
-	rc = vhd_open(file, &o, &v);
-	if (rc)
-		return ctl_refuse(err, cap, rc, "%s", vhd_last_error());
-	rc = vhd_get_info(v, &info);
-	size = vhd_size(v);
-	vhd_close(v);
-	if (rc)
-		return ctl_refuse(err, cap, rc, "%s", vhd_last_error());
-	if (info.type != VHD_TYPE_DIFF)
-		return ctl_refuse(err, cap, -EINVAL, "%s: not a differencing VHD (%s)", file,
-				  vhd_type_name(info.type));
-	if (info.read_only)
-		return ctl_refuse(err, cap, -EROFS, "%s: damaged footer, cannot be written",
-				  file);
-	if (size != have)
-		return ctl_refuse(err, cap, -EINVAL,
-				  "%s: virtual size %llu differs from the export's %llu", file,
-				  (unsigned long long)size, (unsigned long long)have);
-	rc = vhd_parent_verify(file, e->path);
-	if (rc)
-		return ctl_refuse(err, cap, rc, "%s (the export's top is '%s')",
-				  vhd_last_error(), e->path);
-	return 0;
-}
-
-/* Reopens the old top after a failed switch; sets sw->img or sw->lost. */
-static void ctl_switch_back(struct ctl_switch *sw)
-{
-	int rc = bimg_open(sw->e->path, BIMG_OPEN_RDWR, &sw->img);
-
-	if (rc) {
-		log_err("export '%s': switching to %s failed (%s), and the old top %s cannot "
-			"be reopened: %s", sw->e->name, sw->file, sw->err, sw->e->path,
-			bimg_last_error());
-		sw->img = NULL;
-		sw->lost = true;
-	}
-}
-
-/* nbd_server_swap() callback, with the export quiesced: flush, close the
- * old top (its exclusive lock goes), record its mtime in the child, open
- * the child read-write (the old top becomes its read-only parent). On a
- * failure after the close, the old top is reopened. */
-static int ctl_switch_fn(void *opaque, struct bimg *old, struct bimg **new_img)
-{
-	struct ctl_switch *sw = opaque;
-	uint64_t size = bimg_size(old);
-	int rc;
-
-	sw->img = old;
-	rc = bimg_flush(old);
-	if (rc) {
-		snprintf(sw->err, sizeof(sw->err), "%s: flush failed: %s; nothing switched",
-			 sw->e->path, strerror(-rc));
-		return rc;
-	}
-	rc = bimg_close(old);
-	sw->img = NULL;
-	if (rc) {
-		snprintf(sw->err, sizeof(sw->err), "%s: flush at close failed: %s", sw->e->path,
-			 strerror(-rc));
-		goto back;
-	}
-	rc = vhd_set_parent_timestamp(sw->file, sw->e->path);
-	if (rc) {
-		snprintf(sw->err, sizeof(sw->err), "%s", vhd_last_error());
-		goto back;
-	}
-	rc = bimg_open(sw->file, BIMG_OPEN_RDWR, &sw->img);
-	if (rc) {
-		snprintf(sw->err, sizeof(sw->err), "%s", bimg_last_error());
-		goto back;
-	}
-	if (bimg_size(sw->img) != size || !bimg_writable(sw->img)) {
-		snprintf(sw->err, sizeof(sw->err), "%s: opened with another size or read-only",
-			 sw->file);
-		bimg_close(sw->img);
-		rc = -EINVAL;
-		goto back;
-	}
-	*new_img = sw->img;
-	return 0;
-back:
-	ctl_switch_back(sw);
-	*new_img = sw->img;
-	return rc;
-}
-
 static struct ctl_export *ctl_export_find(struct serve_ctl *ctl, const char *name)
 {
 	if (!name)
@@ -242,9 +104,9 @@ static double ctl_now_ms(void)
 static struct json_object *ctl_switch(struct serve_ctl *ctl, struct json_object *req)
 {
 	struct json_object *jf, *jx, *rep;
-	struct ctl_switch sw = { 0 };
-	const char *name = NULL;
-	char *path;
+	const char *name = NULL, *file;
+	struct ctl_export *e;
+	char err[1024], *path;
 	double t0;
 	int rc;
 
@@ -255,43 +117,40 @@ static struct json_object *ctl_switch(struct serve_ctl *ctl, struct json_object 
 			return ctl_error("switch: \"export\" is not a string");
 		name = json_object_get_string(jx);
 	}
-	sw.file = json_object_get_string(jf);
-	sw.e = ctl_export_find(ctl, name);
-	if (!sw.e)
+	file = json_object_get_string(jf);
+	e = ctl_export_find(ctl, name);
+	if (!e)
 		return ctl_error("switch: no export named '%s'", name ? name : "");
-	if (!*sw.file)
+	if (!*file)
 		return ctl_error("switch: \"file\" is empty");
-	rc = ctl_switch_check(ctl, sw.e, sw.file, sw.err, sizeof(sw.err));
-	if (rc)
-		return ctl_error("%s", sw.err);
-	path = strdup(sw.file);
+	if (ctl->failed)
+		return ctl_error("an export lost its image; exiting");
+	if (e->snapshot)
+		return ctl_error("export '%s' is a --snapshot export (its writes go to a "
+				 "throwaway child)", e->name);
+	if (e->read_only)
+		return ctl_error("export '%s' is read-only", e->name);
+	path = strdup(file);
 	if (!path)
 		return ctl_error("out of memory");
-
-	/* A flush while requests still flow leaves less to flush paused (under
-	 * random writes 13-90 ms instead of 170-310 ms); a failure shows
-	 * again in the flush of the switch itself. */
-	bimg_flush(*sw.e->img);
 	t0 = ctl_now_ms();
-	sw.img = *sw.e->img;            /* unchanged unless the callback runs */
-	rc = nbd_server_swap(ctl->srv, sw.e->name, ctl_switch_fn, &sw);
-	*sw.e->img = sw.img;
-	if (sw.lost) {
+	rc = bdev_switch_top(e->dev, file, err, sizeof(err));
+	if (rc && bdev_failed(e->dev)) {
 		free(path);
 		ctl->failed = true;
 		kill(getpid(), SIGTERM);        /* main() exits with a failure */
-		return ctl_error("%s; the old top could not be reopened: exiting", sw.err);
+		return ctl_error("export '%s': %s: exiting", e->name, err);
 	}
 	if (rc) {
 		free(path);
-		log_warn("export '%s': switch to %s failed, still on %s: %s", sw.e->name, sw.file,
-			 sw.e->path, sw.err);
-		return ctl_error("%s", sw.err);
+		log_warn("export '%s': switch to %s failed, still on %s: %s", e->name, file,
+			 e->path, err);
+		return ctl_error("%s", err);
 	}
-	log_info("export '%s': top %s -> %s (paused %.1f ms)", sw.e->name, sw.e->path, path,
+	log_info("export '%s': top %s -> %s (%.1f ms)", e->name, e->path, path,
 		 ctl_now_ms() - t0);
-	free(sw.e->path);
-	sw.e->path = path;
+	free(e->path);
+	e->path = path;
 	rep = ctl_ok();
 	json_object_object_add(rep, "file", json_object_new_string(path));
 	return rep;
@@ -303,7 +162,7 @@ static struct json_object *ctl_flush(struct serve_ctl *ctl)
 {
 	for (unsigned i = 0; i < ctl->nexps; i++) {
 		struct ctl_export *e = &ctl->exps[i];
-		int rc = *e->img ? bimg_flush(*e->img) : -EIO;
+		int rc = bdev_flush(e->dev);
 
 		if (rc)
 			return ctl_error("export '%s': flush failed: %s", e->name, strerror(-rc));
@@ -322,7 +181,8 @@ static struct json_object *ctl_info(struct serve_ctl *ctl)
 		json_object_object_add(o, "name", json_object_new_string(e->name));
 		json_object_object_add(o, "file", json_object_new_string(e->path));
 		json_object_object_add(o, "writable",
-				       json_object_new_boolean(*e->img && bimg_writable(*e->img)));
+				       json_object_new_boolean(!e->read_only && !bdev_failed(e->dev) &&
+							       bdev_writable(e->dev)));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(rep, "exports", arr);
@@ -535,8 +395,8 @@ static void ctl_free(struct serve_ctl *ctl)
 	free(ctl);
 }
 
-int serve_ctl_start(const char *path, struct nbd_server *srv,
-		    const struct serve_ctl_export *exps, unsigned n, struct serve_ctl **out)
+int serve_ctl_start(const char *path, const struct serve_ctl_export *exps, unsigned n,
+		    struct serve_ctl **out)
 {
 	struct serve_ctl *ctl = calloc(1, sizeof(*ctl));
 	int rc = -ENOMEM;
@@ -544,7 +404,6 @@ int serve_ctl_start(const char *path, struct nbd_server *srv,
 	*out = NULL;
 	if (!ctl)
 		goto err_log;
-	ctl->srv = srv;
 	ctl->lfd = ctl->stop[0] = ctl->stop[1] = -1;
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
 		ctl->conns[i].fd = -1;
@@ -557,7 +416,7 @@ int serve_ctl_start(const char *path, struct nbd_server *srv,
 
 		e->name = strdup(exps[ctl->nexps].name);
 		e->path = strdup(exps[ctl->nexps].path);
-		e->img = exps[ctl->nexps].img;
+		e->dev = exps[ctl->nexps].dev;
 		e->read_only = exps[ctl->nexps].read_only;
 		e->snapshot = exps[ctl->nexps].snapshot;
 		if (!e->name || !e->path) {

@@ -16,30 +16,29 @@
 
 #include <stdbool.h>
 
-struct bimg;
-struct nbd_server;
+struct bdev;
 struct serve_ctl;
 
 /* One export as `vhd serve` set it up. */
 struct serve_ctl_export {
 	const char *name;      /* the export name (copied) */
 	const char *path;      /* the file it serves (copied) */
-	struct bimg **img;     /* the caller's slot for its image: a switch stores
-				* the new image there; the caller closes what the
-				* slot holds once serve_ctl_stop() returned */
+	struct bdev *dev;      /* the export's device: a switch is
+				* bdev_switch_top() on it; the caller closes
+				* bdev_image() once serve_ctl_stop() returned */
 	bool read_only;        /* --read-only */
 	bool snapshot;         /* --snapshot: writes go to a throwaway child */
 };
 
 /* Listens on @path (mode 0600; bound under a temporary name and renamed,
  * so @path accepts as soon as it exists; an existing file is replaced)
- * and starts the control thread for the @n exports of @srv. The thread
- * may call nbd_server_swap() on @srv until serve_ctl_stop(). When a
+ * and starts the control thread for the @n exports. The thread may call
+ * bdev_switch_top() on their devices until serve_ctl_stop(). When a
  * switch fails and even the old top cannot be reopened, it logs why,
  * marks the control failed and sends SIGTERM to the process. Returns 0
  * or -errno (logged). */
-int serve_ctl_start(const char *path, struct nbd_server *srv,
-		    const struct serve_ctl_export *exps, unsigned n, struct serve_ctl **out);
+int serve_ctl_start(const char *path, const struct serve_ctl_export *exps, unsigned n,
+		    struct serve_ctl **out);
 
 /* Stops and joins the control thread (a request being served finishes
  * first), removes the socket and frees; accepts NULL. Returns -EIO when

@@ -102,7 +102,7 @@ static const struct cli_action vm_actions[] = {
 	  "depends on the image.", NULL, 1, 1 },
 	{ "start", "NAME [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
 		   "[--boot auto|direct|image|firmware] [--accel auto|kvm|tcg]\n"
-		   "[--disk-transport nbd|vhost-user]",
+		   "[--disk-transport vhost-user|nbd]",
 	  "Starts VM NAME detached (the runtime of 'vhdvisor run'). Its console goes\n"
 	  "to $VHDVISOR_RUN/NAME.console and its runtime's log to $VHDVISOR_RUN/NAME.log\n"
 	  "(default /run/vhdvisor). A running VM is refused.\n"
@@ -111,8 +111,8 @@ static const struct cli_action vm_actions[] = {
 	  "  --append ARGS  added to the kernel command line\n"
 	  "  --boot MODE    auto (default), direct, image (kernel from the disk), firmware\n"
 	  "  --accel A      auto (default: KVM when usable), kvm, tcg\n"
-	  "  --disk-transport T  nbd (default) or vhost-user (served by the runtime\n"
-	  "                 itself; a live snapshot is refused on it for now)", NULL, 1, 1 },
+	  "  --disk-transport T  vhost-user (default) or nbd; the runtime serves the\n"
+	  "                 disks itself either way", NULL, 1, 1 },
 	{ "shutdown", "NAME [--timeout S]",
 	  "Shuts VM NAME down gracefully: presses its ACPI power button and waits for\n"
 	  "the guest to power off; after the timeout it stops it hard, as 'stop'.\n"

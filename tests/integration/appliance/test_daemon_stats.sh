@@ -96,7 +96,7 @@ last() {
 last "$(date +%s)"
 cp "$T/body" "$T/first.json"
 jq -e --argjson p "$pid" '.running and .pid == $p and .engine_pid > 0 and
-	(.disks | length) >= 1 and .disks[0].transport == "nbd"' "$T/first.json" >/dev/null ||
+	(.disks | length) >= 1 and .disks[0].source == "bdev"' "$T/first.json" >/dev/null ||
 	fail "vm stats: $(jq -c 'del(.points)' "$T/first.json")"
 epid=$(jq .engine_pid "$T/first.json")
 [[ $(tr -d '\0' <"/proc/$epid/cmdline") == *qemu-system* ]] || fail "engine pid $epid is not QEMU"

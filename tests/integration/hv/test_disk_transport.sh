@@ -45,7 +45,8 @@ grep -q 'serve' <<<"$children" && fail "a disk export child runs: $children"
 pgrep -f -- "serve --socket $VHDVISOR_RUN/" >/dev/null && fail "a vhd serve process runs"
 grep -q 'vhost-user-blk-pci' <<<"$children" || fail "QEMU has no vhost-user-blk device: $children"
 r=$(api "$T/api.sock" '{"cmd":"stats"}')
-jq -e '.ok and (.disks | length) == 3 and all(.disks[]; .transport == "vhost-user")' \
+jq -e '.ok and (.disks | length) == 3 and all(.disks[]; .transport == "vhost-user" and .source == "bdev" and .rd_ops != null) and
+	.disks[0].rd_ops > 0' \
 	<<<"$r" >/dev/null || fail "stats: $r"
 assert_eq "$(json_get "$(api "$T/api.sock" '{"cmd":"powerdown"}')" ok)" true "powerdown"
 wait_exit

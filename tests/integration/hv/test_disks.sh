@@ -1,10 +1,13 @@
 #!/bin/bash
-# Guest disks are our NBD exports of VHD chains: what the guest writes is
+# Guest disks are VHD chains served by the runtime (default transport,
+# vhost-user-blk; NBD in the last part): what the guest writes is
 # seen by `vhd read` and qemu-img; the guest reads what qemu-img wrote; on a
 # differencing child writes land in the child and the parent stays
 # byte-identical; ro refuses writes; snapshot discards them; data the guest
-# synced survives kill -9 of QEMU and of the export, and the image passes
-# `vhd check`.
+# synced survives kill -9 of QEMU, and the image passes `vhd check`; a disk
+# server (threads of the runtime, NBD or vhost-user) that loses its image
+# in a failed live switch ends the run as a crash (exit 4), nothing synced
+# lost.
 # serial
 # timeout: 900
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -70,26 +73,53 @@ for f in d1.vhd child.vhd parent.vhd; do
 done
 assert_clean
 
-for victim in qemu export; do
-	note "synced data survives kill -9 of the $victim"
-	"$VHD" create "k-$victim.vhd" 64M >/dev/null
-	start_direct "$T/k-$victim.log" "vv.run=write:vda:0:1024:SYNCED-$victim,sync,hold" \
-		--disk "k-$victim.vhd" --api "$T/api.sock"
-	wait_line "$T/k-$victim.log" '^VV-HOLD'
-	grep -q '^VV-WRITE-OK' "$T/k-$victim.log" || fail "the guest's write failed"
-	if [[ $victim == qemu ]]; then
-		pid=$(json_get "$(api "$T/api.sock" '{"cmd":"status"}')" engine_pid)
-	else
-		pid=$(pgrep -f -- "serve --socket $VHDVISOR_RUN/$VM/disk0.sock" | head -1)
-	fi
-	[[ -n $pid ]] || fail "no $victim process found"
-	kill -9 "$pid"
+note "synced data survives kill -9 of QEMU"
+"$VHD" create k-qemu.vhd 64M >/dev/null
+start_direct "$T/k-qemu.log" "vv.run=write:vda:0:1024:SYNCED-qemu,sync,hold" \
+	--disk k-qemu.vhd --api "$T/api.sock"
+wait_line "$T/k-qemu.log" '^VV-HOLD'
+grep -q '^VV-WRITE-OK' "$T/k-qemu.log" || fail "the guest's write failed"
+pid=$(json_get "$(api "$T/api.sock" '{"cmd":"status"}')" engine_pid)
+[[ -n $pid ]] || fail "no QEMU process found"
+kill -9 "$pid"
+wait_exit
+assert_eq "$RC" 4 "exit after QEMU was killed"
+grep -Eq 'QEMU ended' "$T/run.err" || fail "no message: $(cat "$T/run.err")"
+"$VHD" check k-qemu.vhd >/dev/null ||
+	fail "vhd check after kill -9 of QEMU: $("$VHD" check k-qemu.vhd 2>&1 | tail -3)"
+assert_eq "$("$VHD" read k-qemu.vhd 0 1M | sha256sum | cut -d' ' -f1)" \
+	"$(pat_sha SYNCED-qemu 1024)" "synced data after kill -9 of QEMU"
+assert_clean "$T/api.sock"
+
+# The disk server runs in the runtime; it fails for good when a live
+# switch cannot open the new top and not even the old one again
+# (failopen.so breaks both opens): the guest gets I/O errors, the run ends
+# as a crash (exit 4), the old top is clean and holds what was synced.
+gcc -shared -fPIC -o "$T/failopen.so" "$VV_ROOT/tests/integration/failopen.c" -ldl ||
+	fail "cannot build failopen.so"
+for tr in nbd vhost-user; do
+	note "a disk server that lost its image ends the run with exit 4 ($tr)"
+	rm -f k-lost.vhd k-lost-1.vhd
+	"$VHD" create k-lost.vhd 64M >/dev/null
+	"$VHD" snapshot k-lost.vhd k-lost-1.vhd >/dev/null
+	# k-lost.vhd: opened read-write once to serve; k-lost-1.vhd: the
+	# switch's checks (1) and restamp (2), then its open for serving fails
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	LD_PRELOAD=$T/failopen.so VV_FAIL_OPEN="$T/k-lost-1.vhd=2;$T/k-lost.vhd=1" \
+		start_direct "$T/k-lost-$tr.log" "vv.run=write:vda:0:1024:SYNCED-lost,sync,hold" \
+		--disk "$T/k-lost.vhd" --api "$T/api.sock" --disk-transport "$tr"
+	wait_line "$T/k-lost-$tr.log" '^VV-HOLD'
+	grep -q '^VV-WRITE-OK' "$T/k-lost-$tr.log" || fail "the guest's write failed"
+	r=$(api "$T/api.sock" "{\"cmd\":\"switch-disk\",\"disk\":0,\"file\":\"$T/k-lost-1.vhd\"}")
+	note "switch-disk: $r"
+	assert_eq "$(json_get "$r" ok)" false "the switch failed"
 	wait_exit
-	assert_eq "$RC" 4 "exit after the $victim was killed"
-	grep -Eq 'died|QEMU ended' "$T/run.err" || fail "no message: $(cat "$T/run.err")"
-	"$VHD" check "k-$victim.vhd" >/dev/null ||
-		fail "vhd check after kill -9 of the $victim: $("$VHD" check "k-$victim.vhd" 2>&1 | tail -3)"
-	assert_eq "$("$VHD" read "k-$victim.vhd" 0 1M | sha256sum | cut -d' ' -f1)" \
-		"$(pat_sha "SYNCED-$victim" 1024)" "synced data after kill -9 of the $victim"
+	assert_eq "$RC" 4 "exit after the disk lost its image"
+	grep -q 'died' "$T/run.err" || fail "no message: $(cat "$T/run.err")"
+	grep -q 'cannot be reopened' "$T/run.err" || fail "no reason: $(cat "$T/run.err")"
+	"$VHD" check k-lost.vhd >/dev/null ||
+		fail "vhd check after the lost disk: $("$VHD" check k-lost.vhd 2>&1 | tail -3)"
+	assert_eq "$("$VHD" read k-lost.vhd 0 1M | sha256sum | cut -d' ' -f1)" \
+		"$(pat_sha SYNCED-lost 1024)" "synced data after the lost disk"
 	assert_clean "$T/api.sock"
 done

@@ -114,7 +114,7 @@ G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || G=
 if [[ -z $G || ! -e $G/vmlinux ]] || ! command -v qemu-system-x86_64 >/dev/null; then
 	skip "no guest material or QEMU here (everything before the boot passed)"
 fi
-export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
+export PATH=$VV_BUILD/bin:$PATH
 at_exit "VHDVISOR_STATE=$B '$VHDVISOR' vm stop web"
 b vm start web --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
 	--append "vv.run=read:vdb:8788:293,read:vdc:12:1,poweroff" >/dev/null

@@ -97,7 +97,7 @@ if [[ -z $G || ! -e $G/vmlinux ]] || ! command -v qemu-system-x86_64 >/dev/null 
 	! command -v genisoimage >/dev/null; then
 	skip "no guest material, QEMU or genisoimage here (everything before the boot passed)"
 fi
-export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
+export PATH=$VV_BUILD/bin:$PATH
 vv vm set c1 --cloud-init on
 boot() { # boot VM: runs the guest until it powers off after reading vdb
 	at_exit "'$VHDVISOR' vm stop $1"

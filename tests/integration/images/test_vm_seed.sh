@@ -11,7 +11,7 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq qemu-system-x86_64 genisoimage isoinfo blkid
 G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest material cannot be built here"
 [[ -e $G/vmlinux && -e $G/initrd.img ]] || skip "no guest kernel/initrd in $G"
-export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
+export PATH=$VV_BUILD/bin:$PATH
 
 truncate -s 32M "$T/tmpl.raw"
 vv image import "$T/tmpl.raw" --format raw --name tmpl >/dev/null

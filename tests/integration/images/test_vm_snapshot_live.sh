@@ -5,8 +5,9 @@
 # writes go on into the new top, the final disk holds the last count, and
 # revert / snapshot-rm afterwards read exactly what each snapshot froze.
 # Every layer passes `vhd check` with no parent timestamp warning and
-# its chain reads the same through libvhdi. A snapshot the runtime refuses leaves the catalog and
-# the VM as they were.
+# its chain reads the same through libvhdi. The runtime serves the disk
+# over NBD from its own threads (no `vhd serve`). A snapshot the runtime
+# refuses leaves the catalog and the VM as they were.
 # serial
 # timeout: 600
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -14,7 +15,6 @@ source "$VV_ROOT/tests/integration/images/lib_images.sh"
 need_cmd jq qemu-system-x86_64 qemu-img sqlite3
 G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print 2>/dev/null) || skip "guest material cannot be built here"
 [[ -e $G/vmlinux && -e $G/initrd.img ]] || skip "no guest kernel/initrd in $G"
-export PATH=$VV_BUILD/bin:$PATH   # hv's runtime serves disks with our vhd tool
 
 OFF=2048   # KiB: where the guest writes its counter, a whole 2 MiB block
            # each time (libvhdi misreads partly filled blocks' bitmaps)
@@ -40,9 +40,10 @@ wait_printed() {
 	fail "the guest did not reach count $1 (at ${p:-nothing})"
 }
 
-vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" \
+vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" --disk-transport nbd \
 	--append "vv.run=count:vda:$OFF:2048" >/dev/null
 wait_printed 5
+pgrep -f -- "serve --socket $VHDVISOR_RUN/" >/dev/null && fail "a vhd serve process runs"
 
 declare -A frozen_file frozen_sha frozen_count
 for tag in s1 s2 s3; do
@@ -97,10 +98,15 @@ vv vm revert v s2
 assert_eq "$(count "$(disk)")" "${frozen_count[s2]}" "revert s2 after removing s1"
 
 note "a snapshot the runtime cannot take changes nothing"
-vv vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append "vv.run=hold" >/dev/null
 top=$(disk)
-# the VM's API socket answers, but its disk export's control socket is gone
-rm -f "$VHDVISOR_RUN"/v/disk0.ctl
+# The runtime cannot open any new file in the VM's folder read-write
+# (failopen.so), so its disk server refuses the switch to the new layer.
+gcc -shared -fPIC -o "$T/failopen.so" "$VV_ROOT/tests/integration/failopen.c" -ldl ||
+	fail "cannot build failopen.so"
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD=$T/failopen.so \
+	VV_FAIL_OPEN="$(dirname "$top")/*=0" VV_FAIL_OPEN_EXCEPT=$top \
+	"$VHDVISOR" vm start v --kernel "$G/vmlinux" --initrd "$G/initrd.img" --append "vv.run=hold" \
+	>/dev/null || fail "vm start under failopen.so"
 expect_exit 1 vv vm snapshot v s9
 assert_stderr "could not switch"
 assert_eq "$(disk)" "$top" "top unchanged after a refused snapshot"

@@ -166,7 +166,7 @@ Test(vm_config, disk_transport)
 {
 	enum vm_disk_transport t = VM_DISK_VHOST_USER;
 
-	cr_assert_eq(cfg.disk_transport, VM_DISK_NBD, "NBD stays the default");
+	cr_assert_eq(cfg.disk_transport, VM_DISK_VHOST_USER, "vhost-user is the default");
 	cr_assert_eq(vm_disk_transport_parse("nbd", &t), 0);
 	cr_assert_eq(t, VM_DISK_NBD);
 	cr_assert_eq(vm_disk_transport_parse("vhost-user", &t), 0);
@@ -174,7 +174,7 @@ Test(vm_config, disk_transport)
 	cr_assert_str_eq(vm_disk_transport_name(t), "vhost-user");
 	cr_assert_eq(vm_disk_transport_parse("vhost", &t), -EINVAL);
 	cr_assert_eq(vm_disk_transport_parse("", &t), -EINVAL);
-	cfg.disk_transport = VM_DISK_VHOST_USER;
+	cfg.disk_transport = VM_DISK_NBD;
 	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 	cfg.disk_transport = (enum vm_disk_transport)7;
 	cr_assert_eq(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
