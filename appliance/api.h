@@ -115,6 +115,11 @@ void api_dispatch(const struct api_ctx *ctx, const char *method, const char *pat
 		  const char *body, size_t len, enum api_role role, const char *who,
 		  struct api_reply *rep);
 
+/* True when @r upgrades to a WebSocket over HTTP (the VM console): its
+ * handler only checks that there is something to join; the HTTP server
+ * does the handshake (101) and runs the session (appliance/ws_bridge.h). */
+bool api_route_upgrades(const struct api_route *r);
+
 /* The OpenAPI 3.0 document of the route table (a new object). */
 json_object *api_openapi(void);
 

@@ -27,6 +27,10 @@ void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api
 void api_vm_start(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
 void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
 
+/* api_console.c */
+void api_vm_console(const struct api_ctx *ctx, const struct api_req *req,
+		    struct api_reply *rep);
+
 /* Opens the catalog of @ctx; on failure sets a 500 reply and returns
  * -errno. */
 int api_cat_open(const struct api_ctx *ctx, struct api_reply *rep, struct cat **out);

@@ -25,6 +25,10 @@ static const struct api_route routes[] = {
 	  "boot: auto|direct|image|firmware; accel: auto|kvm|tcg" },
 	{ "POST", API_PREFIX "/vms/{name}/stop", api_vm_stop, API_ROLE_OPERATOR, "vmStop",
 	  "Stops a VM (clean shutdown of the engine, killed after 60 s)", NULL, NULL },
+	{ "GET", API_PREFIX "/vms/{name}/console", api_vm_console, API_ROLE_OPERATOR, "vmConsole",
+	  "The VM's serial console: upgrades to a WebSocket (RFC 6455; Upgrade: websocket, "
+	  "Sec-WebSocket-Version: 13) that carries the guest's output to the client as binary "
+	  "frames and the payload of the client's text or binary frames to the guest", NULL, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

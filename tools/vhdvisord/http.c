@@ -16,6 +16,7 @@
 #include "appliance/throttle.h"
 #include "appliance/token.h"
 #include "common/log.h"
+#include "tools/vhdvisord/console.h"
 
 #define CONN_TIMEOUT_S 30       /* an idle or stalled connection is closed */
 #define CONN_LIMIT 512
@@ -221,6 +222,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
+	if (console_wants(method, url))         /* a WebSocket: console.c */
+		return console_serve(d->ctx, conn, url, role, who);
 	api_dispatch(d->ctx, method, url, rs->body ? rs->body : "", rs->len, role, who, &rep);
 	res = send_json(conn, rep.status, rep.body);
 	api_reply_clear(&rep);
@@ -261,7 +264,7 @@ int door_open(const struct api_ctx *ctx, int fd, bool local, const char *cert,
 	      const char *key, struct door **out)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG | MHD_USE_POLL;
+			 MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_ALLOW_UPGRADE;
 	struct door *d = calloc(1, sizeof(*d));
 
 	if (!d)
@@ -302,6 +305,7 @@ void door_close(struct door *d)
 {
 	if (!d)
 		return;
+	console_stop_all();
 	MHD_stop_daemon(d->mhd);
 	throttle_destroy(d->fails);
 	free(d);
