@@ -82,6 +82,11 @@ void api_fail(struct api_reply *rep, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Sets @rep to 200 and @body (owned by the reply now). */
 void api_ok(struct api_reply *rep, json_object *body);
+/* Sets @rep to 200 and the JSON text @text (malloc'd, owned by the reply
+ * now), for large replies written without a json-c tree: the body
+ * serializes to @text, but as a tree it is an empty array (callers in
+ * this process parse its string). */
+void api_ok_text(struct api_reply *rep, char *text);
 void api_reply_clear(struct api_reply *rep);
 
 /* True when @s may name a VM, an image reference or a token in a path:

@@ -348,20 +348,10 @@ static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **arg
 	return r;
 }
 
-struct vm_list {
-	struct cat *c;
-	json_object *arr;
-};
-
 static int list_vm(void *opaque, const struct cat_vm *vm)
 {
-	struct vm_list *l = opaque;
 	char mem[32], ip[32];
 
-	if (l->arr) {
-		json_object_array_add(l->arr, vmrec_vm_json(l->c, vm, false));
-		return 0;
-	}
 	printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", vm->name,
 	       strcmp(vm->state, CAT_VM_READY) ? vm->state :
 	       vmrec_running(vm->name) ? "running" : "stopped",
@@ -372,17 +362,22 @@ static int list_vm(void *opaque, const struct cat_vm *vm)
 
 static int do_list(struct cat *c, const struct vm_args *a)
 {
-	struct vm_list l = { .c = c, .arr = a->json ? json_object_new_array() : NULL };
+	json_object *arr;
 	int r;
 
-	if (!a->json)
-		printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
-		       "MAC", "IMAGE", "IP");
-	r = cat_vm_foreach(c, NULL, NULL, list_vm, &l);
 	if (a->json) {
-		printf("%s\n", json_object_to_json_string_ext(l.arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(l.arr);
+		r = vmrec_vms_json(c, &arr);
+		if (r) {
+			log_err("catalog: %s", cat_errmsg(c));
+			return CLI_FAIL;
+		}
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(arr);
+		return CLI_OK;
 	}
+	printf("%-24s %-9s %4s %9s  %-17s  %-12s  %s\n", "NAME", "STATE", "CPUS", "MEM",
+	       "MAC", "IMAGE", "IP");
+	r = cat_vm_foreach(c, NULL, NULL, list_vm, NULL);
 	return r ? CLI_FAIL : CLI_OK;
 }
 
