@@ -173,8 +173,15 @@ int cat_exec(struct cat *c, const char *sql)
 void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
 
-	snprintf(buf, len, "%s", t ? (const char *)t : "");
+	/* as snprintf("%s") did, without its cost (lists read 13 per row) */
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, t ? (const char *)t : "", n);
+	buf[n] = '\0';
 }
 
 const char *cat_errmsg(const struct cat *c)
