@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "appliance/ws.h"
@@ -17,37 +16,60 @@
 #define CON_CHUNK 16384
 
 struct bridge {
-	int ws, con;
+	int ws, con, stop;
 	uint8_t *rx;            /* client bytes not yet parsed */
 	size_t rx_len;
 	struct ws_rx rules;
 	uint16_t sent;          /* close code we sent, 0 none */
 };
 
-static int send_all(int fd, const void *buf, size_t len)
+/* Writes all of @buf to @fd without blocking the session for good: waits
+ * for room with poll(), gives up after @timeout_ms without progress (-1:
+ * never) and when the daemon stops (-ECANCELED). */
+static int send_all(struct bridge *b, int fd, const void *buf, size_t len, int timeout_ms)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		struct pollfd pf[2] = {
+			{ .fd = fd, .events = POLLOUT },
+			{ .fd = b->stop, .events = POLLIN },
+		};
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int k;
 
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		p += n;
-		len -= (size_t)n;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return n == 0 ? -EPIPE : -errno;
+		k = poll(pf, b->stop >= 0 ? 2 : 1, timeout_ms);
+		if (k < 0 && errno != EINTR)
+			return -errno;
+		if (k == 0)
+			return -ETIMEDOUT;
+		if (k > 0 && b->stop >= 0 && pf[1].revents)
+			return -ECANCELED;
 	}
 	return 0;
+}
+
+static int send_ws(struct bridge *b, const void *buf, size_t len)
+{
+	return send_all(b, b->ws, buf, len, WS_BRIDGE_SEND_TIMEOUT_S * 1000);
 }
 
 static int send_frame(struct bridge *b, uint8_t op, const void *payload, size_t len)
 {
 	uint8_t head[WS_HEAD_MAX];
 	size_t h = ws_frame_head(head, op, true, len);
-	int r = send_all(b->ws, head, h);
+	int r = send_ws(b, head, h);
 
-	return r ? r : send_all(b->ws, payload, len);
+	return r ? r : send_ws(b, payload, len);
 }
 
 /* Sends a close with @code (and ends the session: the caller returns). */
@@ -79,7 +101,8 @@ static int on_frame(struct bridge *b, const struct ws_frame *f)
 		r = send_close(b, ws_close_payload_code(f));
 		return r ? r : 1;
 	default:
-		return send_all(b->con, f->payload, f->len);
+		/* the guest takes input at its own pace: no timeout */
+		return send_all(b, b->con, f->payload, f->len, -1);
 	}
 }
 
@@ -143,8 +166,7 @@ static int from_console(struct bridge *b)
 
 int ws_bridge_run(int ws, int con, int stop_fd, const void *pre, size_t npre, uint16_t *sent)
 {
-	struct timeval tv = { .tv_sec = WS_BRIDGE_SEND_TIMEOUT_S };
-	struct bridge b = { .ws = ws, .con = con };
+	struct bridge b = { .ws = ws, .con = con, .stop = stop_fd };
 	int r = 0;
 
 	*sent = 0;
@@ -152,7 +174,6 @@ int ws_bridge_run(int ws, int con, int stop_fd, const void *pre, size_t npre, ui
 	if (!b.rx)
 		return -ENOMEM;
 	ws_rx_init(&b.rules);
-	setsockopt(ws, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (npre) {
 		if (npre > RX_CAP) {
 			r = send_close(&b, WS_CLOSE_TOO_BIG);
@@ -185,6 +206,14 @@ int ws_bridge_run(int ws, int con, int stop_fd, const void *pre, size_t npre, ui
 			r = from_console(&b);
 	}
 out:
+	if (r == -ECANCELED && !b.sent) {
+		/* stopped while waiting to write: a best-effort goodbye */
+		uint8_t f[4] = { 0x88, 2, WS_CLOSE_GOING_AWAY >> 8, WS_CLOSE_GOING_AWAY & 0xff };
+
+		if (send(ws, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(f))
+			b.sent = WS_CLOSE_GOING_AWAY;
+		r = 0;
+	}
 	*sent = b.sent;
 	free(b.rx);
 	return r < 0 ? r : 0;

@@ -15,7 +15,9 @@
  * and binary frames goes to @con; a ping gets its pong; a close is
  * answered and ends the session; a frame that breaks RFC 6455 gets a close
  * with its code (1002, 1007, 1009) and ends it; end of @con closes with
- * 1000; @stop_fd readable (the daemon stops) closes with 1001. Neither
+ * 1000; @stop_fd readable (the daemon stops) closes with 1001, also
+ * while a write waits (the guest takes input at its own pace; a client
+ * that reads nothing for WS_BRIDGE_SEND_TIMEOUT_S ends the session). Neither
  * descriptor is closed. The close code we sent goes to *@sent (0 when the
  * client just went away). 0, or -errno of a failed read or write. */
 int ws_bridge_run(int ws, int con, int stop_fd, const void *pre, size_t npre, uint16_t *sent);

@@ -2,6 +2,7 @@
  * session over socketpairs). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -451,4 +452,39 @@ Test(ws_bridge, client_gone_without_close)
 	finish(&p);
 	cr_assert_eq(p.run.ret, 0);
 	cr_assert_eq(p.run.sent, 0);
+}
+
+/* The guest reads nothing (a slow UART): the client's input fills every
+ * buffer and the bridge waits to write; stopping the daemon still ends
+ * the session at once, with 1001. */
+Test(ws_bridge, stop_while_the_guest_reads_nothing, .timeout = 20)
+{
+	static uint8_t big[WS_HEAD_MAX + 60000];
+	struct pair p;
+	size_t n = mkframe(big, 0x82, 60000, 2, 'z'), off = 0;
+	int rounds;
+
+	start(&p, NULL, 0);
+	cr_assert_eq(fcntl(p.client, F_SETFL, O_NONBLOCK), 0);
+	for (rounds = 0; rounds < 3; rounds++) {
+		/* whole frames, until the socket takes no more */
+		for (;;) {
+			ssize_t w = send(p.client, big + off, n - off, MSG_NOSIGNAL);
+
+			if (w < 0)
+				break;
+			off = (off + (size_t)w) % n;
+		}
+		usleep(100000);
+	}
+	cr_assert_eq(write(p.stop_w, "x", 1), 1);
+	pthread_join(p.t, NULL);
+	cr_assert_eq(p.run.ret, 0);
+	cr_assert_eq(p.run.sent, WS_CLOSE_GOING_AWAY);
+	close(p.client);
+	close(p.guest);
+	close(p.stop_w);
+	close(p.run.ws);
+	close(p.run.con);
+	close(p.run.stop);
 }
