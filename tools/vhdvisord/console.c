@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "appliance/ws.h"
@@ -33,6 +34,25 @@ struct session {
 	MHD_socket sock;
 	struct MHD_UpgradeResponseHandle *urh;
 };
+
+/* A 101 queued, its upgrade not yet called: libmicrohttpd calls the
+ * upgrade handler only once the 101 went out, and says nothing when it
+ * never does (the client left), so what it is given must not be memory
+ * that only the handler frees. A slot of this table is that, for a
+ * while: a slot queued more than PENDING_TTL_S ago is free again (the
+ * 101 goes out at once or the connection dies, within CONN_TIMEOUT_S). */
+#define PENDING_MAX 64
+#define PENDING_TTL_S 120
+
+struct pending {
+	bool used;
+	time_t queued;
+	struct MHD_Connection *conn;
+	char name[API_PARAM_MAX];
+	struct sockaddr_un sa;
+};
+
+static struct pending pending[PENDING_MAX];
 
 /* The sessions running, and how to end them. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,20 +182,37 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 		       const char *extra, size_t nextra, MHD_socket sock,
 		       struct MHD_UpgradeResponseHandle *urh)
 {
-	struct session *s = cls;
+	struct pending *slot = cls;
+	struct session *s = calloc(1, sizeof(*s));
 	pthread_attr_t attr;
 	pthread_t t;
 	int r = -ENOMEM;
 
-	s->sock = sock;
-	s->urh = urh;
-	if (nextra && (s->extra = malloc(nextra)))
-		memcpy(s->extra, extra, nextra);
-	s->nextra = s->extra ? nextra : 0;
 	pthread_mutex_lock(&lock);
-	if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC))
+	if (s && slot->used && slot->conn == conn) {
+		memcpy(s->name, slot->name, sizeof(s->name));
+		s->sa = slot->sa;
+		r = 0;
+	} else if (s) {
+		r = -ESTALE;    /* the slot was taken back: never guess */
+	}
+	slot->used = false;
+	if (!r && stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC))
 		r = -errno;
-	else if (!(nextra && !s->extra) && !pthread_attr_init(&attr)) {
+	if (!r && nextra) {
+		s->extra = malloc(nextra);
+		if (s->extra) {
+			memcpy(s->extra, extra, nextra);
+			s->nextra = nextra;
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	if (s) {
+		s->sock = sock;
+		s->urh = urh;
+	}
+	if (!r && !(r = -pthread_attr_init(&attr))) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&attr, SESSION_STACK);
 		r = -pthread_create(&t, &attr, session_main, s);
@@ -185,38 +222,74 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 		running++;
 	pthread_mutex_unlock(&lock);
 	if (r) {
-		log_err("console of %s: no session: %s", s->name, strerror(-r));
+		log_err("console: no session: %s", strerror(-r));
 		send_close(sock, WS_CLOSE_INTERNAL);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-		free(s->extra);
+		if (s)
+			free(s->extra);
 		free(s);
 	}
 }
 
-static enum MHD_Result upgrade(struct MHD_Connection *conn, struct api_reply *rep,
-			       const char *accept)
+/* A free slot for @conn's upgrade, or NULL. */
+static struct pending *pending_take(struct MHD_Connection *conn, const char *name,
+				    const char *path)
 {
-	json_object *j;
-	struct session *s = calloc(1, sizeof(*s));
+	time_t now = time(NULL);
+	struct pending *slot = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < PENDING_MAX && !slot; i++)
+		if (!pending[i].used || now - pending[i].queued > PENDING_TTL_S)
+			slot = &pending[i];
+	if (slot) {
+		memset(slot, 0, sizeof(*slot));
+		slot->used = true;
+		slot->queued = now;
+		slot->conn = conn;
+		snprintf(slot->name, sizeof(slot->name), "%s", name);
+		slot->sa.sun_family = AF_UNIX;
+		snprintf(slot->sa.sun_path, sizeof(slot->sa.sun_path), "%s", path);
+	}
+	pthread_mutex_unlock(&lock);
+	return slot;
+}
+
+static void pending_drop(struct pending *slot)
+{
+	pthread_mutex_lock(&lock);
+	slot->used = false;
+	pthread_mutex_unlock(&lock);
+}
+
+/* Queues the 101 (*@status 101), or a refusal (*@status its code). */
+static enum MHD_Result upgrade(struct MHD_Connection *conn, struct api_reply *rep,
+			       const char *accept, int *status)
+{
 	struct MHD_Response *resp;
+	struct pending *slot;
 	enum MHD_Result r;
 	const char *name, *path;
+	json_object *j;
 
-	if (!s)
-		return MHD_NO;
 	name = json_object_get_string(json_object_object_get_ex(rep->body, "name", &j) ? j : NULL);
 	path = json_object_get_string(json_object_object_get_ex(rep->body, "socket", &j) ? j : NULL);
-	if (!name || !path || strlen(path) >= sizeof(s->sa.sun_path)) {
-		free(s);
+	if (!name || !path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		api_fail(rep, 500, "console socket path too long");
+		*status = 500;
 		return reply(conn, rep, NULL, NULL);
 	}
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->sa.sun_family = AF_UNIX;
-	strcpy(s->sa.sun_path, path);
-	resp = MHD_create_response_for_upgrade(on_upgrade, s);
+	slot = pending_take(conn, name, path);
+	if (!slot) {
+		api_fail(rep, 503, "too many console handshakes at once; retry");
+		*status = 503;
+		return reply(conn, rep, NULL, NULL);
+	}
+	*status = 101;
+	resp = MHD_create_response_for_upgrade(on_upgrade, slot);
 	if (!resp) {
-		free(s);
+		pending_drop(slot);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
@@ -224,8 +297,7 @@ static enum MHD_Result upgrade(struct MHD_Connection *conn, struct api_reply *re
 	r = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	if (r != MHD_YES)
-		free(s);
-	/* else s is the session's now (a client gone before the 101 leaks it) */
+		pending_drop(slot);
 	return r;
 }
 
@@ -241,8 +313,7 @@ enum MHD_Result console_serve(const struct api_ctx *ctx, struct MHD_Connection *
 	api_dispatch(ctx, "GET", url, "", 0, role, who, &rep);
 	status = rep.status == 200 ? handshake(conn, accept, &rep) : rep.status;
 	if (!status) {
-		r = upgrade(conn, &rep, accept);
-		status = r == MHD_YES ? 101 : 500;
+		r = upgrade(conn, &rep, accept, &status);
 	} else {
 		r = reply(conn, &rep, status == 426 ? "Sec-WebSocket-Version" : NULL, "13");
 	}

@@ -13,7 +13,7 @@
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/images/lib_images.sh"
 source "$VV_ROOT/tests/integration/appliance/lib_daemon.sh"
-need_cmd jq curl qemu-system-x86_64
+need_cmd jq curl socat qemu-system-x86_64
 export PATH=$VV_BUILD/bin:$PATH
 WS=$VV_BUILD/tests/tools/ws_client
 tiny_template
@@ -79,6 +79,14 @@ ws_bad 1002 888100000000aa              # close with one byte
 printf '%s\n' 'send echo VV-AFTER-$((2+3))\r' 'expect VV-AFTER-5' 'close 1000' |
 	"$WS" "unix:$SOCK" $P >"$T/ws3.out" || { cat "$T/ws3.out"; fail "console after bad frames"; }
 expect_status 200 "$(api GET /api/v1/vms/c)" "daemon still serves"
+
+note "100 clients that leave right after the handshake: the console stays joinable"
+hs='GET /api/v1/vms/c/console HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+for _ in $(seq 1 100); do
+	printf "$hs" | socat -t0 - "UNIX-CONNECT:$SOCK" >/dev/null 2>&1 || true
+done
+printf '%s\n' 'send echo VV-STILL-$((3+4))\r' 'expect VV-STILL-7' 'close 1000' |
+	"$WS" "unix:$SOCK" $P >"$T/ws5.out" || { cat "$T/ws5.out"; fail "console after aborted clients"; }
 
 note "the daemon stops: an open session gets 1001"
 (printf 'ping x\n'; sleep 3; printf 'closed 1001\n') | "$WS" "unix:$SOCK" $P >"$T/ws4.out" &
