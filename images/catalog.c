@@ -262,24 +262,34 @@ int cat_auto_end(struct cat *c, int own, int r)
 	return cat_commit(c);
 }
 
-static int schema_setup(struct cat *c)
+static int user_version(struct cat *c, int *version)
 {
 	sqlite3_stmt *st;
+	int r;
+
+	r = cat_prepare(c, "PRAGMA user_version", &st);
+	if (r)
+		return r;
+	*version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return *version > CAT_SCHEMA_VERSION ? -EPROTO : 0;
+}
+
+static int schema_setup(struct cat *c)
+{
 	int version, r;
 
+	/* Read first: a current schema needs no write transaction, so opens
+	 * (one per API request) do not queue for the write lock. */
+	r = user_version(c, &version);
+	if (r || version == CAT_SCHEMA_VERSION)
+		return r;
 	r = cat_begin(c);
 	if (r)
 		return r;
-	r = cat_prepare(c, "PRAGMA user_version", &st);
-	if (r)
-		goto out;
-	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (version > CAT_SCHEMA_VERSION) {
-		r = -EPROTO;
-		goto out;
-	}
-	if (version == 0)
+	/* again inside the transaction: another process may have just done it */
+	r = user_version(c, &version);
+	if (!r && version == 0)
 		r = cat_exec(c, schema_v1);
 	if (!r && version < 2)
 		r = cat_exec(c, schema_v2);
@@ -289,7 +299,6 @@ static int schema_setup(struct cat *c)
 		r = cat_exec(c, schema_v4);
 	if (!r && version < CAT_SCHEMA_VERSION)
 		r = cat_exec(c, "PRAGMA user_version = 4");
-out:
 	if (r) {
 		cat_rollback(c);
 		return r;

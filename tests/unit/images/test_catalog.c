@@ -251,3 +251,27 @@ Test(catalog, refuses_lost_database_beside_files)
 	fclose(f);
 	cr_assert_eq(cat_open(dir, &c), -EUCLEAN, "garbage");
 }
+
+/* Opening the catalog only reads when its schema is current: while
+ * another connection holds a long write transaction (a clone of
+ * thousands), opens and reads go on at once (WAL) instead of queueing for
+ * the write lock up to the busy timeout (60 s). */
+Test(catalog, open_does_not_wait_for_a_writer, .timeout = 20)
+{
+	struct cat *w, *r;
+	struct cat_image a, b, got;
+
+	cr_assert_eq(cat_open(dir, &w), 0);
+	fake_image(&a, 'a');
+	cr_assert_eq(cat_image_add(w, &a), 0);
+	cr_assert_eq(cat_begin(w), 0);
+	fake_image(&b, 'b');
+	cr_assert_eq(cat_image_add(w, &b), 0);
+	/* the writer's transaction is open: a reader comes */
+	cr_assert_eq(cat_open(dir, &r), 0);
+	cr_assert_eq(cat_image_get(r, a.id, &got), 0, "committed row");
+	cr_assert_eq(cat_image_get(r, b.id, &got), -ENOENT, "not yet committed");
+	cat_close(r);
+	cr_assert_eq(cat_commit(w), 0);
+	cat_close(w);
+}
