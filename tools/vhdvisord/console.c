@@ -189,14 +189,16 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	int r = -ENOMEM;
 
 	pthread_mutex_lock(&lock);
-	if (s && slot->used && slot->conn == conn) {
-		memcpy(s->name, slot->name, sizeof(s->name));
-		s->sa = slot->sa;
-		r = 0;
-	} else if (s) {
-		r = -ESTALE;    /* the slot was taken back: never guess */
+	if (slot->used && slot->conn == conn) {
+		if (s) {
+			memcpy(s->name, slot->name, sizeof(s->name));
+			s->sa = slot->sa;
+			r = 0;
+		}
+		slot->used = false;
+	} else {
+		r = -ESTALE;    /* the slot was taken back (and maybe reused): never guess */
 	}
-	slot->used = false;
 	if (!r && stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC))
 		r = -errno;
 	if (!r && nextra) {
