@@ -455,6 +455,7 @@ int cat_open(const char *dir, struct cat **out)
 		r = -ENOSPC;
 	if (r)
 		goto err;
+	c->opened = true;
 	*out = c;
 	return 0;
 err:
@@ -471,13 +472,35 @@ int cat_lock_exclusive(struct cat *c)
 	return 0;
 }
 
+/* The first connection to open the catalog (no other one has it open: a
+ * CLI command, an idle daemon's request) rebuilds SQLite's WAL index by
+ * reading the whole WAL: after a clone of 10,000 VMs, 7 MB in 1,750 reads
+ * on every open. So the one closing after a big WAL folds it into the
+ * database and empties it, when nobody reads (busy: left for later). A
+ * small WAL stays, so the next writes usually need no new space. */
+#define CAT_WAL_KEEP (1 << 20)
+
+static void wal_shrink(struct cat *c)
+{
+	char path[4200];
+	struct stat st;
+
+	if (!c->opened || cat_path(c, "catalog.db-wal", path, sizeof(path)) || stat(path, &st) ||
+	    st.st_size <= CAT_WAL_KEEP)
+		return;
+	sqlite3_busy_timeout(c->db, 0);
+	sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+}
+
 void cat_close(struct cat *c)
 {
 	if (!c)
 		return;
 	cat_rollback(c);
-	if (c->db)
+	if (c->db) {
+		wal_shrink(c);
 		sqlite3_close_v2(c->db);
+	}
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c);
