@@ -79,6 +79,8 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
 TOOL_LIBS_lvread := -lvhdi
 TOOL_LIBS_nbd_tls_client := -lgnutls -pthread
+TOOL_LIBS_ws_client := -lgnutls -lcrypto
+TOOL_LIBS_api_load := -pthread
 
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o
 	@mkdir -p $(dir $@)

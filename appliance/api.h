@@ -112,6 +112,11 @@ void api_fail(struct api_reply *rep, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Sets @rep to 200 and @body (owned by the reply now). */
 void api_ok(struct api_reply *rep, json_object *body);
+/* Sets @rep to 200 and the JSON text @text (malloc'd, owned by the reply
+ * now), for large replies written without a json-c tree: the body
+ * serializes to @text, but as a tree it is an empty array (callers in
+ * this process parse its string). */
+void api_ok_text(struct api_reply *rep, char *text);
 void api_reply_clear(struct api_reply *rep);
 
 /* True when @s may name a VM, an image reference or a token in a path:
@@ -145,6 +150,11 @@ enum api_match_result api_match(const struct api_route *routes, size_t n, const 
 void api_dispatch(const struct api_ctx *ctx, const char *method, const char *path,
 		  const char *body, size_t len, enum api_role role, const char *who,
 		  struct api_reply *rep);
+
+/* True when @r upgrades to a WebSocket over HTTP (the VM console): its
+ * handler only checks that there is something to join; the HTTP server
+ * does the handshake (101) and runs the session (appliance/ws_bridge.h). */
+bool api_route_upgrades(const struct api_route *r);
 
 /* The OpenAPI 3.0 document of the route table (a new object). */
 json_object *api_openapi(void);

@@ -44,6 +44,17 @@ void api_ok(struct api_reply *rep, json_object *body)
 	rep->body = body;
 }
 
+void api_ok_text(struct api_reply *rep, char *text)
+{
+	json_object *raw = json_object_new_array();
+
+	/* json-c's own way to carry preformatted JSON: the object serializes
+	 * to @text, which it frees with the object */
+	json_object_set_serializer(raw, json_object_userdata_to_json_string, text,
+				   json_object_free_userdata);
+	api_ok(rep, raw);
+}
+
 int api_cat_open(const struct api_ctx *ctx, struct api_reply *rep, struct cat **out)
 {
 	int r = cat_open(ctx->state_dir, out);

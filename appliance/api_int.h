@@ -55,6 +55,9 @@ bool api_route_accepts(const struct api_route *r);
 void api_vm_stats(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep);
 void api_host_stats(const struct api_ctx *ctx, const struct api_req *req,
 		    struct api_reply *rep);
+/* api_console.c */
+void api_vm_console(const struct api_ctx *ctx, const struct api_req *req,
+		    struct api_reply *rep);
 
 /* Opens the catalog of @ctx; on failure sets a 500 reply and returns
  * -errno. */

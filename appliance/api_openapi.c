@@ -38,6 +38,15 @@ static json_object *response(const char *desc, json_object *schema)
 	return r;
 }
 
+/* A response without a body. */
+static json_object *response_plain(const char *desc)
+{
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "description", str(desc));
+	return r;
+}
+
 /* The {param} segments of @pattern as path parameters. */
 static json_object *path_params(const char *pattern)
 {
@@ -196,12 +205,17 @@ static json_object *operation(const struct api_route *r)
 	if (r->role == API_ROLE_NONE)
 		json_object_object_add(op, "security", json_object_new_array());
 	json_object_object_add(obj, "type", str("object"));
-	if (api_route_stream(r) == API_STREAM_DOWNLOAD)
+	if (api_route_upgrades(r)) {
+		json_object_object_add(resp, "101", response_plain("switching to the WebSocket "
+								  "protocol (RFC 6455)"));
 		json_object_put(obj);
-	else
+	} else if (api_route_stream(r) == API_STREAM_DOWNLOAD) {
+		json_object_put(obj);
+	} else {
 		json_object_object_add(resp, api_route_accepts(r) ? "202" : "200",
 				       response(api_route_accepts(r) ? "accepted: the task" : "success",
 						obj));
+	}
 	json_object_object_add(resp, "4XX", response("refused: bad request, auth, not found, "
 						     "conflict, too large", ref("#/components/schemas/Error")));
 	json_object_object_add(resp, "5XX", response("failed", ref("#/components/schemas/Error")));

@@ -148,6 +148,10 @@ static const struct api_route routes[] = {
 	{ "GET", API_PREFIX "/images/{id}/chain", api_image_chain, API_ROLE_VIEWER,
 	  "imageChain", "The image, the images it derives from (parent first), the images "
 	  "derived from it and the VMs using it", NULL, NULL },
+	{ "GET", API_PREFIX "/vms/{name}/console", api_vm_console, API_ROLE_OPERATOR, "vmConsole",
+	  "The VM's serial console: upgrades to a WebSocket (RFC 6455; Upgrade: websocket, "
+	  "Sec-WebSocket-Version: 13) that carries the guest's output to the client as binary "
+	  "frames and the payload of the client's text or binary frames to the guest", NULL, NULL },
 };
 
 const struct api_route *api_routes(size_t *n)

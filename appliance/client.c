@@ -432,6 +432,13 @@ static int call_embedded(struct api_client *cl, const char *method, const char *
 	api_dispatch(&ctx, method, path, body, strlen(body), API_ROLE_ADMIN, who, &rep);
 	*status = rep.status;
 	*reply = rep.body;
+	/* A reply written as text (api_ok_text()) is a tree only once parsed. */
+	if (rep.body && json_object_get_userdata(rep.body)) {
+		*reply = json_tokener_parse(json_object_to_json_string(rep.body));
+		json_object_put(rep.body);
+		if (!*reply)
+			return -EPROTO;
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@ struct cat {
 	sqlite3 *db;
 	int lock_fd;
 	int depth;            /* nesting of cat_begin (0 = none) */
+	bool opened;          /* cat_open() succeeded: cat_close() may fold the WAL */
 	char dir[4096];
 };
 

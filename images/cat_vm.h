@@ -64,6 +64,12 @@ int cat_vm_del(struct cat *c, const char *name);
  * restrict the list. Stops at and returns @fn's first non-zero value. */
 int cat_vm_foreach(struct cat *c, const char *image, const char *lab,
 		   int (*fn)(void *opaque, const struct cat_vm *vm), void *opaque);
+/* cat_vm_foreach() of every VM with the file of its top layer (relative to
+ * the state dir; "" when it has none), in one query: a list of thousands
+ * of VMs costs one statement, not one per VM. */
+int cat_vm_foreach_top(struct cat *c,
+		       int (*fn)(void *opaque, const struct cat_vm *vm, const char *top_file),
+		       void *opaque);
 
 /* ---- layers ---- */
 

@@ -150,6 +150,32 @@ int cat_vm_foreach(struct cat *c, const char *image, const char *lab,
 	return r;
 }
 
+int cat_vm_foreach_top(struct cat *c,
+		       int (*fn)(void *opaque, const struct cat_vm *vm, const char *top_file),
+		       void *opaque)
+{
+	char file[sizeof(((struct cat_layer *)0)->file)];
+	struct cat_vm vm;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = cat_prepare(c, "SELECT " VM_COLS ", (SELECT file FROM layers WHERE id = vms.top)"
+			" FROM vms ORDER BY name", &st);
+	if (r)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		vm_from_row(st, &vm);
+		cat_col_text(st, 13, file, sizeof(file));
+		r = fn(opaque, &vm, file);
+		if (r)
+			break;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = cat_sqlerr(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* ---- layers ---- */
 
 #define LAYER_COLS "id, vm, file, parent, standalone, created"

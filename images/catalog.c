@@ -173,8 +173,15 @@ int cat_exec(struct cat *c, const char *sql)
 void cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
 
-	snprintf(buf, len, "%s", t ? (const char *)t : "");
+	/* as snprintf("%s") did, without its cost (lists read 13 per row) */
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, t ? (const char *)t : "", n);
+	buf[n] = '\0';
 }
 
 const char *cat_errmsg(const struct cat *c)
@@ -255,24 +262,34 @@ int cat_auto_end(struct cat *c, int own, int r)
 	return cat_commit(c);
 }
 
-static int schema_setup(struct cat *c)
+static int user_version(struct cat *c, int *version)
 {
 	sqlite3_stmt *st;
+	int r;
+
+	r = cat_prepare(c, "PRAGMA user_version", &st);
+	if (r)
+		return r;
+	*version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return *version > CAT_SCHEMA_VERSION ? -EPROTO : 0;
+}
+
+static int schema_setup(struct cat *c)
+{
 	int version, r;
 
+	/* Read first: a current schema needs no write transaction, so opens
+	 * (one per API request) do not queue for the write lock. */
+	r = user_version(c, &version);
+	if (r || version == CAT_SCHEMA_VERSION)
+		return r;
 	r = cat_begin(c);
 	if (r)
 		return r;
-	r = cat_prepare(c, "PRAGMA user_version", &st);
-	if (r)
-		goto out;
-	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (version > CAT_SCHEMA_VERSION) {
-		r = -EPROTO;
-		goto out;
-	}
-	if (version == 0)
+	/* again inside the transaction: another process may have just done it */
+	r = user_version(c, &version);
+	if (!r && version == 0)
 		r = cat_exec(c, schema_v1);
 	if (!r && version < 2)
 		r = cat_exec(c, schema_v2);
@@ -282,7 +299,6 @@ static int schema_setup(struct cat *c)
 		r = cat_exec(c, schema_v4);
 	if (!r && version < CAT_SCHEMA_VERSION)
 		r = cat_exec(c, "PRAGMA user_version = 4");
-out:
 	if (r) {
 		cat_rollback(c);
 		return r;
@@ -439,6 +455,7 @@ int cat_open(const char *dir, struct cat **out)
 		r = -ENOSPC;
 	if (r)
 		goto err;
+	c->opened = true;
 	*out = c;
 	return 0;
 err:
@@ -455,13 +472,35 @@ int cat_lock_exclusive(struct cat *c)
 	return 0;
 }
 
+/* The first connection to open the catalog (no other one has it open: a
+ * CLI command, an idle daemon's request) rebuilds SQLite's WAL index by
+ * reading the whole WAL: after a clone of 10,000 VMs, 7 MB in 1,750 reads
+ * on every open. So the one closing after a big WAL folds it into the
+ * database and empties it, when nobody reads (busy: left for later). A
+ * small WAL stays, so the next writes usually need no new space. */
+#define CAT_WAL_KEEP (1 << 20)
+
+static void wal_shrink(struct cat *c)
+{
+	char path[4200];
+	struct stat st;
+
+	if (!c->opened || cat_path(c, "catalog.db-wal", path, sizeof(path)) || stat(path, &st) ||
+	    st.st_size <= CAT_WAL_KEEP)
+		return;
+	sqlite3_busy_timeout(c->db, 0);
+	sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+}
+
 void cat_close(struct cat *c)
 {
 	if (!c)
 		return;
 	cat_rollback(c);
-	if (c->db)
+	if (c->db) {
+		wal_shrink(c);
 		sqlite3_close_v2(c->db);
+	}
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c);

@@ -20,6 +20,7 @@
 #include "appliance/token.h"
 #include "common/log.h"
 #include "tools/vhdvisord/sse.h"
+#include "tools/vhdvisord/console.h"
 
 #define CONN_TIMEOUT_S 30       /* an idle or stalled connection is closed */
 #define CONN_LIMIT 512
@@ -364,6 +365,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_error(conn, 413, "request body too large");
 	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
 		return res;
+	if (console_wants(method, url))         /* a WebSocket: console.c */
+		return console_serve(d->ctx, conn, url, role, who);
 	if (rs->kind == API_STREAM_DOWNLOAD && !rs->len)
 		return send_file(d, conn, url, role, who);
 	url = with_query(conn, url, full, sizeof(full));
@@ -413,7 +416,7 @@ int door_open(const struct api_ctx *ctx, int fd, bool local, const char *cert,
 	      const char *key, struct door **out)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG | MHD_USE_POLL;
+			 MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_ALLOW_UPGRADE;
 	struct door *d = calloc(1, sizeof(*d));
 
 	if (!d)
@@ -454,6 +457,7 @@ void door_close(struct door *d)
 {
 	if (!d)
 		return;
+	console_stop_all();
 	MHD_stop_daemon(d->mhd);
 	throttle_destroy(d->fails);
 	free(d);

@@ -117,6 +117,10 @@ assert_eq "$(jq -r .killed "$T/body")" false "stopped cleanly"
 gone "$pid" || fail "runtime $pid still lives"
 assert_eq "$(vv vm status web --json | jq .running)" false "the CLI sees it stopped"
 expect_status 409 "$(api POST /api/v1/vms/web/stop)" "stop a stopped VM"
+# the WebSocket itself: test_daemon_console.sh
+expect_status 409 "$(call GET /api/v1/vms/{name}/console /api/v1/vms/web/console \
+	-H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+	-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")" "console of a stopped VM"
 
 note "tasks, events, labs (test_daemon_events.sh and test_daemon_tasks.sh run them for real)"
 expect_status 200 "$(call GET /api/v1/tasks /api/v1/tasks)" "tasks"
@@ -145,7 +149,9 @@ log=$VHDVISOR_STATE/audit.log
 assert_eq "$(stat -c %a "$log")" 600 "audit log mode"
 grep -q " local:uid=0 POST /api/v1/vms/web/start 200$" "$log" || fail "no audit of start: $(cat "$log")"
 grep -q " local:uid=0 POST /api/v1/vms/web/stop 200$" "$log" || fail "no audit of stop"
-grep -q " GET " "$log" && fail "GETs are not audited"
+grep " GET " "$log" | grep -vq " GET /api/v1/vms/web/console 409$" &&
+	fail "GETs are not audited (but for the console)"
+grep -q " local:uid=0 GET /api/v1/vms/web/console 409$" "$log" || fail "console not audited"
 
 daemon_stop
 [[ -e $SOCK ]] && fail "socket left behind"
