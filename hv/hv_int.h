@@ -18,7 +18,8 @@ struct hv_fdmap {
  * /dev/null, stdout/stderr ours (stdout to /dev/null when @quiet), the
  * fds of @map (may be NULL) at their child numbers, and @deathsig sent to
  * it when this thread dies (0: none). Sets *pid and, when @pidfd is not
- * NULL, a pidfd (pollable; readable once the child exited).
+ * NULL, a pidfd (pollable; readable once the child exited). The umask of
+ * the child is 077. common/spawn.h does the work.
  * Returns 0 or -errno (-ENOENT: the program does not exist). */
 int hv_spawn(const char *const argv[], const struct hv_fdmap *map, size_t nmap,
 	     bool quiet, int deathsig, pid_t *pid, int *pidfd);
@@ -26,9 +27,6 @@ int hv_spawn(const char *const argv[], const struct hv_fdmap *map, size_t nmap,
 /* Waits up to @timeout_ms for @pid to exit and reaps it. Returns its wait
  * status (>= 0), -ETIMEDOUT, or -errno. */
 int hv_reap(pid_t pid, int timeout_ms);
-
-/* Decodes a wait status into "exit N" / "signal N" in @buf. */
-const char *hv_status_str(int status, char *buf, size_t len);
 
 /* The run directory (VHDVISOR_RUN, default /run/vhdvisor) into @buf. */
 const char *hv_run_root(char *buf, size_t len);

@@ -10,14 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/pidfile.h"
+#include "common/spawn.h"
 
 long long hv_now_ms(void)
 {
@@ -27,96 +26,37 @@ long long hv_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_setup(const char *const argv[], struct hv_fdmap *map, size_t nmap,
-			bool quiet, int deathsig, pid_t parent, int errpipe)
-{
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	sigset_t none;
-	int null, e;
-
-	setpgid(0, 0);
-	if (deathsig) {
-		prctl(PR_SET_PDEATHSIG, deathsig);
-		if (getppid() != parent)
-			_exit(127);
-	}
-	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* What the engine makes (console log, console socket, NBD sockets)
-	 * is for the VM's owner alone. */
-	umask(077);
-
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0)
-		goto fail;
-	if (dup2(null, 0) < 0 || (quiet && dup2(null, 1) < 0))
-		goto fail;
-	/* Move sources out of the way of the target numbers first. */
-	for (size_t i = 0; i < nmap; i++) {
-		int fd = fcntl(map[i].fd, F_DUPFD_CLOEXEC, 100);
-
-		if (fd < 0)
-			goto fail;
-		map[i].fd = fd;
-	}
-	for (size_t i = 0; i < nmap; i++)
-		if (dup2(map[i].fd, map[i].child_fd) < 0)
-			goto fail;
-	execvp(argv[0], (char *const *)argv);
-fail:
-	e = errno;
-	if (write(errpipe, &e, sizeof(e)) < 0)
-		_exit(126);
-	_exit(127);
-}
-
 int hv_spawn(const char *const argv[], const struct hv_fdmap *map, size_t nmap,
 	     bool quiet, int deathsig, pid_t *pidp, int *pidfdp)
 {
-	struct hv_fdmap local[8];
-	int pipefd[2], e = 0;
-	pid_t parent = getpid(), pid;
-	ssize_t n;
+	struct spawn_fd fds[SPAWN_MAX_FDS];
+	struct spawn_opts o;
+	struct spawn_child c;
+	int r;
 
-	if (nmap > sizeof(local) / sizeof(local[0]))
+	if (nmap > SPAWN_MAX_FDS)
 		return -EINVAL;
-	if (nmap)
-		memcpy(local, map, nmap * sizeof(*map));
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		e = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		child_setup(argv, local, nmap, quiet, deathsig, parent, pipefd[1]);
-	}
-	close(pipefd[1]);
-	do
-		n = read(pipefd[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	if (n == sizeof(e)) {
-		waitpid(pid, NULL, 0);
-		return -e;
-	}
-	*pidp = pid;
-	if (pidfdp) {
-		*pidfdp = pidfd_open(pid, 0);
-		if (*pidfdp < 0) {
-			e = errno;
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -e;
-		}
-	}
+	for (size_t i = 0; i < nmap; i++)
+		fds[i] = (struct spawn_fd){ map[i].fd, map[i].child_fd };
+	spawn_opts_init(&o, argv);
+	o.out = quiet ? SPAWN_NULL : SPAWN_INHERIT;
+	o.err = SPAWN_INHERIT;
+	o.fds = fds;
+	o.nfds = nmap;
+	o.new_pgroup = true;
+	o.deathsig = deathsig;
+	/* What the engine makes (console log, console socket) is for the
+	 * VM's owner alone. */
+	o.set_umask = true;
+	o.umask = 077;
+	r = spawn_start(&o, &c);
+	if (r)
+		return r;
+	*pidp = c.pid;
+	if (pidfdp)
+		*pidfdp = c.pidfd;
+	else
+		close(c.pidfd);
 	return 0;
 }
 
@@ -136,17 +76,6 @@ int hv_reap(pid_t pid, int timeout_ms)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
-}
-
-const char *hv_status_str(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "status 0x%x", status);
-	return buf;
 }
 
 const char *hv_run_root(char *buf, size_t len)

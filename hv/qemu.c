@@ -18,6 +18,7 @@
 
 #define LOG_TAG "qemu"
 #include "common/log.h"
+#include "common/spawn.h"
 #include "hv/hv_int.h"
 #include "hv/qmp.h"
 #include "blkback/vub.h"
@@ -232,7 +233,7 @@ static int start_qemu(struct vm_engine *e)
 
 		if (st >= 0) {
 			e->pid = 0;
-			log_err("QEMU failed to start (%s)", hv_status_str(st, buf, sizeof(buf)));
+			log_err("QEMU failed to start (%s)", spawn_status_str(st, buf, sizeof(buf)));
 		} else {
 			log_err("QEMU does not answer on its control socket: %s", strerror(-r));
 		}
@@ -374,7 +375,7 @@ static enum vm_exit_reason exit_reason(struct vm_engine *e, int status)
 	if (!strcmp(r, "guest-reset"))
 		return VM_EXIT_REBOOT;
 	snprintf(e->detail, sizeof(e->detail), "QEMU ended (%s%s%s)",
-		 hv_status_str(status, buf, sizeof(buf)), r[0] ? ", shutdown reason " : "", r);
+		 spawn_status_str(status, buf, sizeof(buf)), r[0] ? ", shutdown reason " : "", r);
 	if (r[0] && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return VM_EXIT_POWEROFF;
 	return VM_EXIT_CRASH;

@@ -103,7 +103,7 @@ serve_start "$S" --control "$C" "$T/top0.vhd"
 assert_eq "$(stat -c %a "$C")" 600 "control socket mode"
 U=$(nbd_uri "$S" top0.vhd)
 assert_eq "$(top_of)" "$T/top0.vhd" "top before"
-qemu-img convert -n -W -m 16 -r 12M -f raw -O raw "$T/src.raw" "$U" 2>"$T/conv.err" &
+qemu-img convert -n -W -m 16 -r 8M -f raw -O raw "$T/src.raw" "$U" 2>"$T/conv.err" &
 WP=$!
 at_exit "kill -9 $WP"
 for i in 1 2 3; do
@@ -221,74 +221,7 @@ serve_stop
 note "a failure after the close: the old top is reopened, or the server exits 1"
 # failopen.so: read-write opens of PATH fail with EIO after the first N
 # (VV_FAIL_OPEN="PATH=N;PATH=N"), to break a switch after its checks.
-cat >"$T/failopen.c" <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int hits[8];
-
-static int should_fail(const char *path, int flags)
-{
-	const char *spec = getenv("VV_FAIL_OPEN");
-	char buf[8192], *save = NULL, *tok;
-	int i = 0;
-
-	if (!spec || (flags & O_ACCMODE) != O_RDWR)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (tok = strtok_r(buf, ";", &save); tok && i < 8; tok = strtok_r(NULL, ";", &save), i++) {
-		char *eq = strrchr(tok, '=');
-
-		if (eq) {
-			*eq = 0;
-			if (!strcmp(tok, path))
-				return __atomic_add_fetch(&hits[i], 1, __ATOMIC_SEQ_CST) > atoi(eq + 1);
-		}
-	}
-	return 0;
-}
-
-static int do_open(const char *sym, const char *path, int flags, va_list ap)
-{
-	int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
-	mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-
-	if (should_fail(path, flags)) {
-		errno = EIO;
-		return -1;
-	}
-	return real(path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	int fd;
-
-	va_start(ap, flags);
-	fd = do_open("open64", path, flags, ap);
-	va_end(ap);
-	return fd;
-}
-
-int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	int fd;
-
-	va_start(ap, flags);
-	fd = do_open("open", path, flags, ap);
-	va_end(ap);
-	return fd;
-}
-C
-gcc -shared -fPIC -o "$T/failopen.so" "$T/failopen.c" -ldl || fail "cannot build failopen.so"
+gcc -shared -fPIC -o "$T/failopen.so" "$VV_ROOT/tests/integration/failopen.c" -ldl || fail "cannot build failopen.so"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 "$VHD" snapshot "$T/base.vhd" "$T/e0.vhd"
 mkchild "$T/e0.vhd" "$T/e1.vhd"
@@ -320,19 +253,28 @@ expect_exit 0 "$VHD" check "$T/e0.vhd"
 expect_exit 0 "$VHD" check "$T/e1.vhd"
 qio -f vpc -r -c 'read -P 0x31 0 1M' -c 'read -P 0x32 1M 1M' -c 'read -P 0x33 2M 1M' "$T/e0.vhd"
 
-note "fio random writes, 16 in flight, unthrottled and verified, while the top switches back to back"
+# fio's write phase is paced (about 11 s), and each switch waits until the
+# current top has grown, so that the switches fall into the write phase on
+# a loaded machine too (not into fio's start or its verify pass).
+note "fio random writes, 16 in flight and verified, while the top switches back to back"
 if fio --enghelp 2>/dev/null | grep -qw nbd; then
 	"$VHD" create "$T/fbase.vhd" 64M
 	"$VHD" snapshot "$T/fbase.vhd" "$T/f0.vhd"
 	serve_start "$S" --control "$C" "$T/f0.vhd"
 	fio --name=gate --ioengine=nbd --uri="$(nbd_uri "$S" f0.vhd)" --rw=randwrite \
-		--bs=4k --iodepth=16 --size=64M --verify=crc32c --verify_fatal=1 \
+		--bs=4k --iodepth=16 --size=64M --rate_iops=1500 --verify=crc32c --verify_fatal=1 \
 		--randrepeat=0 --verify_state_save=0 >"$T/fio.out" 2>&1 &
 	FP=$!
 	at_exit "kill -9 $FP"
 	sleep 0.3
 	n=0
 	while ((n < 5)) && kill -0 "$FP" 2>/dev/null; do
+		# switch once fio's writes reached this top (it grew a block)
+		size0=$(stat -c %s "$T/f$n.vhd")
+		for _ in $(seq 1 200); do
+			(($(stat -c %s "$T/f$n.vhd") > size0)) && break
+			sleep 0.05
+		done
 		mkchild "$T/f$n.vhd" "$T/f$((n + 1)).vhd"
 		switch "$T/f$((n + 1)).vhd"
 		n=$((n + 1))
