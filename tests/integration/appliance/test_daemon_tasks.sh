@@ -1,6 +1,6 @@
 #!/bin/bash
-# vhdvisord's tasks, with real TCG guests. The VM runtimes' vhd tool is the
-# real one behind a gate (VHDVISOR_VHD: a wrapper that waits while a file
+# vhdvisord's tasks, with real TCG guests. The VM runtimes' QEMU is the
+# real one behind a gate (VHDVISOR_QEMU: a wrapper that waits while a file
 # exists), which holds a lab start task at its first VM for as long as the
 # test wants: the task shows running at 0%; a second start of the lab is
 # refused; cancelled, it ends "cancelled" after that VM, the others not
@@ -25,14 +25,14 @@ at_exit '"$VHDVISOR" lab stop tri'
 view=$(vv token create ro --role viewer 2>/dev/null)
 op=$(vv token create ci --role operator 2>/dev/null)
 
-cat >"$T/gate-vhd" <<EOF
+cat >"$T/gate-qemu" <<EOF
 #!/bin/bash
-# the vhd tool, held while $T/gate-closed exists
+# QEMU, held while $T/gate-closed exists
 while [[ -e "$T/gate-closed" ]]; do touch "$T/at-gate"; sleep 0.1; done
-exec "$VV_BUILD/bin/vhd" "\$@"
+exec qemu-system-x86_64 "\$@"
 EOF
-chmod 700 "$T/gate-vhd"
-export VHDVISOR_VHD=$T/gate-vhd
+chmod 700 "$T/gate-qemu"
+export VHDVISOR_QEMU=$T/gate-qemu
 at_exit "rm -f '$T/gate-closed'"
 
 daemon_start --listen 127.0.0.1:0
