@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 		}
 	}
 	double t = now() - t0;
-	printf("%.1f %.0f %llu %.3f\n", (double)done / t / (1 << 20), (double)(done / block) / t,
+	printf("%.1f %.0f %llu %.6f\n", (double)done / t / (1 << 20), (double)(done / block) / t,
 	       (unsigned long long)done, t);
 	return 0;
 }
