@@ -11,17 +11,19 @@
 #       QEMU vpc           QEMU's in-process vpc driver on the same VHD
 #       qsd vhost-user     qemu-storage-daemon (vpc) exporting vhost-user-blk
 #       QEMU raw           QEMU on a raw copy of the same content
-#     with MiB/s, IOPS, the ratio to QEMU vpc, and host CPU seconds per GiB
+#     with MiB/s, IOPS, the ratios to QEMU vpc and to raw, host CPU s per GiB
 #     moved: all (QEMU + our runtime + its disk service + qsd) and the disk
 #     service alone (what is not QEMU itself).
 #  2. Host side, no guest: tests/tools/vu_bench (our own vhost-user client)
 #     drives `vhd serve --vhost-user` and qemu-storage-daemon (vpc, and raw
-#     for reference) with the same four rows; ratio to qsd vpc; CPU of the
-#     server per GiB.
+#     for reference) with the same four rows; ratios to qsd vpc and raw; CPU
+#     of the server per GiB.
 #  3. Memory of our side per VM (RSS, PSS, private) at the end of the guest
 #     run, vhost-user (disk service in-process) vs NBD.
 # One run each. Sizes: VV_BENCH_SEQ_MIB (256), VV_BENCH_RAND_SECS (10),
-# VV_BENCH_HOST_SECS (5).
+# VV_BENCH_HOST_SECS (5). A guest whose console stays silent for
+# VV_BENCH_STALL s (default 3 x RAND_SECS + 60: a request that never
+# completes) is stopped, its row shows STALLED and the bench fails.
 source "$VV_ROOT/tests/bench/lib.sh"
 need_cmd qemu-system-x86_64 qemu-img qemu-storage-daemon gcc cpio gzip bc
 G=$(bash "$VV_ROOT/scripts/guest/build.sh" --print) || skip "no guest material"
