@@ -277,7 +277,7 @@ table() { # table REF REF2 KEY:LABEL...
 				split(L[j], kv, ":"); k = kv[1] "|" P[i]; r = ref "|" P[i]; r2 = ref2 "|" P[i]
 				gsub("_", " ", kv[2])
 				if (!have[k] && hang[k]) {
-					printf "%-18s %-26s  STALLED: requests never completed\n", (first ? PN[i] : ""), kv[2]
+					printf "%-18s %-26s  STALLED: the guest went silent, twice\n", (first ? PN[i] : ""), kv[2]
 					first = 0
 				}
 				if (!have[k]) continue
@@ -310,7 +310,7 @@ for k in vu nbd vpc qsd raw; do
 	[[ $(grep -c "^$k " "$ROWS") -ge 4 ]] || grep -q "^$k hang" "$ROWS" || { echo "FAIL: rows missing for $k"; exit 1; }
 done
 if grep -q " hang " "$ROWS"; then
-	echo "FAIL: a guest stalled twice: no console output for $STALL s (its disk requests stopped completing):"
+	echo "FAIL: a guest stalled twice: no console output for $STALL s:"
 	awk '$2 == "hang" { print "    " $1 " in " $3 }' "$ROWS"
 	exit 1
 fi
