@@ -3,12 +3,14 @@
  * memfd as guest memory, sets up one split virtqueue and keeps DEPTH
  * requests in flight.
  *
- *   vu_bench SOCKET read|write|randread|randwrite BLOCK DEPTH MIB
+ *   vu_bench SOCKET read|write|randread|randwrite BLOCK DEPTH MIB|SECSs
  *
- * Moves MIB MiB in BLOCK-byte requests (sequential, or random
+ * Moves MIB MiB (or, with a number followed by "s", keeps going for that
+ * many seconds) in BLOCK-byte requests (sequential, or random
  * block-aligned offsets in the first half of the disk), then prints
- * "MIB_PER_S IOPS" on stdout. Exit 1 on any failure (a request status
- * other than OK included). Self-contained: links nothing of ours. */
+ * "MIB_PER_S IOPS BYTES SECONDS" on stdout. Exit 1 on any failure (a
+ * request status other than OK included). Self-contained: links nothing
+ * of ours. */
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
@@ -127,18 +129,28 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint64_t block, depth, total, capacity, done = 0, issued = 0, seq = 0;
+	double secs = 0;
+	char *end;
 	uint16_t avail_idx = 0, used_seen = 0;
 	int wr, rnd, memfd, kick, call;
 	uint8_t cfg[12 + 8] = { 0 };
 	uint32_t cfglen = 8;
 
 	if (argc != 6)
-		die("usage: vu_bench SOCKET read|write|randread|randwrite BLOCK DEPTH MIB");
+		die("usage: vu_bench SOCKET read|write|randread|randwrite BLOCK DEPTH MIB|SECSs");
 	wr = strstr(argv[2], "write") != NULL;
 	rnd = !strncmp(argv[2], "rand", 4);
 	block = strtoull(argv[3], NULL, 0);
 	depth = strtoull(argv[4], NULL, 0);
-	total = strtoull(argv[5], NULL, 0) << 20;
+	total = strtoull(argv[5], &end, 0);
+	if (*end == 's') {
+		secs = (double)total;
+		total = UINT64_MAX;   /* until the time is up */
+	} else {
+		total <<= 20;
+	}
+	if (!total || (*end && *end != 's'))
+		die("bad MIB or SECSs");
 	if (!block || block % 512 || !depth || depth > QSZ / 3 || block * depth > MEMSZ - DATA)
 		die("bad BLOCK or DEPTH");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
@@ -198,7 +210,9 @@ int main(int argc, char **argv)
 
 	for (unsigned s = 0; s < depth; s++)
 		free_slots[nfree++] = s;
-	while (done < total) {
+	while (done < issued || issued < total) {
+		if (secs > 0 && total == UINT64_MAX && now() - t0 >= secs)
+			total = issued;   /* stop issuing, drain what is in flight */
 		while (nfree && issued < total) {
 			unsigned s = free_slots[--nfree];
 			uint64_t blk = rnd ? (uint64_t)random() % span : seq++ % span;
@@ -213,6 +227,8 @@ int main(int argc, char **argv)
 			put16(AVAIL + 2, ++avail_idx);
 			issued += block;
 		}
+		if (done == issued)
+			break;
 		uint64_t one = 1;
 		if (write(kick, &one, 8) != 8)
 			die("kick");
@@ -235,6 +251,7 @@ int main(int argc, char **argv)
 		}
 	}
 	double t = now() - t0;
-	printf("%.0f %.0f\n", (double)total / t / (1 << 20), (double)(total / block) / t);
+	printf("%.1f %.0f %llu %.6f\n", (double)done / t / (1 << 20), (double)(done / block) / t,
+	       (unsigned long long)done, t);
 	return 0;
 }
