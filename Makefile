@@ -7,6 +7,7 @@
 #   make bench      benchmarks vs peer tools   make test-long soaks, long fuzzing
 #   make fuzz       libFuzzer targets          make install PREFIX=/usr/local
 #   make demo       the main job: build, make tiny.vhd, boot a VM from it
+#   make iso        the turnkey installer ISO, $(BUILD)/vhdvisor.iso (root)
 #   make clean
 #
 # BUILD=dir selects the output folder (several builds can coexist).
@@ -92,7 +93,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BUILD := build/fuzz
 
 .PHONY: all deps demo tests-build test test-unit test-integration check-includes asan bench \
-	test-long fuzz fuzz-build install clean
+	test-long fuzz fuzz-build install clean iso
 .SECONDARY:
 
 deps:
@@ -156,6 +157,10 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
+
+# The turnkey installer/live ISO (issue 15): $(BUILD)/vhdvisor.iso, needs root.
+iso: all
+	$(Q)BUILD=$(BUILD) bash scripts/iso/build.sh
 
 clean:
 	rm -rf build

@@ -107,4 +107,29 @@ int inst_plan_make(uint64_t size, unsigned sector_size, struct inst_plan *out,
 /* The plan as JSON (a new object). */
 json_object *inst_plan_json(const struct inst_plan *p);
 
+/* ---- the install itself (install_run.c) ----
+ *
+ * Executes the plan on a disk with the system's own tools (sfdisk,
+ * wipefs, mkfs.*, LVM's pvcreate/vgcreate/lvcreate, cp, grub-install),
+ * each command and its output written to @logfd. The steps, in order:
+ * "answer", "disk", "plan", "wipe", "partition", "filesystems", "lvm",
+ * "mount", "copy", "configure", "bootloader", "unmount". Nothing is
+ * written before "wipe"; the boot loader goes on only after everything
+ * else succeeded. */
+struct inst_run_opts {
+	const char *source;     /* the root to copy (the live system's squashfs) */
+	const char *target;     /* where the new root is mounted */
+	int logfd;              /* every command and its output */
+};
+
+/* Picks the disk for disk=auto from a hardware report: the first disk
+ * that is not removable, holds no data and has at least INST_MIN_DISK.
+ * Writes "/dev/NAME" to @out. 0 or -ENODEV with the reason in @why. */
+int inst_pick_disk(json_object *report, char *out, size_t outlen, char *why, size_t whylen);
+
+/* Installs per @a. 0, or -errno with the failed step's name in @step and
+ * the reason in @why. */
+int inst_run(const struct inst_answer *a, const struct inst_run_opts *o, char *step,
+	     size_t steplen, char *why, size_t whylen);
+
 #endif

@@ -18,6 +18,8 @@ PKGS=(
 	socat
 	grub-efi-amd64-bin dosfstools mtools
 	curl libblkid-dev lvm2
+	# make iso (scripts/iso/build.sh)
+	squashfs-tools xorriso
 )
 
 # npm tools the tests use (swagger-cli validates vhdvisord's OpenAPI

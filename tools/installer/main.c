@@ -1,11 +1,12 @@
 /* tools/installer/main.c: vhdvisor-installer, the turnkey ISO's
- * installer. This slice holds what it decides before anything is
- * written:
+ * installer:
  *
  *   vhdvisor-installer report [--json] [--loop]   the hardware report
  *   vhdvisor-installer plan (DISK | --size SIZE) [--json]
  *                                                 the partition plan (dry run)
  *   vhdvisor-installer check-answer FILE          validates an answer file
+ *   vhdvisor-installer install --answer FILE [--log PATH]
+ *                                                 the install (wipes the disk)
  *
  * Exit codes: 0 done, 1 failed (the disk is too small, a file cannot be
  * read), 2 bad usage or a bad answer file.
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"  plan DISK [--json]               how DISK would be partitioned\n"
 		"  plan --size SIZE [--json]        the same for a disk of SIZE (e.g. 16G)\n"
 		"  check-answer FILE                validates an unattended-install answer file\n"
+		"  install --answer FILE [--log PATH]\n"
+		"                                   installs per FILE: WIPES its disk (the live ISO)\n"
 		"  --help                           this text\n");
 }
 
@@ -292,6 +295,62 @@ static int cmd_check_answer(int argc, char **argv)
 	return EX_OK;
 }
 
+static int cmd_install(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "answer", required_argument, NULL, 'a' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "source", required_argument, NULL, 's' },
+		{ "target", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	const char *answer = NULL, *logp = "/var/log/vhdvisor-install.log";
+	struct inst_run_opts o = { "/run/live/rootfs/filesystem.squashfs", "/target", -1 };
+	struct inst_answer a;
+	char why[512], step[32];
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'a')
+			answer = optarg;
+		else if (c == 'l')
+			logp = optarg;
+		else if (c == 's')
+			o.source = optarg;
+		else if (c == 't')
+			o.target = optarg;
+		else
+			return EX_USAGE;
+	}
+	if (!answer || optind < argc) {
+		fprintf(stderr, "usage: vhdvisor-installer install --answer FILE [--log PATH] "
+			"[--source DIR] [--target DIR]\n");
+		return EX_USAGE;
+	}
+	/* A bad answer file stops here, before anything is written. */
+	r = inst_answer_load(answer, &a, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "vhdvisor-installer: install stopped at step answer: %s: %s "
+			"(nothing was written)\n", answer, why);
+		return r == -EINVAL ? EX_USAGE : EX_FAIL;
+	}
+	o.logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (o.logfd < 0) {
+		fprintf(stderr, "vhdvisor-installer: log %s: %s\n", logp, strerror(errno));
+		return EX_FAIL;
+	}
+	r = inst_run(&a, &o, step, sizeof(step), why, sizeof(why));
+	close(o.logfd);
+	if (r) {
+		fprintf(stderr, "vhdvisor-installer: install stopped at step %s: %s (log: %s)\n",
+			step, why, logp);
+		return EX_FAIL;
+	}
+	printf("vhdvisor-installer: installed (log: %s)\n", logp);
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -304,6 +363,8 @@ int main(int argc, char **argv)
 		return cmd_plan(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check-answer"))
 		return cmd_check_answer(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "install"))
+		return cmd_install(argc - 1, argv + 1);
 	fprintf(stderr, "vhdvisor-installer: unknown command '%s' (see --help)\n", argv[1]);
 	return EX_USAGE;
 }
