@@ -16,10 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/spawn.h"
 
 #define GPT_BIOS "21686148-6449-6E6F-744E-656564454649"
 #define GPT_ESP  "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
@@ -69,47 +72,42 @@ static int fail(struct run *r, int e, const char *fmt, ...)
  * stdout+stderr to the log. 0, or -EIO with the reason set. */
 static int runv(struct run *r, const char *input, char *const argv[])
 {
-	int in[2] = { -1, -1 }, st;
-	pid_t pid;
+	int in = -1, st, e;
+	struct spawn_opts so;
+	struct spawn_child child;
 
 	logf_(r, "+");
 	for (int i = 0; argv[i]; i++)
 		logf_(r, " %s", argv[i]);
 	logf_(r, "\n");
-	if (input && pipe2(in, O_CLOEXEC))
-		return fail(r, -errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		return fail(r, -errno, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(input ? in[0] : nul, 0);
-		dup2(r->o->logfd >= 0 ? r->o->logfd : nul, 1);
-		dup2(r->o->logfd >= 0 ? r->o->logfd : nul, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
 	if (input) {
-		size_t len = strlen(input), off = 0;
-
-		close(in[0]);
-		while (off < len) {
-			ssize_t n = write(in[1], input + off, len - off);
-
-			if (n <= 0)
-				break;
-			off += (size_t)n;
+		/* a memory file, not a pipe: the child reads it at its pace */
+		in = memfd_create("install-in", MFD_CLOEXEC);
+		if (in < 0 || write(in, input, strlen(input)) != (ssize_t)strlen(input) ||
+		    lseek(in, 0, SEEK_SET) < 0) {
+			e = errno ? errno : EIO;
+			if (in >= 0)
+				close(in);
+			return fail(r, -e, "input of %s: %s", argv[0], strerror(e));
 		}
-		close(in[1]);
 	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return fail(r, -errno, "waitpid: %s", strerror(errno));
+	spawn_opts_init(&so, (const char *const *)argv);
+	if (input)
+		so.in = in;
+	if (r->o->logfd >= 0)
+		so.out = so.err = r->o->logfd;
+	e = spawn_start(&so, &child);
+	if (in >= 0)
+		close(in);
+	if (e == -ENOENT || e == -EACCES)
+		return fail(r, -ENOENT, "%s: cannot run it (not installed?)", argv[0]);
+	if (e)
+		return fail(r, e, "cannot run %s: %s", argv[0], strerror(-e));
+	e = spawn_wait(&child, -1, &st);
+	if (e)
+		return fail(r, e, "waiting for %s: %s", argv[0], strerror(-e));
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		return fail(r, -ENOENT, "%s: cannot run it (not installed?)", argv[0]);
 	return fail(r, -EIO, "%s failed (%s %d)", argv[0],
 		    WIFEXITED(st) ? "status" : "signal",
 		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
