@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "appliance/api_int.h"
+#include "appliance/event.h"
 #include "images/cat_vm.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
@@ -76,6 +77,7 @@ void api_image_rm(const struct api_ctx *ctx, const struct api_req *req, struct a
 		j = json_object_new_object();
 		json_object_object_add(j, "id", json_object_new_string(id));
 		json_object_object_add(j, "removed", json_object_new_boolean(1));
+		api_event_emit("image.removed", json_object_get(j));
 		api_ok(rep, j);
 	}
 out:

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "appliance/api_int.h"
+#include "appliance/event.h"
 #include "images/catalog.h"
 #include "images/img_store.h"
 #include "images/rec_json.h"
@@ -490,6 +491,13 @@ void api_upload_commit(const struct api_ctx *ctx, const struct api_req *req,
 	json_object_object_add(j, "upload_sha256", json_object_new_string(hex));
 	if (o.ref)
 		json_object_object_add(j, "version", json_object_new_string(res.version));
+	if (!res.existed) {
+		json_object *ev = json_object_new_object();
+
+		json_object_object_add(ev, "id", json_object_new_string(res.img.id));
+		json_object_object_add(ev, "source", json_object_new_string(source));
+		api_event_emit("image.added", ev);
+	}
 	api_ok(rep, j);
 out_fd:
 	close(fd);

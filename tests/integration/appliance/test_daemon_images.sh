@@ -130,6 +130,12 @@ streamed_id=$(jq -r .content_id "$T/body")
 cmp "$part" "$T/disk.vhd" || fail "the upload differs from the file"
 
 note "commit"
+# the event stream sees the image added (here) and removed (below)
+curl -sS -N --unix-socket "$SOCK" -o "$T/ev" http://localhost/api/v1/events 2>/dev/null &
+EVP=$!
+at_exit "kill $EVP"
+for _ in $(seq 1 50); do [[ -e $T/ev ]] && break; sleep 0.1; done
+sleep 0.3
 expect_status 400 "$(api POST "/api/v1/images/uploads/$up/commit" -d '{"name":"a/b"}')" "bad name"
 expect_status 400 "$(api POST "/api/v1/images/uploads/$up/commit" \
 	-d "{\"sha256\":\"$(printf '%064d' 0)\"}")" "wrong sha256"
@@ -243,6 +249,15 @@ expect_status 200 "$(api DELETE /api/v1/images/web:1)" "rm"
 [[ -e $stored ]] && fail "file left after rm"
 expect_status 404 "$(api GET "/api/v1/images/$id")" "gone"
 expect_status 404 "$(api DELETE "/api/v1/images/$id")" "rm twice"
+for _ in $(seq 1 50); do
+	sed -n 's/^data: //p' "$T/ev" | jq -e -s --arg id "$id" \
+		'any(.[]; .type == "image.removed" and .id == $id)' >/dev/null && break
+	sleep 0.1
+done
+kill "$EVP" 2>/dev/null || true
+assert_eq "$(sed -n 's/^data: //p' "$T/ev" | jq -r --arg id "$id" \
+	'select(.id == $id and (.type | startswith("image."))) | .type' | tr '\n' ' ')" \
+	"image.added image.removed " "events of the uploaded image"
 
 note "uploads that are not images"
 up=$(new_upload)
