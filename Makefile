@@ -156,6 +156,9 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
+	install -d $(DESTDIR)$(PREFIX)/share/vhdvisor/web
+	install -m 0644 $(WEB_OUT)/index.html $(WEB_OUT)/app.js $(WEB_OUT)/app.css \
+		$(DESTDIR)$(PREFIX)/share/vhdvisor/web/
 
 clean:
 	rm -rf build

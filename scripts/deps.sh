@@ -18,6 +18,7 @@ PKGS=(
 	socat
 	grub-efi-amd64-bin dosfstools mtools
 	curl libblkid-dev lvm2
+	chromium   # the web console's end-to-end test (playwright-core drives it)
 )
 
 # npm tools the tests use (swagger-cli validates vhdvisord's OpenAPI

@@ -1,0 +1,136 @@
+// vhdvisord's web console: login, dashboard, VM list, a VM's console.
+import { h, render } from 'preact';
+import { useState, useEffect, useRef } from 'preact/hooks';
+import htm from 'htm';
+import { api, events, token } from './api.js';
+import { openConsole } from './console.js';
+
+const html = htm.bind(h);
+const MiB = 1024 * 1024;
+const fmtBytes = (b) => b == null ? '?' : b >= 1024 * 1024 * MiB ? (b / (1024 * 1024 * MiB)).toFixed(1) + ' TiB'
+	: b >= 1024 * MiB ? (b / (1024 * MiB)).toFixed(1) + ' GiB' : Math.round(b / MiB) + ' MiB';
+
+function useHash() {
+	const [hash, setHash] = useState(location.hash || '#/');
+	useEffect(() => {
+		const f = () => setHash(location.hash || '#/');
+		addEventListener('hashchange', f);
+		return () => removeEventListener('hashchange', f);
+	}, []);
+	return hash;
+}
+
+function Login({ onLogin }) {
+	const [err, setErr] = useState('');
+	const submit = async (e) => {
+		e.preventDefault();
+		token.set(e.target.token.value.trim());
+		try {
+			onLogin(await api('GET', '/host'));
+		} catch (x) {
+			token.clear();
+			setErr(x.status === 401 ? 'Token refused' : x.message);
+		}
+	};
+	return html`<main><h1>vhdvisor</h1><form onSubmit=${submit}>
+		<label for="token">Token</label>
+		<input id="token" name="token" type="password" autocomplete="off" size="70" />
+		<button type="submit">Log in</button></form>
+		${err && html`<p class="err" role="alert">${err}</p>`}</main>`;
+}
+
+function Dashboard({ host, vms }) {
+	const [stats, setStats] = useState(null);
+	useEffect(() => {
+		let on = true;
+		const f = () => api('GET', '/host/stats').then((s) => on && setStats(s)).catch(() => {});
+		f();
+		const t = setInterval(f, 5000);
+		return () => { on = false; clearInterval(t); };
+	}, []);
+	const running = vms.filter((v) => v.state === 'running').length;
+	const st = host.storage || {};
+	return html`<h1>Dashboard</h1><div class="cards">
+		<div class="card"><h2>${host.name}</h2><p>${host.cpus} CPUs, ${host.accelerator || ''}</p>
+			<p>Memory: ${fmtBytes(host.memory - (host.memory_free || 0))} of ${fmtBytes(host.memory)} in use</p>
+			<p>Storage: ${fmtBytes(st.size - (st.free || 0))} of ${fmtBytes(st.size)} in use</p></div>
+		<div class="card"><h2>VMs</h2><p id="vm-counts">${running} running, ${vms.length - running} stopped</p></div>
+		<div class="card"><h2>Host stats</h2><pre>${stats ? JSON.stringify(stats.latest || stats, null, 1).slice(0, 400) : '…'}</pre></div>
+	</div>`;
+}
+
+function VmList({ vms, canOperate, refresh }) {
+	const [err, setErr] = useState('');
+	const act = async (name, what) => {
+		setErr('');
+		try { await api('POST', `/vms/${encodeURIComponent(name)}/${what}`); } catch (x) { setErr(`${what} ${name}: ${x.message}`); }
+		refresh();
+	};
+	return html`<h1>VMs</h1>${err && html`<p class="err" role="alert">${err}</p>`}
+	<table><thead><tr><th>Name</th><th>State</th><th>CPUs</th><th>Memory</th><th>IP</th><th>Actions</th></tr></thead>
+	<tbody>${vms.map((v) => html`<tr data-vm=${v.name}>
+		<td><a href=${'#/vm/' + encodeURIComponent(v.name)}>${v.name}</a></td>
+		<td class="state">${v.state}</td><td>${v.cpus}</td>
+		<td>${v.memory_mb != null ? v.memory_mb + ' MiB' : v.memory != null ? fmtBytes(v.memory) : ''}</td>
+		<td>${v.ip || (v.nics && v.nics.map((n) => n.ip).filter(Boolean).join(' ')) || ''}</td>
+		<td>${canOperate && (v.state === 'running'
+			? html`<button onClick=${() => act(v.name, 'stop')}>Stop</button>`
+			: html`<button onClick=${() => act(v.name, 'start')}>Start</button>`)}</td>
+	</tr>`)}</tbody></table>`;
+}
+
+function VmPage({ name, vm, canOperate }) {
+	const el = useRef(null);
+	const [state, setState] = useState('');
+	const running = vm && vm.state === 'running';
+	useEffect(() => {
+		if (!running || !canOperate)
+			return undefined;
+		return openConsole(el.current, name, setState);
+	}, [name, running, canOperate]);
+	return html`<h1>VM ${name}</h1>
+		<p>State: <span id="vm-state">${vm ? vm.state : 'unknown'}</span>${vm && html`, ${vm.cpus} CPUs`}</p>
+		<h2>Serial console</h2>
+		${!canOperate ? html`<p>The console needs the operator role.</p>`
+			: !running ? html`<p>The VM is not running.</p>`
+			: html`<p id="console-state">Console: ${state || 'connecting'}</p><div id="term" ref=${el}></div>`}`;
+}
+
+function App() {
+	const [host, setHost] = useState(null);
+	const [vms, setVms] = useState([]);
+	const hash = useHash();
+	const refresh = () => api('GET', '/vms').then((j) => setVms(Array.isArray(j) ? j : j.vms || [])).catch(() => {});
+	useEffect(() => {
+		if (token.get())
+			api('GET', '/host').then(setHost).catch(() => token.clear());
+	}, []);
+	useEffect(() => {
+		if (!host)
+			return undefined;
+		refresh();
+		const ac = new AbortController();
+		let timer = null;
+		const later = () => { if (!timer) timer = setTimeout(() => { timer = null; refresh(); }, 1000); };
+		events((type) => { if (type.startsWith('vm')) later(); }, ac.signal).catch(() => {});
+		return () => ac.abort();
+	}, [host]);
+	if (!host)
+		return html`<${Login} onLogin=${setHost} />`;
+	const canOperate = host.role === 'operator' || host.role === 'admin';
+	const logout = () => { token.clear(); setHost(null); };
+	let page;
+	if (hash.startsWith('#/vm/')) {
+		const name = decodeURIComponent(hash.slice(5));
+		page = html`<${VmPage} name=${name} vm=${vms.find((v) => v.name === name)} canOperate=${canOperate} />`;
+	} else if (hash === '#/vms') {
+		page = html`<${VmList} vms=${vms} canOperate=${canOperate} refresh=${refresh} />`;
+	} else {
+		page = html`<${Dashboard} host=${host} vms=${vms} />`;
+	}
+	return html`<header><strong>vhdvisor</strong><nav><a href="#/">Dashboard</a> · <a href="#/vms">VMs</a></nav>
+		<span class="who">${host.who} (${host.role})</span><button onClick=${logout}>Log out</button></header>
+		<main>${page}</main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
