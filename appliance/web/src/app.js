@@ -79,9 +79,15 @@ function VmList({ vms, canOperate, refresh }) {
 	</tr>`)}</tbody></table>`;
 }
 
-function VmPage({ name, vm, canOperate }) {
+function VmPage({ name, vm, canOperate, refresh }) {
 	const el = useRef(null);
 	const [state, setState] = useState('');
+	const [err, setErr] = useState('');
+	const act = async (what) => {
+		setErr('');
+		try { await api('POST', `/vms/${encodeURIComponent(name)}/${what}`); } catch (x) { setErr(`${what}: ${x.message}`); }
+		refresh();
+	};
 	const running = vm && vm.state === 'running';
 	useEffect(() => {
 		if (!running || !canOperate)
@@ -90,6 +96,9 @@ function VmPage({ name, vm, canOperate }) {
 	}, [name, running, canOperate]);
 	return html`<h1>VM ${name}</h1>
 		<p>State: <span id="vm-state">${vm ? vm.state : 'unknown'}</span>${vm && html`, ${vm.cpus} CPUs`}</p>
+		${canOperate && vm && html`<p>${running ? html`<button onClick=${() => act('stop')}>Stop</button>`
+			: html`<button onClick=${() => act('start')}>Start</button>`}</p>`}
+		${err && html`<p class="err" role="alert">${err}</p>`}
 		<h2>Serial console</h2>
 		${!canOperate ? html`<p>The console needs the operator role.</p>`
 			: !running ? html`<p>The VM is not running.</p>`
@@ -122,7 +131,7 @@ function App() {
 	let page;
 	if (hash.startsWith('#/vm/')) {
 		const name = decodeURIComponent(hash.slice(5));
-		page = html`<${VmPage} name=${name} vm=${vms.find((v) => v.name === name)} canOperate=${canOperate} />`;
+		page = html`<${VmPage} name=${name} vm=${vms.find((v) => v.name === name)} canOperate=${canOperate} refresh=${refresh} />`;
 	} else if (hash === '#/vms') {
 		page = html`<${VmList} vms=${vms} canOperate=${canOperate} refresh=${refresh} />`;
 	} else {

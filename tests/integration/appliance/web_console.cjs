@@ -1,0 +1,88 @@
+// tests/integration/appliance/web_console.cjs: drives the web console in
+// headless Chromium (playwright-core, Debian's /usr/bin/chromium) against a
+// running vhdvisord. Env: URL, OP (operator token), VIEW (viewer token),
+// SHOTS (screenshot dir), WEB_NPM (node_modules' parent), VM (a stopped VM).
+const { chromium } = require(process.env.WEB_NPM + '/node_modules/playwright-core');
+const { URL: base, OP, VIEW, SHOTS, VM } = process.env;
+const fail = (m) => { throw new Error(m); };
+const step = (m) => console.log('web: ' + m);
+
+async function login(ctx, tok) {
+	const page = await ctx.newPage();
+	page.on('pageerror', (e) => console.log('page error: ' + e.message));
+	await page.goto(base + '/');
+	await page.fill('#token', tok);
+	await page.click('button[type=submit]');
+	return page;
+}
+
+(async () => {
+	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+		args: ['--no-sandbox'] });
+	const ctx = await browser.newContext({ ignoreHTTPSErrors: true,
+		viewport: { width: 1200, height: 800 } });
+	try {
+		step('a wrong token is refused');
+		let page = await login(ctx, 'vvt_' + '0'.repeat(64));
+		await page.getByText('Token refused').waitFor({ timeout: 10000 });
+		await page.screenshot({ path: SHOTS + '/login-refused.png' });
+		await page.close();
+
+		step('operator: dashboard');
+		page = await login(ctx, OP);
+		await page.getByText('(operator)').waitFor({ timeout: 10000 });
+		await page.locator('#vm-counts').getByText('0 running, 1 stopped').waitFor({ timeout: 10000 });
+		await page.screenshot({ path: SHOTS + '/dashboard.png' });
+
+		step('operator: the VM list, a start button');
+		await page.click('a[href="#/vms"]');
+		const row = page.locator(`tr[data-vm="${VM}"]`);
+		await row.locator('.state').getByText('stopped').waitFor({ timeout: 10000 });
+		await row.getByRole('button', { name: 'Start' }).waitFor({ timeout: 5000 });
+		await page.screenshot({ path: SHOTS + '/vms.png' });
+
+		step('operator: the VM page, start, the console sees the boot');
+		await row.getByRole('link', { name: VM }).click();
+		await page.getByRole('button', { name: 'Start' }).click();
+		await page.locator('#vm-state').getByText('running').waitFor({ timeout: 60000 });
+		await page.locator('#console-state').getByText('connected').waitFor({ timeout: 20000 });
+		const termText = () => page.locator('.xterm-rows').innerText();
+		const waitTerm = async (s, ms) => {
+			const end = Date.now() + ms;
+			while (!(await termText()).includes(s)) {
+				if (Date.now() > end)
+					fail(`console: no '${s}' in:\n${await termText()}`);
+				await page.waitForTimeout(250);
+			}
+		};
+		await waitTerm('VHDVISOR-GUEST-UP', 240000);
+		await waitTerm('login:', 60000);
+		await page.click('#term');
+		await page.keyboard.type('root\r');
+		await waitTerm('# ', 30000);
+		await page.keyboard.type('echo VV-WEB-$((6*7))\r');
+		await waitTerm('VV-WEB-42', 30000);
+		await page.screenshot({ path: SHOTS + '/console.png' });
+		await page.close();
+
+		step('viewer: no start or stop button; the forged POST gets 403');
+		const vctx = await browser.newContext({ ignoreHTTPSErrors: true });
+		page = await login(vctx, VIEW);
+		await page.getByText('(viewer)').waitFor({ timeout: 10000 });
+		await page.click('a[href="#/vms"]');
+		const vrow = page.locator(`tr[data-vm="${VM}"]`);
+		await vrow.locator('.state').getByText('running').waitFor({ timeout: 10000 });
+		if (await page.getByRole('button', { name: /^(Start|Stop)$/ }).count())
+			fail('the viewer sees a start/stop button');
+		await page.screenshot({ path: SHOTS + '/vms-viewer.png' });
+		const forged = await page.evaluate(async (vm) => (await fetch(`/api/v1/vms/${vm}/stop`, {
+			method: 'POST', headers: { Authorization: 'Bearer ' + sessionStorage.getItem('vv-token') },
+		})).status, VM);
+		if (forged !== 403)
+			fail('the viewer\'s forged stop got ' + forged);
+		await vctx.close();
+		step('all good');
+	} finally {
+		await browser.close();
+	}
+})().catch((e) => { console.error('web: FAIL: ' + e.message); process.exit(1); });
