@@ -39,6 +39,20 @@ function Login({ onLogin }) {
 		${err && html`<p class="err" role="alert">${err}</p>`}</main>`;
 }
 
+// The latest host sample of GET /host/stats: CPU from the last two points.
+function HostNow({ stats }) {
+	const p = stats && stats.points ? stats.points : [];
+	if (p.length < 1)
+		return html`<div class="card"><h2>Now</h2><p>no samples yet</p></div>`;
+	const a = p[p.length - 2] || p[p.length - 1], b = p[p.length - 1];
+	const busy = b.cpu_busy_ns - a.cpu_busy_ns, idle = b.cpu_idle_ns - a.cpu_idle_ns;
+	const cpu = b.cpu_percent != null ? b.cpu_percent : busy + idle > 0 ? 100 * busy / (busy + idle) : null;
+	return html`<div class="card"><h2>Now</h2>
+		<p id="host-cpu">CPU: ${cpu == null ? '?' : cpu.toFixed(0) + ' %'}, load ${b.load1}</p>
+		<p>Memory available: ${fmtBytes(b.mem_available)} of ${fmtBytes(b.mem_total)}</p>
+		<p>Storage free: ${fmtBytes(b.storage_free)} of ${fmtBytes(b.storage_total)}</p></div>`;
+}
+
 function Dashboard({ host, vms }) {
 	const [stats, setStats] = useState(null);
 	useEffect(() => {
@@ -55,7 +69,7 @@ function Dashboard({ host, vms }) {
 			<p>Memory: ${fmtBytes(host.memory - (host.memory_free || 0))} of ${fmtBytes(host.memory)} in use</p>
 			<p>Storage: ${fmtBytes(st.size - (st.free || 0))} of ${fmtBytes(st.size)} in use</p></div>
 		<div class="card"><h2>VMs</h2><p id="vm-counts">${running} running, ${vms.length - running} stopped</p></div>
-		<div class="card"><h2>Host stats</h2><pre>${stats ? JSON.stringify(stats.latest || stats, null, 1).slice(0, 400) : '…'}</pre></div>
+		<${HostNow} stats=${stats} />
 	</div>`;
 }
 
@@ -71,7 +85,7 @@ function VmList({ vms, canOperate, refresh }) {
 	<tbody>${vms.map((v) => html`<tr data-vm=${v.name}>
 		<td><a href=${'#/vm/' + encodeURIComponent(v.name)}>${v.name}</a></td>
 		<td class="state">${v.state}</td><td>${v.cpus}</td>
-		<td>${v.memory_mb != null ? v.memory_mb + ' MiB' : v.memory != null ? fmtBytes(v.memory) : ''}</td>
+		<td class="mem">${v.mem != null ? fmtBytes(v.mem) : ''}</td>
 		<td>${v.ip || (v.nics && v.nics.map((n) => n.ip).filter(Boolean).join(' ')) || ''}</td>
 		<td>${canOperate && (v.state === 'running'
 			? html`<button onClick=${() => act(v.name, 'stop')}>Stop</button>`

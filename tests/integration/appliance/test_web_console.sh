@@ -5,7 +5,8 @@
 # operator sees the dashboard and the VM list, starts the VM from its page,
 # sees the boot marker on the console (xterm.js over the WebSocket), logs
 # in and runs a command; a viewer sees no start/stop button and the API
-# refuses the viewer's forged POST with 403. Also: the static files' paths,
+# refuses the viewer's forged POST with 403; axe-core finds no serious or
+# critical violation on each view. Also: the static files' paths,
 # types and methods. Screenshots in $VV_BUILD/web-shots/.
 # serial
 # timeout: 400
@@ -15,7 +16,7 @@ source "$VV_ROOT/tests/integration/appliance/lib_daemon.sh"
 need_cmd jq curl node qemu-system-x86_64
 [[ -x /usr/bin/chromium ]] || skip "no /usr/bin/chromium"
 WEB_NPM=${VHDVISOR_WEB_NPM:-${VHDVISOR_CACHE:-/var/cache/vhdvisor}/web-npm}
-[[ -d $WEB_NPM/node_modules/playwright-core ]] || skip "no playwright-core in $WEB_NPM (make builds it)"
+[[ -d $WEB_NPM/node_modules/playwright-core && -d $WEB_NPM/node_modules/axe-core ]] || skip "no playwright-core in $WEB_NPM (make builds it)"
 [[ -s $VV_BUILD/share/vhdvisor/web/app.js ]] || fail "the web console was not built"
 export PATH=$VV_BUILD/bin:$PATH
 tiny_template

@@ -6,6 +6,18 @@ const { chromium } = require(process.env.WEB_NPM + '/node_modules/playwright-cor
 const { URL: base, OP, VIEW, SHOTS, VM } = process.env;
 const fail = (m) => { throw new Error(m); };
 const step = (m) => console.log('web: ' + m);
+const AXE = process.env.WEB_NPM + '/node_modules/axe-core/axe.min.js';
+
+// axe-core over the page as it stands: no serious or critical violation.
+async function axe(page, view) {
+	await page.addScriptTag({ path: AXE });
+	const bad = await page.evaluate(async () => (await window.axe.run()).violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+	if (bad.length)
+		fail(`axe on ${view}:\n  ${bad.join('\n  ')}`);
+	console.log(`web: axe: ${view} clean`);
+}
 
 async function login(ctx, tok) {
 	const page = await ctx.newPage();
@@ -19,27 +31,33 @@ async function login(ctx, tok) {
 (async () => {
 	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
 		args: ['--no-sandbox'] });
-	const ctx = await browser.newContext({ ignoreHTTPSErrors: true,
+	// bypassCSP: axe-core is added as an inline script, which the CSP refuses
+	const ctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true,
 		viewport: { width: 1200, height: 800 } });
 	try {
 		step('a wrong token is refused');
 		let page = await login(ctx, 'vvt_' + '0'.repeat(64));
 		await page.getByText('Token refused').waitFor({ timeout: 10000 });
 		await page.screenshot({ path: SHOTS + '/login-refused.png' });
+		await axe(page, 'login');
 		await page.close();
 
 		step('operator: dashboard');
 		page = await login(ctx, OP);
 		await page.getByText('(operator)').waitFor({ timeout: 10000 });
 		await page.locator('#vm-counts').getByText('0 running, 1 stopped').waitFor({ timeout: 10000 });
+		await page.locator('#host-cpu').getByText(/CPU: \d+ %/).waitFor({ timeout: 10000 });
 		await page.screenshot({ path: SHOTS + '/dashboard.png' });
+		await axe(page, 'dashboard');
 
 		step('operator: the VM list, a start button');
 		await page.click('a[href="#/vms"]');
 		const row = page.locator(`tr[data-vm="${VM}"]`);
 		await row.locator('.state').getByText('stopped').waitFor({ timeout: 10000 });
 		await row.getByRole('button', { name: 'Start' }).waitFor({ timeout: 5000 });
+		await row.locator('td.mem').getByText(/^\d+ (MiB|GiB)$/).waitFor({ timeout: 5000 });
 		await page.screenshot({ path: SHOTS + '/vms.png' });
+		await axe(page, 'vms');
 
 		step('operator: the VM page, start, the console sees the boot');
 		await row.getByRole('link', { name: VM }).click();
@@ -63,10 +81,11 @@ async function login(ctx, tok) {
 		await page.keyboard.type('echo VV-WEB-$((6*7))\r');
 		await waitTerm('VV-WEB-42', 30000);
 		await page.screenshot({ path: SHOTS + '/console.png' });
+		await axe(page, 'vm page with console');
 		await page.close();
 
 		step('viewer: no start or stop button; the forged POST gets 403');
-		const vctx = await browser.newContext({ ignoreHTTPSErrors: true });
+		const vctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true });
 		page = await login(vctx, VIEW);
 		await page.getByText('(viewer)').waitFor({ timeout: 10000 });
 		await page.click('a[href="#/vms"]');
@@ -75,6 +94,7 @@ async function login(ctx, tok) {
 		if (await page.getByRole('button', { name: /^(Start|Stop)$/ }).count())
 			fail('the viewer sees a start/stop button');
 		await page.screenshot({ path: SHOTS + '/vms-viewer.png' });
+		await axe(page, 'vms as viewer');
 		const forged = await page.evaluate(async (vm) => (await fetch(`/api/v1/vms/${vm}/stop`, {
 			method: 'POST', headers: { Authorization: 'Bearer ' + sessionStorage.getItem('vv-token') },
 		})).status, VM);
