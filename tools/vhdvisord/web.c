@@ -73,15 +73,18 @@ static const char *mime_of(const char *path)
 	return "application/octet-stream";
 }
 
-static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const char *msg)
+/* Errors as the API writes them: {"error": ..., "code": N}. */
+static enum MHD_Result fail(struct MHD_Connection *conn, unsigned status, const char *msg)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)msg,
-								 MHD_RESPMEM_PERSISTENT);
+	char body[160];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"code\":%u}\n", msg, status);
+	struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body,
+								 MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result res;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (status == 405)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	res = MHD_queue_response(conn, status, r);
@@ -122,17 +125,17 @@ enum MHD_Result web_serve(struct MHD_Connection *conn, const char *method, const
 	int fd;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return plain(conn, 405, "only GET and HEAD here\n");
+		return fail(conn, 405, "only GET and HEAD here");
 	if (!web_root || !rel_path(url, rel, sizeof(rel)))
-		return plain(conn, 404, "not found\n");
+		return fail(conn, 404, "not found");
 	snprintf(path, sizeof(path), "%s/%s", web_root, rel);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return plain(conn, 404, errno == ENOENT && !strcmp(rel, "index.html") ?
-			     "the web console is not installed here\n" : "not found\n");
+		return fail(conn, 404, errno == ENOENT && !strcmp(rel, "index.html") ?
+			    "the web console is not installed here" : "not found");
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return plain(conn, 404, "not found\n");
+		return fail(conn, 404, "not found");
 	}
 	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);    /* takes fd */
 	if (!r) {

@@ -6,7 +6,8 @@
 # sees the boot marker on the console (xterm.js over the WebSocket), logs
 # in and runs a command; a viewer sees no start/stop button and the API
 # refuses the viewer's forged POST with 403; axe-core finds no serious or
-# critical violation on each view. Also: the static files' paths,
+# critical violation on each view; the viewer's list turns to stopped by the
+# event stream when the VM is stopped elsewhere. Also: the static files' paths,
 # types and methods. Screenshots in $VV_BUILD/web-shots/.
 # serial
 # timeout: 400
@@ -34,7 +35,8 @@ grep -q '<script src="/app.js">' "$T/body" || fail "index.html"
 assert_eq "200 text/javascript; charset=utf-8" "$(web "$URL/app.js")" "app.js"
 assert_eq "200 text/css; charset=utf-8" "$(web "$URL/app.css")" "app.css"
 for p in /nosuch.js /../etc/passwd /%2e%2e/x /.hidden /a/b/c '/app.js%00'; do
-	assert_eq 404 "$(web "$URL$p" | cut -d' ' -f1)" "GET $p"
+	assert_eq "404 application/json" "$(web "$URL$p")" "GET $p"
+	jq -e '.code == 404' "$T/body" >/dev/null || fail "GET $p: not a JSON error"
 done
 assert_eq 405 "$(web -X POST "$URL/" | cut -d' ' -f1)" "POST /"
 expect_status 401 "$(tapi "" GET /api/v1/host)" "the API still wants a token"

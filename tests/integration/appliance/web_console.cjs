@@ -100,6 +100,16 @@ async function login(ctx, tok) {
 		})).status, VM);
 		if (forged !== 403)
 			fail('the viewer\'s forged stop got ' + forged);
+
+		step('live: the operator stops the VM elsewhere; the viewer\'s list follows the event stream');
+		const opage = await ctx.newPage();
+		await opage.goto(base + '/');
+		const stopped = await opage.evaluate(async ([vm, tok]) => (await fetch(`/api/v1/vms/${vm}/stop`, {
+			method: 'POST', headers: { Authorization: 'Bearer ' + tok } })).status, [VM, OP]);
+		if (stopped !== 200)
+			fail('the operator\'s stop got ' + stopped);
+		await vrow.locator('.state').getByText('stopped').waitFor({ timeout: 15000 });
+		await opage.close();
 		await vctx.close();
 		step('all good');
 	} finally {
