@@ -157,7 +157,7 @@ install: all
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	install -d $(DESTDIR)$(PREFIX)/share/vhdvisor/web
-	install -m 0644 $(WEB_OUT)/index.html $(WEB_OUT)/app.js $(WEB_OUT)/app.css \
+	install -m 0644 $(addprefix $(WEB_OUT)/,index.html app.js app.css app.js.gz app.css.gz) \
 		$(DESTDIR)$(PREFIX)/share/vhdvisor/web/
 
 clean:

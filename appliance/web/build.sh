@@ -20,4 +20,5 @@ NODE_PATH=$NPM/node_modules "$NPM/node_modules/.bin/esbuild" --log-level=warning
 	--bundle --minify --format=iife --target=chrome100,firefox100,safari15 \
 	--loader:.css=css "$SRC/src/app.js" "$SRC/src/app.css" --outdir="$OUT"
 cp "$SRC/src/index.html" "$OUT/index.html"
+gzip -9 -n -k -f "$OUT/app.js" "$OUT/app.css"    # vhdvisord sends these to gzip clients
 chmod 0644 "$OUT"/*

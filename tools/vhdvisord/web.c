@@ -2,7 +2,8 @@
  * checked by character before anything is opened: segments of
  * [A-Za-z0-9._-] not starting with '.', at most two deep, so "..",
  * hidden files and encoded bytes never reach the file system; the file is
- * opened with O_NOFOLLOW and must be a regular file. No token is needed:
+ * opened with O_NOFOLLOW and must be a regular file. A client that takes
+ * gzip gets NAME.gz when the build left one. No token is needed:
  * the files hold no state, the API they call does. */
 #include "tools/vhdvisord/web.h"
 
@@ -121,15 +122,26 @@ enum MHD_Result web_serve(struct MHD_Connection *conn, const char *method, const
 	char rel[300], path[PATH_MAX + 300];
 	struct MHD_Response *r;
 	enum MHD_Result res;
+	const char *ae;
+	bool gz = false;
 	struct stat st;
-	int fd;
+	int fd = -1;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return fail(conn, 405, "only GET and HEAD here");
 	if (!web_root || !rel_path(url, rel, sizeof(rel)))
 		return fail(conn, 404, "not found");
-	snprintf(path, sizeof(path), "%s/%s", web_root, rel);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* the build leaves NAME.gz beside each script and style sheet */
+	ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (ae && strstr(ae, "gzip")) {
+		snprintf(path, sizeof(path), "%s/%s.gz", web_root, rel);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		gz = fd >= 0;
+	}
+	if (!gz) {
+		snprintf(path, sizeof(path), "%s/%s", web_root, rel);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return fail(conn, 404, errno == ENOENT && !strcmp(rel, "index.html") ?
 			    "the web console is not installed here" : "not found");
@@ -143,6 +155,9 @@ enum MHD_Result web_serve(struct MHD_Connection *conn, const char *method, const
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, mime_of(rel));
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Content-Security-Policy",
