@@ -119,6 +119,59 @@ function VmPage({ name, vm, canOperate, refresh }) {
 			: html`<p id="console-state">Console: ${state || 'connecting'}</p><div id="term" ref=${el}></div>`}`;
 }
 
+const when = (t) => t ? new Date(t * 1000).toLocaleString() : '';
+
+// A read-only list of GET PATH, reloaded when an event of a kind in @on arrives.
+function useList(path, on) {
+	const [rows, setRows] = useState(null);
+	const [err, setErr] = useState('');
+	useEffect(() => {
+		let live = true, timer = null;
+		const load = () => api('GET', path).then((j) => live && setRows(j)).catch((x) => live && setErr(x.message));
+		load();
+		const ac = new AbortController();
+		if (on)
+			events((type) => {
+				if (on.some((k) => type.startsWith(k)) && !timer)
+					timer = setTimeout(() => { timer = null; load(); }, 1000);
+			}, ac.signal).catch(() => {});
+		return () => { live = false; ac.abort(); clearTimeout(timer); };
+	}, [path]);
+	return [rows, err];
+}
+
+function Images() {
+	const [rows, err] = useList('/images', ['image']);
+	return html`<h1>Images</h1>${err && html`<p class="err" role="alert">${err}</p>`}
+	<table><thead><tr><th>Names</th><th>Content id</th><th>Size</th><th>File</th><th>OS</th><th>Created</th></tr></thead>
+	<tbody>${(rows || []).map((i) => html`<tr data-image=${i.id}>
+		<td>${(i.names || []).join(' ')}</td><td title=${i.id}><code>${i.id.slice(0, 12)}</code></td>
+		<td>${fmtBytes(i.virtual_size)}</td><td>${fmtBytes(i.file_size)}</td><td>${i.os}</td><td>${when(i.created)}</td>
+	</tr>`)}</tbody></table>`;
+}
+
+function Labs() {
+	const [rows, err] = useList('/labs', ['vm', 'lab', 'task']);
+	return html`<h1>Labs</h1>${err && html`<p class="err" role="alert">${err}</p>`}
+	<table><thead><tr><th>Lab</th><th>Members</th><th>Running</th><th>Network</th><th>Machines</th></tr></thead>
+	<tbody>${(rows || []).map((l) => html`<tr data-lab=${l.name}>
+		<td>${l.name}</td><td>${l.count}</td><td>${l.running}</td><td>${l.net || ''}</td>
+		<td>${(l.vms || []).map((v) => html`<a href=${'#/vm/' + encodeURIComponent(v.name)}>${v.name}</a> (${v.state}) `)}</td>
+	</tr>`)}</tbody></table>`;
+}
+
+function Tasks() {
+	const [rows, err] = useList('/tasks', ['task']);
+	return html`<h1>Tasks</h1>${err && html`<p class="err" role="alert">${err}</p>`}
+	${rows && !rows.length && html`<p>No tasks yet.</p>`}
+	<table><thead><tr><th>Id</th><th>Kind</th><th>Target</th><th>State</th><th>Progress</th><th>Who</th><th>Started</th><th>Error</th></tr></thead>
+	<tbody>${(rows || []).map((t) => html`<tr data-task=${t.id}>
+		<td>${t.id}</td><td>${t.kind}</td><td>${t.target}</td><td>${t.state}</td>
+		<td><progress max="100" value=${t.percent || 0} aria-label=${'task ' + t.id}></progress> ${t.percent || 0} %</td>
+		<td>${t.who}</td><td>${when(t.started || t.created)}</td><td>${t.error || ''}</td>
+	</tr>`)}</tbody></table>`;
+}
+
 function App() {
 	const [host, setHost] = useState(null);
 	const [vms, setVms] = useState([]);
@@ -146,12 +199,18 @@ function App() {
 	if (hash.startsWith('#/vm/')) {
 		const name = decodeURIComponent(hash.slice(5));
 		page = html`<${VmPage} name=${name} vm=${vms.find((v) => v.name === name)} canOperate=${canOperate} refresh=${refresh} />`;
+	} else if (hash === '#/images') {
+		page = html`<${Images} />`;
+	} else if (hash === '#/labs') {
+		page = html`<${Labs} />`;
+	} else if (hash === '#/tasks') {
+		page = html`<${Tasks} />`;
 	} else if (hash === '#/vms') {
 		page = html`<${VmList} vms=${vms} canOperate=${canOperate} refresh=${refresh} />`;
 	} else {
 		page = html`<${Dashboard} host=${host} vms=${vms} />`;
 	}
-	return html`<header><strong>vhdvisor</strong><nav><a href="#/">Dashboard</a> · <a href="#/vms">VMs</a></nav>
+	return html`<header><strong>vhdvisor</strong><nav><a href="#/">Dashboard</a> · <a href="#/vms">VMs</a> · <a href="#/images">Images</a> · <a href="#/labs">Labs</a> · <a href="#/tasks">Tasks</a></nav>
 		<span class="who">${host.who} (${host.role})</span><button onClick=${logout}>Log out</button></header>
 		<main>${page}</main>`;
 }

@@ -8,7 +8,7 @@
 # refuses the viewer's forged POST with 403; axe-core finds no serious or
 # critical violation on each view; the viewer's list turns to stopped by the
 # event stream when the VM is stopped elsewhere. Also: the static files' paths,
-# types and methods. Screenshots in $VV_BUILD/web-shots/.
+# types and methods. The images, labs and tasks views list the catalog's. Screenshots in $VV_BUILD/web-shots/.
 # serial
 # timeout: 400
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -22,6 +22,7 @@ WEB_NPM=${VHDVISOR_WEB_NPM:-${VHDVISOR_CACHE:-/var/cache/vhdvisor}/web-npm}
 export PATH=$VV_BUILD/bin:$PATH
 tiny_template
 vv vm create c --from tiny >/dev/null
+vv lab create l --from tiny --count 2 >/dev/null
 at_exit '"$VHDVISOR" vm stop c'
 view=$(vv token create ro --role viewer 2>/dev/null)
 op=$(vv token create ops --role operator 2>/dev/null)

@@ -45,7 +45,7 @@ async function login(ctx, tok) {
 		step('operator: dashboard');
 		page = await login(ctx, OP);
 		await page.getByText('(operator)').waitFor({ timeout: 10000 });
-		await page.locator('#vm-counts').getByText('0 running, 1 stopped').waitFor({ timeout: 10000 });
+		await page.locator('#vm-counts').getByText('0 running, 3 stopped').waitFor({ timeout: 10000 });
 		await page.locator('#host-cpu').getByText(/CPU: \d+ %/).waitFor({ timeout: 10000 });
 		await page.screenshot({ path: SHOTS + '/dashboard.png' });
 		await axe(page, 'dashboard');
@@ -61,6 +61,7 @@ async function login(ctx, tok) {
 
 		step('operator: the VM page, start, the console sees the boot');
 		await row.getByRole('link', { name: VM }).click();
+		await page.getByRole('heading', { name: 'VM ' + VM }).waitFor({ timeout: 10000 });
 		await page.getByRole('button', { name: 'Start' }).click();
 		await page.locator('#vm-state').getByText('running').waitFor({ timeout: 60000 });
 		await page.locator('#console-state').getByText('connected').waitFor({ timeout: 20000 });
@@ -82,6 +83,23 @@ async function login(ctx, tok) {
 		await waitTerm('VV-WEB-42', 30000);
 		await page.screenshot({ path: SHOTS + '/console.png' });
 		await axe(page, 'vm page with console');
+		await page.close();
+
+		step('images, labs, tasks');
+		page = await login(ctx, OP);    // sessionStorage is the tab's: log in again
+		await page.getByText('(operator)').waitFor({ timeout: 10000 });
+		await page.click('a[href="#/images"]');
+		await page.locator('tr[data-image]', { hasText: 'tiny' }).first().waitFor({ timeout: 10000 });
+		await page.screenshot({ path: SHOTS + '/images.png' });
+		await axe(page, 'images');
+		await page.click('a[href="#/labs"]');
+		await page.locator('tr[data-lab="l"]', { hasText: 'l-2 (stopped)' }).waitFor({ timeout: 10000 });
+		await page.screenshot({ path: SHOTS + '/labs.png' });
+		await axe(page, 'labs');
+		await page.click('a[href="#/tasks"]');
+		await page.getByRole('heading', { name: 'Tasks' }).waitFor({ timeout: 10000 });
+		await page.screenshot({ path: SHOTS + '/tasks.png' });
+		await axe(page, 'tasks');
 		await page.close();
 
 		step('viewer: no start or stop button; the forged POST gets 403');
