@@ -6,7 +6,7 @@
 # sees the boot marker on the console (xterm.js over the WebSocket), logs
 # in and runs a command; a viewer sees no start/stop button and the API
 # refuses the viewer's forged POST with 403; axe-core finds no serious or
-# critical violation on each view; the viewer's list turns to stopped by the
+# critical violation on each view; Tab reaches every control of the VM list; the viewer's list turns to stopped by the
 # event stream when the VM is stopped elsewhere. Also: the static files' paths,
 # types and methods. The images, labs and tasks views list the catalog's. Screenshots in $VV_BUILD/web-shots/.
 # serial

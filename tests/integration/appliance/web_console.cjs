@@ -58,6 +58,16 @@ async function login(ctx, tok) {
 		await row.locator('td.mem').getByText(/^\d+ (MiB|GiB)$/).waitFor({ timeout: 5000 });
 		await page.screenshot({ path: SHOTS + '/vms.png' });
 		await axe(page, 'vms');
+		// every control reachable by keyboard: Tab from the top reaches the
+		// nav links, log out, the VM's link and its Start button
+		const seen = new Set();
+		for (let i = 0; i < 20; i++) {
+			await page.keyboard.press('Tab');
+			seen.add(await page.evaluate(() => document.activeElement.textContent.trim()));
+		}
+		for (const c of ['Dashboard', 'VMs', 'Images', 'Labs', 'Tasks', 'Log out', VM, 'Start'])
+			if (!seen.has(c))
+				fail(`'${c}' not reached by Tab (reached: ${[...seen].join(', ')})`);
 
 		step('operator: the VM page, start, the console sees the boot');
 		await row.getByRole('link', { name: VM }).click();
