@@ -157,6 +157,9 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/vhdvisord.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/vhdvisord.service
+	install -d $(DESTDIR)$(PREFIX)/share/vhdvisor/web
+	install -m 0644 $(addprefix $(WEB_OUT)/,index.html app.js app.css app.js.gz app.css.gz) \
+		$(DESTDIR)$(PREFIX)/share/vhdvisor/web/
 
 # The turnkey installer/live ISO (issue 15): $(BUILD)/vhdvisor.iso, needs root.
 iso: all

@@ -19,6 +19,9 @@ void api_host_get(const struct api_ctx *ctx, const struct api_req *req, struct a
 
 	gethostname(name, sizeof(name) - 1);
 	json_object_object_add(j, "name", json_object_new_string(name));
+	/* the caller's own role and name: the web console hides what it may not do */
+	json_object_object_add(j, "role", json_object_new_string(api_role_name(req->role)));
+	json_object_object_add(j, "who", json_object_new_string(req->who ? req->who : ""));
 	json_object_object_add(j, "cpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
 	if (!sysinfo(&si)) {
 		json_object_object_add(j, "memory", json_object_new_int64(

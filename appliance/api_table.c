@@ -7,7 +7,7 @@
 
 static const struct api_route routes[] = {
 	{ "GET", API_PREFIX "/host", api_host_get, API_ROLE_VIEWER, "hostGet",
-	  "The host: name, CPUs, memory, accelerator, versions, storage space", NULL, NULL },
+	  "The host: name, CPUs, memory, accelerator, versions, storage space; the caller's role and who", NULL, NULL },
 	{ "GET", API_PREFIX "/openapi.json", api_openapi_get, API_ROLE_NONE, "openapiGet",
 	  "This OpenAPI document", NULL, NULL },
 	{ "GET", API_PREFIX "/images", api_images_list, API_ROLE_VIEWER, "imagesList",

@@ -20,6 +20,7 @@ PKGS=(
 	curl libblkid-dev lvm2
 	# make iso (scripts/iso/build.sh)
 	squashfs-tools xorriso
+	chromium   # the web console's end-to-end test (playwright-core drives it)
 )
 
 # npm tools the tests use (swagger-cli validates vhdvisord's OpenAPI
@@ -42,6 +43,12 @@ npm_tools() {
 	cp "$NPM_SRC/package.json" "$NPM_SRC/package-lock.json" "$NPM_DIR/"
 	(cd "$NPM_DIR" && npm ci --no-audit --no-fund)
 }
+# the web console's packages (appliance/web/package-lock.json), so that
+# `make` builds it offline afterwards
+web_npm() {
+	[[ $(id -u) == 0 ]] || return 0
+	"$(dirname "$NPM_SRC")/../appliance/web/build.sh" --deps
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -52,6 +59,7 @@ done
 if ((${#missing[@]} == 0)); then
 	echo "deps: all ${#PKGS[@]} packages present"
 	npm_tools
+	web_npm
 	exit
 fi
 
@@ -69,3 +77,4 @@ if [[ ! -e $stamp ]] || [[ -n $(find "$stamp" -mmin +1440 2>/dev/null) ]]; then
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 npm_tools
+web_npm

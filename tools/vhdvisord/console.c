@@ -72,6 +72,30 @@ bool console_wants(const char *method, const char *url)
 	       API_MATCH_OK && api_route_upgrades(r);
 }
 
+#define WS_PROTO "vhdvisor.console"
+
+const char *console_bearer(struct MHD_Connection *conn, const char *url, char *buf, size_t len)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    "Sec-WebSocket-Protocol");
+	const char *b;
+	size_t n;
+
+	if (!h || !console_wants("GET", url))
+		return NULL;
+	for (b = h; (b = strstr(b, "bearer.")); b++)
+		if (b == h || b[-1] == ' ' || b[-1] == ',')
+			break;
+	if (!b)
+		return NULL;
+	b += 7;
+	n = strcspn(b, " ,");
+	if (n + 8 > len)
+		return NULL;
+	snprintf(buf, len, "Bearer %.*s", (int)n, b);
+	return buf;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, struct api_reply *rep,
 			     const char *hname, const char *hval)
 {
@@ -296,6 +320,9 @@ static enum MHD_Result upgrade(struct MHD_Connection *conn, struct api_reply *re
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	if (header(conn, "Sec-WebSocket-Protocol") &&
+	    strstr(header(conn, "Sec-WebSocket-Protocol"), WS_PROTO))
+		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", WS_PROTO);
 	r = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	if (r != MHD_YES)

@@ -21,6 +21,12 @@ bool console_wants(const char *method, const char *url);
 enum MHD_Result console_serve(const struct api_ctx *ctx, struct MHD_Connection *conn,
 			      const char *url, enum api_role role, const char *who);
 
+/* A browser cannot set Authorization on a WebSocket: it offers the
+ * subprotocols "vhdvisor.console, bearer.TOKEN". For a console request
+ * with such a header, writes "Bearer TOKEN" to @buf and returns it; else
+ * NULL. The 101 then names "vhdvisor.console" as the chosen protocol. */
+const char *console_bearer(struct MHD_Connection *conn, const char *url, char *buf, size_t len);
+
 /* Ends every session (close 1001) and waits for their threads; before
  * MHD_stop_daemon(), which must not find upgraded connections open. */
 void console_stop_all(void);

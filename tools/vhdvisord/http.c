@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "tools/vhdvisord/sse.h"
 #include "tools/vhdvisord/console.h"
+#include "tools/vhdvisord/web.h"
 
 #define CONN_TIMEOUT_S 30       /* an idle or stalled connection is closed */
 #define CONN_LIMIT 512
@@ -124,9 +125,10 @@ static enum MHD_Result send_retry(struct MHD_Connection *conn, unsigned retry)
 
 /* Who is asking: root on the Unix socket, else the bearer token's owner.
  * Sets @role and @who; false with a 401 already queued for a bad token. */
-static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_role *role,
-			 char *who, size_t wholen, enum MHD_Result *res)
+static bool authenticate(struct door *d, struct MHD_Connection *conn, const char *url,
+			 enum api_role *role, char *who, size_t wholen, enum MHD_Result *res)
 {
+	char bearer[TOKEN_SECRET_LEN + 16];
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 	struct api_token t;
@@ -150,6 +152,8 @@ static bool authenticate(struct door *d, struct MHD_Connection *conn, enum api_r
 			}
 		}
 	}
+	if (!auth)
+		auth = console_bearer(conn, url, bearer, sizeof(bearer));
 	if (!auth)
 		return true;
 	if (strncmp(auth, "Bearer ", 7)) {
@@ -229,7 +233,7 @@ static enum MHD_Result upload_start(struct door *d, struct MHD_Connection *conn,
 	enum api_role role;
 	char who[TOKEN_NAME_MAX + 16];
 
-	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
+	if (!authenticate(d, conn, url, &role, who, sizeof(who), &res))
 		return res;
 	if (!api_upload_begin(d->ctx, url, range, cl ? (int64_t)strtoll(cl, NULL, 10) : -1,
 			      role, who, &rs->up, &rep))
@@ -363,7 +367,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (rs->discarded)
 		return send_error(conn, 413, "request body too large");
-	if (!authenticate(d, conn, &role, who, sizeof(who), &res))
+	if (web_wants(url))                     /* the web console's files: web.c */
+		return web_serve(conn, method, url);
+	if (!authenticate(d, conn, url, &role, who, sizeof(who), &res))
 		return res;
 	if (console_wants(method, url))         /* a WebSocket: console.c */
 		return console_serve(d->ctx, conn, url, role, who);

@@ -33,17 +33,19 @@
 #include "appliance/tls.h"
 #include "common/log.h"
 #include "tools/vhdvisord/http.h"
+#include "tools/vhdvisord/web.h"
 
 #define TASK_STOP_WAIT_MS 20000
 
 struct opts {
-	const char *state, *run, *socket, *listen;
+	const char *state, *run, *socket, *listen, *web;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhdvisord --state DIR --run DIR [--socket PATH] [--listen ADDR:PORT]\n"
+		"                 [--web DIR]\n"
 		"\n"
 		"The vhdvisor host daemon: the management API (/api/v1) over HTTP, in the\n"
 		"foreground. Root on the Unix socket needs no token; TCP (--listen) is TLS\n"
@@ -53,7 +55,9 @@ static void usage(FILE *f)
 		"  --state DIR       catalog and tokens (like vhdvisor --state)\n"
 		"  --run DIR         run directory of the VMs (like $VHDVISOR_RUN)\n"
 		"  --socket PATH     Unix socket (default RUN/vhdvisord.sock)\n"
-		"  --listen A:P      also serve HTTPS on address A, port P ([v6]:P for IPv6)\n");
+		"  --listen A:P      also serve HTTPS on address A, port P ([v6]:P for IPv6)\n"
+		"  --web DIR         the web console served at / (default\n"
+		"                    EXE/../share/vhdvisor/web)\n");
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -63,6 +67,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "run", required_argument, NULL, 'r' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "web", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -75,6 +80,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->run = optarg; break;
 		case 'S': o->socket = optarg; break;
 		case 'l': o->listen = optarg; break;
+		case 'w': o->web = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -241,6 +247,7 @@ int main(int argc, char **argv)
 	setenv("VHDVISOR_STATE", state, 1);
 	setenv("VHDVISOR_RUN", o.run, 1);
 	ctx.state_dir = state;
+	web_set_root(o.web);
 	ctx.metrics = NULL;
 	lock = take_lock(o.run);
 	if (lock < 0)

@@ -46,7 +46,8 @@ expect_status 400 "$(api POST /api/v1/vms/web/stop -d '{"x":"y"}')" "a body wher
 
 note "routes and methods"
 expect_status 404 "$(api GET /api/v1/nothing)" "unknown route"
-expect_status 404 "$(api GET /)" "root"
+expect_status 404 "$(api GET /nothing)" "not a file of the web console"
+expect_status 404 "$(api GET /api)" "the API's root"
 expect_status 404 "$(api GET /api/v2/vms)" "other version"
 expect_status 405 "$(api DELETE /api/v1/vms)" "wrong method"
 expect_status 405 "$(api GET /api/v1/vms/web/start)" "GET of a POST route"
