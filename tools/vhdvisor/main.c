@@ -15,7 +15,6 @@ LOCAL_ONLY(cmd_net, "net")
 LOCAL_ONLY(cmd_run, "run")
 LOCAL_ONLY(cmd_catalog, "catalog")
 LOCAL_ONLY(cmd_lab, "lab")
-LOCAL_ONLY(cmd_token, "token")
 
 static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "net", cmd_net_here, "lab networks: create, list, show, up, rm" },
@@ -24,7 +23,7 @@ static const struct cli_cmd vhdvisor_cmds[] = {
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
 	{ "catalog", cmd_catalog_here, "the catalog itself: check, recover" },
 	{ "lab", cmd_lab_here, "labs of linked clones: create, start, stop, reset, rm, list" },
-	{ "token", cmd_token_here, "API tokens of vhdvisord: create, list, revoke" },
+	{ "token", cmd_token, "API tokens of vhdvisord: create, list, revoke" },
 	{ "host", cmd_host, "the host: show (resources, certificate fingerprint)" },
 	{ 0 },
 };

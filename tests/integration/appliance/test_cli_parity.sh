@@ -8,6 +8,7 @@
 # list --json, each VM's snapshots and disks, normalized for what differs
 # by nature: MACs, UUIDs, times, pids, the state directory, layer file
 # names).
+# Tokens (create, list, revoke) the same.
 # Each door is proven: the guest's runtime carries the environment of the
 # process that started it (the CLI's or the daemon's) and, over TLS, the
 # audit log names the token for every change.
@@ -87,6 +88,15 @@ scenario() {
 	expect_exit 1 vv "$@" vm rm c-5
 	cp "$T/stderr" "$o/err_rm_gone"
 	expect_exit 2 vv "$@" vm set web
+	# tokens
+	vv "$@" token create pt --role viewer 2>"$o/token_create.err" | grep -c '^vvt_[0-9a-f]*$' \
+		>"$o/token_create"
+	vv "$@" token list --json | jq -c '[.[] | select(.name == "pt") | .role]' >"$o/token_list"
+	expect_exit 1 vv "$@" token create pt --role admin
+	cp "$T/stderr" "$o/err_token_taken"
+	vv "$@" token revoke pt >"$o/token_revoke"
+	expect_exit 1 vv "$@" token revoke pt
+	cp "$T/stderr" "$o/err_token_gone"
 	# the catalog, by this door, normalized
 	vv "$@" vm list >"$o/list"
 	sed -i -E 's/[0-9a-f]{2}(:[0-9a-f]{2}){5}/MAC/' "$o/list"
@@ -123,6 +133,8 @@ assert_eq "$(vv vm list --json | jq -r '[.[].name] | sort | join(" ")')" "c-1 c-
 assert_eq "$(vv vm snapshots c-1 --json | jq -r '[.[].tag] | join(" ")')" "live" \
 	"embedded: c-1's snapshots"
 assert_eq "$(vv vm show c-2 --json | jq -c '[.cpus, .mem]')" "[2,201326592]" "embedded: set"
+assert_eq "$(cat "$T/embedded/out/token_create")" 1 "embedded: a token's secret"
+assert_eq "$(cat "$T/embedded/out/token_list")" '["viewer"]' "embedded: the token listed"
 
 note "the local daemon's socket"
 use local
@@ -140,7 +152,8 @@ tok=$(vv token create parity --role admin | tail -1)
 VHDVISOR_TOKEN=$tok scenario remote daemon --host "$URL"
 for w in "POST /api/v1/vms " "POST /api/v1/vms/web/clone" "PATCH /api/v1/vms/c-2" \
 	"POST /api/v1/vms/c-1/snapshots" "POST /api/v1/vms/c-1/snapshots/live/revert" \
-	"DELETE /api/v1/vms/c-1/snapshots/later" "DELETE /api/v1/vms/c-5"; do
+	"DELETE /api/v1/vms/c-1/snapshots/later" "DELETE /api/v1/vms/c-5" \
+	"POST /api/v1/tokens" "DELETE /api/v1/tokens/pt"; do
 	grep -q " token:parity $w" "$VHDVISOR_STATE/audit.log" ||
 		fail "remote: '$w' not audited with the token"
 done
