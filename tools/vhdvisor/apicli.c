@@ -155,3 +155,31 @@ int apicli_do(const char *state, const char *method, const char *path, json_obje
 	 * library's refusal, exit 1 as before */
 	return r == CLI_USAGE ? CLI_FAIL : r;
 }
+
+int apicli_req(const char *state, const char *method, const char *path, json_object *body,
+	       int *status, json_object **reply)
+{
+	struct api_client *cl;
+	char err[1024] = "";
+	int r;
+
+	*reply = NULL;
+	r = apicli_open(state, &cl);
+	if (!r) {
+		if (api_client_call(cl, method, path, body, status, reply, err, sizeof(err))) {
+			log_err("%s", err);
+			r = CLI_FAIL;
+		}
+		api_client_close(cl);
+	}
+	json_object_put(body);
+	return r;
+}
+
+const char *apicli_error(json_object *reply)
+{
+	json_object *e;
+
+	return json_object_object_get_ex(reply, "error", &e) && e ? json_object_get_string(e) :
+								   "failed";
+}

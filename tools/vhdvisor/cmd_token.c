@@ -44,29 +44,6 @@ static const char token_common[] =
 	"Every action takes --state DIR (default $VHDVISOR_STATE or\n"
 	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
 
-/* One request by apicli.c's door, without its error message: 0 with the
- * HTTP status in *@status and the reply in *@reply (the caller's), or an
- * exit code (logged) when no reply came. */
-static int token_call(const char *state, const char *method, const char *path,
-		      json_object *body, int *status, json_object **reply)
-{
-	struct api_client *cl;
-	char err[1024] = "";
-	int r;
-
-	*reply = NULL;
-	r = apicli_open(state, &cl);
-	if (!r) {
-		if (api_client_call(cl, method, path, body, status, reply, err, sizeof(err))) {
-			log_err("%s", err);
-			r = CLI_FAIL;
-		}
-		api_client_close(cl);
-	}
-	json_object_put(body);
-	return r;
-}
-
 /* A refusal the commands do not word themselves: the server's. */
 static int token_refused(int status, json_object *rep)
 {
@@ -105,7 +82,7 @@ static int token_create(const char *state, const char *name, const char *role_s)
 		body = json_object_new_object();
 		json_object_object_add(body, "name", json_object_new_string(name));
 		json_object_object_add(body, "role", json_object_new_string(api_role_name(role)));
-		r = token_call(state, "POST", path, body, &status, &rep);
+		r = apicli_req(state, "POST", path, body, &status, &rep);
 		if (r)
 			return r;
 	}
@@ -171,7 +148,7 @@ static int token_revoke(const char *state, const char *name)
 	if (api_name_valid(name)) {
 		if (apicli_path(path, sizeof(path), "/tokens/", name, NULL))
 			return CLI_USAGE;
-		r = token_call(state, "DELETE", path, NULL, &status, &rep);
+		r = apicli_req(state, "DELETE", path, NULL, &status, &rep);
 		if (r)
 			return r;
 		if (status != 200 && status != 404)

@@ -67,6 +67,13 @@ int apicli_path(char *buf, size_t len, const char *first, ...);
  * options, so a 400 is the operation's refusal, exit 1 as it always was. */
 int apicli_do(const char *state, const char *method, const char *path, json_object *body,
 	      json_object **reply);
+/* The same without a word on a refusal: 0 with the HTTP status in
+ * *@status and the reply (the caller's) in *@reply, or an exit code
+ * (logged) when no reply came. @body is taken. */
+int apicli_req(const char *state, const char *method, const char *path, json_object *body,
+	       int *status, json_object **reply);
+/* A refusal's "error" text ("failed" without one). */
+const char *apicli_error(json_object *reply);
 /* The VM commands that go through the API (cmd_vm_write.c); @mem is
  * --mem as typed (NULL: not given), @cpus 0 when not given. */
 int vmapi_create(const char *state, const char *name, const char *image, unsigned cpus,
