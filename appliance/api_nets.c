@@ -59,11 +59,6 @@ void api_net_create(const struct api_ctx *ctx, const struct api_req *req, struct
 	if (!(o.name = api_body_name(req->body, "name", rep)) ||
 	    !api_body_string(req->body, "subnet", &subnet, rep))
 		return;
-	if (!labnet_name_valid(o.name)) {
-		api_fail(rep, 400, "bad network name '%.64s' (1-%d of a-z 0-9 -, starting with a "
-			 "letter or digit)", o.name, LABNET_NAME_MAX);
-		return;
-	}
 	if (subnet) {
 		if (subnet_parse(subnet, true, &sn)) {
 			api_fail(rep, 400, "subnet '%.64s': not a subnet in CIDR form with zero "
@@ -92,8 +87,8 @@ void api_net_delete(const struct api_ctx *ctx, const struct api_req *req, struct
 	api_body_bool(req->body, "force", &force);
 	ctx_setup(ctx, &lc);
 	r = labnet_remove(&lc, req->params[0], force);
-	if (r == -ENOENT) {
-		api_fail(rep, 404, "no network '%s'", req->params[0]);
+	if (r == -ENOENT) {	/* the library's words, as the CLI prints them */
+		api_fail(rep, 404, "%s", lc.err[0] ? lc.err : "no such network");
 		return;
 	}
 	if (r) {

@@ -2,6 +2,7 @@
  * API (appliance/client.h) pick their door here and turn replies into
  * exit codes and messages; they only format what comes back. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,8 @@ bool apicli_remote(void)
 
 int apicli_local_only(const char *cmd, const char *act)
 {
-	log_err("vhdvisor %s%s%s does not work with --host (VHDVISOR_HOST) yet; remotely only "
-		"vm list, show, snapshots, start, stop, image list, show and host show do",
+	log_err("vhdvisor %s%s%s does not work with --host (VHDVISOR_HOST) yet; remotely "
+		"only those of 'One API, three doors' in vhdvisor(1) do",
 		cmd, act ? " " : "", act ? act : "");
 	return CLI_USAGE;
 }
@@ -109,4 +110,76 @@ int apicli_get(const char *state, const char *path, const char *param, json_obje
 	r = apicli_call(cl, "GET", p, NULL, reply);
 	api_client_close(cl);
 	return r;
+}
+
+int apicli_path(char *buf, size_t len, const char *first, ...)
+{
+	const char *lit = first, *param;
+	va_list ap;
+	int r = 0;
+
+	snprintf(buf, len, "%s", API_PREFIX);
+	va_start(ap, first);
+	while (lit && !r) {
+		if (strlen(buf) + strlen(lit) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		strcat(buf, lit);
+		param = va_arg(ap, const char *);
+		if (!param)
+			break;
+		r = api_path_append(buf, len, param);
+		lit = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	if (r)
+		log_err("name too long");
+	return r ? CLI_USAGE : CLI_OK;
+}
+
+int apicli_do(const char *state, const char *method, const char *path, json_object *body,
+	      json_object **reply)
+{
+	struct api_client *cl;
+	int r;
+
+	*reply = NULL;
+	r = apicli_open(state, &cl);
+	if (!r) {
+		r = apicli_call(cl, method, path, body, reply);
+		api_client_close(cl);
+	}
+	json_object_put(body);
+	/* the CLI checked its options itself: what the server refuses is the
+	 * library's refusal, exit 1 as before */
+	return r == CLI_USAGE ? CLI_FAIL : r;
+}
+
+int apicli_req(const char *state, const char *method, const char *path, json_object *body,
+	       int *status, json_object **reply)
+{
+	struct api_client *cl;
+	char err[1024] = "";
+	int r;
+
+	*reply = NULL;
+	r = apicli_open(state, &cl);
+	if (!r) {
+		if (api_client_call(cl, method, path, body, status, reply, err, sizeof(err))) {
+			log_err("%s", err);
+			r = CLI_FAIL;
+		}
+		api_client_close(cl);
+	}
+	json_object_put(body);
+	return r;
+}
+
+const char *apicli_error(json_object *reply)
+{
+	json_object *e;
+
+	return json_object_object_get_ex(reply, "error", &e) && e ? json_object_get_string(e) :
+								   "failed";
 }

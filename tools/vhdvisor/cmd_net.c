@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "appliance/api.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "netback/dnsmasq.h"
@@ -112,79 +113,110 @@ static const char *one_name(int argc, char **argv, const struct net_args *a)
 	return argv[a->first];
 }
 
+/* A refusal of the API, as these commands always worded it. */
+static int net_refused(const char *act, const char *name, json_object *rep)
+{
+	if (name)
+		log_err("net %s %s: %s", act, name, apicli_error(rep));
+	else
+		log_err("net %s: %s", act, apicli_error(rep));
+	json_object_put(rep);
+	return CLI_FAIL;
+}
+
+/* create, list and rm go through the API (POST/GET /networks, DELETE
+ * /networks/{name}) by any door (apicli.c). */
 static int net_create(int argc, char **argv, struct net_args *a)
 {
-	struct labnet_ctx ctx;
-	struct labnet_opts o = { 0 };
+	char path[API_PATH_MAX], buf[SUBNET_STR_LEN];
+	json_object *body, *rep, *v;
+	const char *name;
 	struct subnet sn;
-	struct labnet net;
-	char buf[SUBNET_STR_LEN];
+	int r, status;
 
-	if (!(o.name = one_name(argc, argv, a)))
+	if (!(name = one_name(argc, argv, a)))
 		return CLI_USAGE;
-	if (a->subnet) {
-		if (subnet_parse(a->subnet, true, &sn)) {
-			log_err("--subnet %s: not a subnet in CIDR form with zero host bits (e.g. 10.50.0.0/24)",
-				a->subnet);
-			return CLI_USAGE;
-		}
-		o.subnet = &sn;
+	if (a->subnet && subnet_parse(a->subnet, true, &sn)) {
+		log_err("--subnet %s: not a subnet in CIDR form with zero host bits (e.g. 10.50.0.0/24)",
+			a->subnet);
+		return CLI_USAGE;
 	}
-	o.dhcp = a->dhcp;
-	o.nat = a->nat;
-	ctx_setup(&ctx, a);
-	if (labnet_create(&ctx, &o, &net)) {
-		log_err("net create %s: %s", o.name, ctx.err);
+	if (!api_name_valid(name)) {	/* the library's words: the API cannot carry it */
+		log_err("net create %s: bad network name '%s': use 1..%d of a-z 0-9 '-', not "
+			"starting with '-'", name, name, LABNET_NAME_MAX);
 		return CLI_FAIL;
 	}
-	printf("%s %s %s\n", net.name, net.bridge,
-	       subnet_format(&net.subnet, buf, sizeof(buf)));
+	if (apicli_path(path, sizeof(path), "/networks", NULL))
+		return CLI_USAGE;
+	body = json_object_new_object();
+	json_object_object_add(body, "name", json_object_new_string(name));
+	if (a->subnet)
+		json_object_object_add(body, "subnet", json_object_new_string(
+					       subnet_format(&sn, buf, sizeof(buf))));
+	json_object_object_add(body, "dhcp", json_object_new_boolean(a->dhcp));
+	json_object_object_add(body, "nat", json_object_new_boolean(a->nat));
+	r = apicli_req(a->state, "POST", path, body, &status, &rep);
+	if (r)
+		return r;
+	if (status != 200)
+		return net_refused("create", name, rep);
+	printf("%s", name);
+	if (json_object_object_get_ex(rep, "bridge", &v))
+		printf(" %s", json_object_get_string(v));
+	if (json_object_object_get_ex(rep, "subnet", &v))
+		printf(" %s", json_object_get_string(v));
+	printf("\n");
+	json_object_put(rep);
 	return CLI_OK;
+}
+
+static bool jtrue(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
 static int net_list(int argc, char **argv, struct net_args *a)
 {
-	struct labnet_ctx ctx;
-	struct labnet *nets;
-	size_t n;
-	int err;
+	char path[API_PATH_MAX];
+	json_object *arr;
+	int r, status;
 
 	if (argc != a->first) {
 		net_usage(stderr, "list");
 		return CLI_USAGE;
 	}
-	ctx_setup(&ctx, a);
-	err = labnet_list(ctx.state_dir, &nets, &n);
-	if (err) {
-		log_err("net list: %s/networks: %s", ctx.state_dir, strerror(-err));
-		return CLI_FAIL;
-	}
+	if (apicli_path(path, sizeof(path), "/networks", NULL))
+		return CLI_USAGE;
+	r = apicli_req(a->state, "GET", path, NULL, &status, &arr);
+	if (r)
+		return r;
+	if (status != 200)
+		return net_refused("list", NULL, arr);
 	if (a->json) {
-		struct json_object *arr = json_object_new_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_object_array_add(arr, labnet_json(&ctx, &nets[i]));
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
 		json_object_put(arr);
-	} else {
-		printf("%-24s %-15s %-18s %-4s %-4s %s\n", "NAME", "BRIDGE", "SUBNET",
-		       "DHCP", "NAT", "STATE");
-		for (size_t i = 0; i < n; i++) {
-			struct labnet_status s;
-			char buf[SUBNET_STR_LEN];
-			const struct labnet *l = &nets[i];
-			bool ok;
-
-			labnet_status(&ctx, l, &s);
-			ok = s.bridge && s.bridge_up && s.firewall &&
-			     (!l->dhcp || s.dnsmasq_pid > 0);
-			printf("%-24s %-15s %-18s %-4s %-4s %s\n", l->name, l->bridge,
-			       subnet_format(&l->subnet, buf, sizeof(buf)),
-			       l->dhcp ? "yes" : "no", l->nat ? "yes" : "no",
-			       ok ? "up" : "degraded");
-		}
+		return CLI_OK;
 	}
-	free(nets);
+	printf("%-24s %-15s %-18s %-4s %-4s %s\n", "NAME", "BRIDGE", "SUBNET", "DHCP", "NAT",
+	       "STATE");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *l = json_object_array_get_idx(arr, i), *n, *b, *sn, *st, *pid;
+		bool dhcp = jtrue(l, "dhcp"), ok;
+
+		json_object_object_get_ex(l, "name", &n);
+		json_object_object_get_ex(l, "bridge", &b);
+		json_object_object_get_ex(l, "subnet", &sn);
+		json_object_object_get_ex(l, "status", &st);
+		ok = jtrue(st, "bridge") && jtrue(st, "bridge_up") && jtrue(st, "firewall") &&
+		     (!dhcp || (json_object_object_get_ex(st, "dnsmasq_pid", &pid) &&
+				json_object_get_int(pid) > 0));
+		printf("%-24s %-15s %-18s %-4s %-4s %s\n", json_object_get_string(n),
+		       json_object_get_string(b), json_object_get_string(sn), dhcp ? "yes" : "no",
+		       jtrue(l, "nat") ? "yes" : "no", ok ? "up" : "degraded");
+	}
+	json_object_put(arr);
 	return CLI_OK;
 }
 
@@ -254,16 +286,29 @@ static int net_show(int argc, char **argv, struct net_args *a)
 
 static int net_rm(int argc, char **argv, struct net_args *a)
 {
-	struct labnet_ctx ctx;
+	char path[API_PATH_MAX];
+	json_object *body = NULL, *rep;
 	const char *name;
+	int r, status;
 
 	if (!(name = one_name(argc, argv, a)))
 		return CLI_USAGE;
-	ctx_setup(&ctx, a);
-	if (labnet_remove(&ctx, name, a->force)) {
-		log_err("net rm %s: %s", name, ctx.err);
+	if (!api_name_valid(name)) {	/* names no network */
+		log_err("net rm %s: no network named '%s'", name, name);
 		return CLI_FAIL;
 	}
+	if (apicli_path(path, sizeof(path), "/networks/", name, NULL))
+		return CLI_USAGE;
+	if (a->force) {
+		body = json_object_new_object();
+		json_object_object_add(body, "force", json_object_new_boolean(1));
+	}
+	r = apicli_req(a->state, "DELETE", path, body, &status, &rep);
+	if (r)
+		return r;
+	if (status != 200)
+		return net_refused("rm", name, rep);
+	json_object_put(rep);
 	return CLI_OK;
 }
 
@@ -309,6 +354,9 @@ int cmd_net(int argc, char **argv)
 			net_usage(stderr, act);
 			return CLI_USAGE;
 		}
+		/* show and up have no route: this host only */
+		if ((!strcmp(act, "show") || !strcmp(act, "up")) && apicli_remote())
+			return apicli_local_only("net", act);
 		return actions[i].run(argc - 1, argv + 1, &a);
 	}
 	return CLI_USAGE;

@@ -5,6 +5,8 @@
  *   vhdvisor token revoke NAME
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ * They go through the management API (GET/POST /tokens, DELETE
+ * /tokens/{name}) by any of its doors (apicli.c) and only format replies.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "appliance/api.h"
+#include "appliance/client.h"
 #include "appliance/token.h"
 #include "common/log.h"
 #include "images/catalog.h"
@@ -40,20 +44,123 @@ static const char token_common[] =
 	"Every action takes --state DIR (default $VHDVISOR_STATE or\n"
 	"/var/lib/vhdvisor), -q (only errors) and -v (debug messages).";
 
-static int print_token(void *opaque, const struct api_token *t)
+/* A refusal the commands do not word themselves: the server's. */
+static int token_refused(int status, json_object *rep)
 {
-	json_object *arr = opaque;
+	json_object *e;
+
+	if (!json_object_object_get_ex(rep, "error", &e))
+		e = NULL;
+	log_err("%s%s(HTTP %d)", e ? json_object_get_string(e) : "", e ? " " : "", status);
+	json_object_put(rep);
+	return CLI_FAIL;
+}
+
+static int token_create(const char *state, const char *name, const char *role_s)
+{
+	char path[API_PATH_MAX];
+	enum api_role role = API_ROLE_NONE;
+	json_object *body, *rep = NULL, *sec;
+	int r, status = 400;
+
+	if (api_role_parse(role_s, &role) || role == API_ROLE_NONE) {
+		log_err("bad --role '%s' (admin, operator or viewer)", role_s);
+		return CLI_USAGE;
+	}
+	/* a name the API cannot carry is refused as a bad name (status 400) */
+	if (apicli_path(path, sizeof(path), "/tokens", NULL))
+		return CLI_USAGE;
+	if (!apicli_remote()) {	/* the embedded door writes here */
+		if (!state)
+			state = cat_default_state_dir();
+		if (mkdir(state, 0700) && errno != EEXIST) {
+			log_err("%s: %s", state, strerror(errno));
+			return CLI_FAIL;
+		}
+	}
+	if (api_name_valid(name)) {
+		body = json_object_new_object();
+		json_object_object_add(body, "name", json_object_new_string(name));
+		json_object_object_add(body, "role", json_object_new_string(api_role_name(role)));
+		r = apicli_req(state, "POST", path, body, &status, &rep);
+		if (r)
+			return r;
+	}
+	if (status == 400) {
+		json_object_put(rep);
+		log_err("bad token name '%s' (1-%d of A-Z a-z 0-9 . _ -, starting with a "
+			"letter or digit)", name, TOKEN_NAME_MAX);
+		return CLI_USAGE;
+	}
+	if (status == 409) {
+		json_object_put(rep);
+		log_err("token %s: that name is taken", name);
+		return CLI_FAIL;
+	}
+	if (status != 200 || !json_object_object_get_ex(rep, "secret", &sec))
+		return token_refused(status, rep);
+	printf("%s\n", json_object_get_string(sec));
+	json_object_put(rep);
+	if (!cli_quiet())
+		fprintf(stderr, "token %s (%s) created; it is shown only this once\n", name,
+			api_role_name(role));
+	return CLI_OK;
+}
+
+static int token_list(const char *state, bool json)
+{
+	json_object *arr;
 	char when[32];
 	struct tm tm;
+	int r;
 
-	if (arr) {
-		json_object_array_add(arr, api_token_json(t));
-		return 0;
+	r = apicli_get(state, "/tokens", NULL, &arr);
+	if (r)
+		return r;
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
+		json_object_put(arr);
+		return CLI_OK;
 	}
-	localtime_r(&(time_t){ t->created }, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%-24s %-9s %s\n", t->name, api_role_name(t->role), when);
-	return 0;
+	printf("%-24s %-9s %s\n", "NAME", "ROLE", "CREATED");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *t = json_object_array_get_idx(arr, i), *n, *ro, *c;
+
+		json_object_object_get_ex(t, "name", &n);
+		json_object_object_get_ex(t, "role", &ro);
+		json_object_object_get_ex(t, "created", &c);
+		localtime_r(&(time_t){ json_object_get_int64(c) }, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%-24s %-9s %s\n", json_object_get_string(n), json_object_get_string(ro),
+		       when);
+	}
+	json_object_put(arr);
+	return CLI_OK;
+}
+
+static int token_revoke(const char *state, const char *name)
+{
+	char path[API_PATH_MAX];
+	json_object *rep;
+	int r, status = 404;
+
+	/* a name the API cannot carry names no token */
+	if (api_name_valid(name)) {
+		if (apicli_path(path, sizeof(path), "/tokens/", name, NULL))
+			return CLI_USAGE;
+		r = apicli_req(state, "DELETE", path, NULL, &status, &rep);
+		if (r)
+			return r;
+		if (status != 200 && status != 404)
+			return token_refused(status, rep);
+		json_object_put(rep);
+	}
+	if (status == 404) {
+		log_err("token %s: no such token", name);
+		return CLI_FAIL;
+	}
+	printf("revoked %s\n", name);
+	return CLI_OK;
 }
 
 int cmd_token(int argc, char **argv)
@@ -65,8 +172,6 @@ int cmd_token(int argc, char **argv)
 		{ 0 },
 	};
 	const char *state = NULL, *role_s = NULL, *act, *name;
-	char secret[TOKEN_SECRET_LEN + 1];
-	enum api_role role = API_ROLE_NONE;
 	const struct cli_action *ca;
 	bool json = false;
 	int ch, r;
@@ -98,54 +203,9 @@ int cmd_token(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	name = argv[optind];
-	if (!state)
-		state = cat_default_state_dir();
-	if (!strcmp(act, "create")) {
-		if (api_role_parse(role_s, &role) || role == API_ROLE_NONE) {
-			log_err("bad --role '%s' (admin, operator or viewer)", role_s);
-			return CLI_USAGE;
-		}
-		if (mkdir(state, 0700) && errno != EEXIST) {
-			log_err("%s: %s", state, strerror(errno));
-			return CLI_FAIL;
-		}
-		r = api_token_create(state, name, role, secret);
-		if (r == -EINVAL) {
-			log_err("bad token name '%s' (1-%d of A-Z a-z 0-9 . _ -, starting with a "
-				"letter or digit)", name, TOKEN_NAME_MAX);
-			return CLI_USAGE;
-		}
-		if (r) {
-			log_err("token %s: %s", name,
-				r == -EEXIST ? "that name is taken" : strerror(-r));
-			return CLI_FAIL;
-		}
-		printf("%s\n", secret);
-		if (!cli_quiet())
-			fprintf(stderr, "token %s (%s) created; it is shown only this once\n", name,
-				api_role_name(role));
-		return CLI_OK;
-	}
-	if (!strcmp(act, "list")) {
-		json_object *arr = json ? json_object_new_array() : NULL;
-
-		if (!json)
-			printf("%-24s %-9s %s\n", "NAME", "ROLE", "CREATED");
-		r = api_token_foreach(state, print_token, arr);
-		if (json)
-			printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(arr);
-		if (r) {
-			log_err("%s/tokens: %s", state, strerror(-r));
-			return CLI_FAIL;
-		}
-		return CLI_OK;
-	}
-	r = api_token_revoke(state, name);
-	if (r) {
-		log_err("token %s: %s", name, r == -ENOENT ? "no such token" : strerror(-r));
-		return CLI_FAIL;
-	}
-	printf("revoked %s\n", name);
-	return CLI_OK;
+	if (!strcmp(act, "create"))
+		return token_create(state, name, role_s);
+	if (!strcmp(act, "list"))
+		return token_list(state, json);
+	return token_revoke(state, name);
 }

@@ -11,12 +11,14 @@
  *   vhdvisor vm reset NAME               vhdvisor vm flatten NAME
  *   vhdvisor vm start NAME [--kernel K] [--initrd I] [--append ARGS]
  *   vhdvisor vm stop NAME                vhdvisor vm status NAME [--json]
- *   vhdvisor vm shutdown NAME [--timeout S] (cmd_vm_shutdown.c)
+ *   vhdvisor vm shutdown NAME [--timeout S]
  *   vhdvisor vm console NAME [--follow|--dump] (cmd_vm_console.c)
  *   vhdvisor vm export NAME --bundle FILE   vhdvisor vm import FILE [NEWNAME]
  *   vhdvisor vm disk add|resize|rm|list ... (cmd_vm_disk.c)
  *
  * Every form takes --state DIR (default $VHDVISOR_STATE, /var/lib/vhdvisor).
+ * list, show, snapshots, start, stop and the changes of cmd_vm_write.c go
+ * through the management API (apicli.c), by any of its three doors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +59,7 @@ struct vm_args {
 	unsigned cpus, count, timeout;
 	int cloud_init;         /* -1 unchanged, 0 off, 1 on */
 	uint64_t mem;
+	const char *mem_str;    /* --mem as typed: the API parses it alike */
 	bool json, full, follow, dump;
 	int first;
 };
@@ -237,6 +240,7 @@ static int vm_parse(int argc, char **argv, struct vm_args *a)
 		case 'm':
 			if (vmcli_mem_parse(optarg, &a->mem))
 				return CLI_USAGE;
+			a->mem_str = optarg;
 			break;
 		case 'n':
 			if (u64_parse(optarg, &v) || v == 0 || v > VM_MAX_COUNT) {
@@ -286,60 +290,6 @@ static int fail_img(void)
 {
 	log_err("%s", img_last_error()[0] ? img_last_error() : "failed (no reason recorded)");
 	return CLI_FAIL;
-}
-
-static int do_create(struct cat *c, const struct vm_args *a, int argc, char **argv)
-{
-	struct vmrec_opts o = { .cpus = a->cpus, .mem = a->mem };
-	char id[CAT_ID_LEN + 1];
-	const char *name;
-
-	if (argc - a->first != 1 || !a->from)
-		return CLI_USAGE;
-	name = argv[a->first];
-	if (imgcli_resolve(c, a->from, id))
-		return CLI_FAIL;
-	if (vmrec_create(c, id, &name, 1, &o))
-		return fail_img();
-	printf("created %s from %.12s\n", name, id);
-	return CLI_OK;
-}
-
-static int do_clone(struct cat *c, const struct vm_args *a, int argc, char **argv)
-{
-	struct vmrec_opts o = { .cpus = a->cpus, .mem = a->mem };
-	unsigned n = a->count ? a->count : 1;
-	char (*buf)[CAT_NAME_MAX + 1];
-	const char **names;
-	int r = CLI_OK;
-
-	if (argc - a->first != 2)
-		return CLI_USAGE;
-	buf = calloc(n, sizeof(*buf));
-	names = calloc(n, sizeof(*names));
-	if (!buf || !names) {
-		free(buf);
-		free(names);
-		return CLI_FAIL;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (a->count)
-			snprintf(buf[i], sizeof(buf[i]), "%s-%u", argv[a->first + 1], i + 1);
-		else
-			snprintf(buf[i], sizeof(buf[i]), "%s", argv[a->first + 1]);
-		names[i] = buf[i];
-	}
-	if (vmrec_clone(c, argv[a->first], names, n, a->full, &o, imgcli_progress,
-			imgcli_progress_new("cloning")))
-		r = fail_img();
-	else if (n == 1)
-		printf("cloned %s into %s\n", argv[a->first], names[0]);
-	else
-		printf("cloned %s into %s .. %s (%u VMs)\n", argv[a->first], names[0],
-		       names[n - 1], n);
-	free(buf);
-	free(names);
-	return r;
 }
 
 /* A field of a reply object: a string, or NULL when absent or null. */
@@ -435,33 +385,41 @@ static int do_show(const struct vm_args *a, int argc, char **argv, bool snaps_on
 	return CLI_OK;
 }
 
-static int do_set(struct cat *c, const struct vm_args *a, int argc, char **argv)
+/* vm set: what the API carries goes through it; the guest login
+ * (--password, --ssh-key) has no route and stays on this host's catalog. */
+static int do_set(const struct vm_args *a, int argc, char **argv)
 {
-	struct vmrec_set set = { .cpus = a->cpus, .mem = a->mem, .cloud_init = a->cloud_init };
 	const char *name = argv[a->first];
+	bool pending = false, api = a->cpus || a->mem_str || a->cloud_init >= 0;
+	struct cat *c;
+	int r;
 
-	if (argc - a->first != 1 ||
-	    (!a->cpus && !a->mem && a->cloud_init < 0 && !a->password && !a->ssh_key))
+	if (argc - a->first != 1 || (!api && !a->password && !a->ssh_key))
 		return CLI_USAGE;
-	if (vmrec_set(c, name, &set))
-		return fail_img();
-	if ((a->password || a->ssh_key) && cmd_vm_login(c, name, a->password, a->ssh_key))
-		return CLI_FAIL;
-	if (vmrec_running(name))
+	if ((a->password || a->ssh_key) && apicli_remote())
+		return apicli_local_only("vm set", "--password/--ssh-key");
+	if (api) {
+		r = vmapi_set(a->state, name, a->cpus, a->mem_str, a->cloud_init, &pending);
+		if (r)
+			return r;
+	}
+	if (a->password || a->ssh_key) {
+		if (imgcli_open(a->state, &c))
+			return CLI_FAIL;
+		if (!api && cat_vm_get(c, name, &(struct cat_vm){ 0 })) {
+			log_err("no VM '%s'", name);
+			cat_close(c);
+			return CLI_FAIL;
+		}
+		r = cmd_vm_login(c, name, a->password, a->ssh_key);
+		cat_close(c);
+		if (r)
+			return CLI_FAIL;
+		pending = vmrec_running(name);
+	}
+	if (pending)
 		log_warn("%s runs: the change applies at its next start", name);
 	return CLI_OK;
-}
-
-static int do_rm(struct cat *c, const struct vm_args *a, int argc, char **argv)
-{
-	int r = CLI_OK;
-
-	if (argc - a->first < 1)
-		return CLI_USAGE;
-	for (int i = a->first; i < argc; i++)
-		if (vmrec_remove(c, argv[i]))
-			r = fail_img();
-	return r;
 }
 
 /* snapshot-rm's progress: a merge that resumes after a crash starts
@@ -483,46 +441,97 @@ static void merge_progress(void *opaque, uint64_t done, uint64_t total)
 	imgcli_progress(m->bar, done, total);
 }
 
-static int snapshot_rm(struct cat *c, const char *name, const char *tag)
+/* snapshot-rm on the embedded door: the call the API's handler makes
+ * (vmrec_snapshot_rm), in this process, so that the merge's progress and
+ * its resume note reach the terminal; the daemon's doors have no progress
+ * until tasks carry it. */
+static int snapshot_rm_here(const struct vm_args *a, const char *name, const char *tag)
 {
 	struct merge_note m = { .tag = tag, .bar = imgcli_progress_new("merging") };
-	int r = vmrec_snapshot_rm(c, name, tag, merge_progress, &m);
+	struct cat *c;
+	int r;
 
-	if (!r && img_last_error()[0])
+	if (imgcli_open(a->state, &c))
+		return CLI_FAIL;
+	if (cat_vm_get(c, name, &(struct cat_vm){ 0 })) {
+		log_err("no VM '%s'", name);
+		cat_close(c);
+		return CLI_FAIL;
+	}
+	r = vmrec_snapshot_rm(c, name, tag, merge_progress, &m);
+	cat_close(c);
+	if (r)
+		return fail_img();
+	if (img_last_error()[0])
 		log_warn("%s", img_last_error());	/* a finished or discarded journal */
-	return r;
+	return CLI_OK;
 }
 
+static int do_snapshot_rm(const struct vm_args *a, const char *name, const char *tag)
+{
+	struct api_client *cl;
+	bool here;
+
+	if (apicli_open(a->state, &cl))
+		return CLI_FAIL;
+	here = cl->door == API_DOOR_EMBEDDED;
+	api_client_close(cl);
+	return here ? snapshot_rm_here(a, name, tag) : vmapi_snapshot_rm(a->state, name, tag);
+}
+
+/* The VM changes that go through the API (cmd_vm_write.c); -1 for the
+ * others. */
+static int vm_api_write(const char *act, const struct vm_args *a, int argc, char **argv)
+{
+	int n = argc - a->first, r;
+	const char *name = n > 0 ? argv[a->first] : NULL;
+
+	if (!strcmp(act, "create"))
+		return n != 1 || !a->from ? CLI_USAGE :
+		       vmapi_create(a->state, name, a->from, a->cpus, a->mem_str);
+	if (!strcmp(act, "clone"))
+		return n != 2 ? CLI_USAGE :
+		       vmapi_clone(a->state, name, argv[a->first + 1], a->count, a->full, a->cpus,
+				   a->mem_str);
+	if (!strcmp(act, "set"))
+		return do_set(a, argc, argv);
+	if (!strcmp(act, "rm")) {
+		if (n < 1)
+			return CLI_USAGE;
+		r = CLI_OK;
+		for (int i = a->first; i < argc; i++)
+			if (vmapi_rm(a->state, argv[i]))
+				r = CLI_FAIL;
+		return r;
+	}
+	if (!strcmp(act, "shutdown"))
+		return n != 1 ? CLI_USAGE :
+		       vmapi_shutdown(a->state, name, a->timeout ? a->timeout : 60);
+	if (!strcmp(act, "snapshot"))
+		return n != 1 && n != 2 ? CLI_USAGE :
+		       vmapi_snapshot(a->state, name, n == 2 ? argv[a->first + 1] : NULL);
+	if (!strcmp(act, "revert"))
+		return n != 2 ? CLI_USAGE : vmapi_revert(a->state, name, argv[a->first + 1]);
+	if (!strcmp(act, "snapshot-rm"))
+		return n != 2 ? CLI_USAGE : do_snapshot_rm(a, name, argv[a->first + 1]);
+	if (!strcmp(act, "disk") && n == 2 && (!strcmp(name, "list") || !strcmp(name, "ls")))
+		return vmapi_disk_list(a->state, argv[a->first + 1], a->json);
+	return -1;
+}
+
+/* reset and flatten: no routes yet, this host's catalog. */
 static int do_disk_op(struct cat *c, const char *act, const struct vm_args *a, int argc,
 		      char **argv)
 {
-	int n = argc - a->first;
 	const char *name = argv[a->first];
-	char tag[CAT_NAME_MAX + 1];
 	int r;
 
-	if (!strcmp(act, "snapshot")) {
-		if (n != 1 && n != 2)
-			return CLI_USAGE;
-		r = vmrec_snapshot(c, name, n == 2 ? argv[a->first + 1] : NULL, tag);
-		if (!r)
-			printf("snapshot %s of %s\n", tag, name);
-	} else if (!strcmp(act, "revert") || !strcmp(act, "snapshot-rm")) {
-		if (n != 2)
-			return CLI_USAGE;
-		if (!strcmp(act, "revert"))
-			r = vmrec_revert(c, name, argv[a->first + 1]);
-		else
-			r = snapshot_rm(c, name, argv[a->first + 1]);
-	} else if (!strcmp(act, "reset")) {
-		if (n != 1)
-			return CLI_USAGE;
+	if (argc - a->first != 1)
+		return CLI_USAGE;
+	if (!strcmp(act, "reset"))
 		r = vmrec_reset(c, name);
-	} else {
-		if (n != 1)
-			return CLI_USAGE;
+	else
 		r = vmrec_flatten(c, name, imgcli_progress, imgcli_progress_new("flattening"));
-	}
 	return r ? fail_img() : CLI_OK;
 }
 
@@ -676,9 +685,7 @@ static int do_status(const struct vm_args *a, int argc, char **argv)
 
 int cmd_vm(int argc, char **argv)
 {
-	static const char *const disk_ops[] = {
-		"snapshot", "revert", "snapshot-rm", "reset", "flatten",
-	};
+	static const char *const disk_ops[] = { "reset", "flatten" };
 	struct vm_args a;
 	const char *act;
 	struct cat *c;
@@ -709,6 +716,8 @@ int cmd_vm(int argc, char **argv)
 		r = do_start(&a, argc, argv);
 	else if (!strcmp(act, "stop"))
 		r = do_stop(&a, argc, argv);
+	else if ((r = vm_api_write(act, &a, argc, argv)) >= 0)
+		;
 	else if (apicli_remote())
 		return apicli_local_only("vm", act);
 	if (r >= 0) {
@@ -724,15 +733,7 @@ int cmd_vm(int argc, char **argv)
 		cat_close(c);
 		return CLI_FAIL;
 	}
-	if (!strcmp(act, "create"))
-		r = do_create(c, &a, argc, argv);
-	else if (!strcmp(act, "clone"))
-		r = do_clone(c, &a, argc, argv);
-	else if (!strcmp(act, "set"))
-		r = do_set(c, &a, argc, argv);
-	else if (!strcmp(act, "rm"))
-		r = do_rm(c, &a, argc, argv);
-	else if (!strcmp(act, "export"))
+	if (!strcmp(act, "export"))
 		r = do_export(c, &a, argc, argv);
 	else if (!strcmp(act, "import"))
 		r = do_import(c, &a, argc, argv);
@@ -740,8 +741,6 @@ int cmd_vm(int argc, char **argv)
 		r = do_status(&a, argc, argv);
 	else if (!strcmp(act, "console") && argc - a.first == 1)
 		r = cmd_vm_console(argv[a.first], a.follow, a.dump);
-	else if (!strcmp(act, "shutdown") && argc - a.first == 1)
-		r = cmd_vm_shutdown(argv[a.first], a.timeout ? a.timeout : 60);
 	else if (!strcmp(act, "disk"))
 		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)

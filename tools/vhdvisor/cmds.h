@@ -30,8 +30,6 @@ void imgcli_progress_force(void);
 int vmcli_mem_parse(const char *s, uint64_t *mem);
 /* `vm console NAME [--follow|--dump]` (cmd_vm_console.c). */
 int cmd_vm_console(const char *name, bool follow, bool dump);
-/* `vm shutdown NAME [--timeout S]` (cmd_vm_shutdown.c). */
-int cmd_vm_shutdown(const char *name, unsigned timeout_s);
 /* `vm set NAME --password PW|- --ssh-key FILE|none` (cmd_vm_login.c);
  * NULL leaves that one alone. */
 int cmd_vm_login(struct cat *c, const char *name, const char *password, const char *key_file);
@@ -59,5 +57,37 @@ int apicli_call(struct api_client *cl, const char *method, const char *path, jso
 		json_object **reply);
 /* GET API_PREFIX @path, followed by @param percent-encoded (or NULL). */
 int apicli_get(const char *state, const char *path, const char *param, json_object **reply);
+/* @buf = API_PREFIX, then literal, param (percent-encoded), literal, ...
+ * up to a NULL: apicli_path(p, sizeof(p), "/vms/", name, "/clone", NULL).
+ * CLI_USAGE (logged) when it does not fit. */
+#include <stddef.h>
+int apicli_path(char *buf, size_t len, const char *first, ...);
+/* One request by the door apicli_open() picks; @body is taken. A refusal
+ * (a 4xx/5xx) is logged and CLI_FAIL: the commands check their own
+ * options, so a 400 is the operation's refusal, exit 1 as it always was. */
+int apicli_do(const char *state, const char *method, const char *path, json_object *body,
+	      json_object **reply);
+/* The same without a word on a refusal: 0 with the HTTP status in
+ * *@status and the reply (the caller's) in *@reply, or an exit code
+ * (logged) when no reply came. @body is taken. */
+int apicli_req(const char *state, const char *method, const char *path, json_object *body,
+	       int *status, json_object **reply);
+/* A refusal's "error" text ("failed" without one). */
+const char *apicli_error(json_object *reply);
+/* The VM commands that go through the API (cmd_vm_write.c); @mem is
+ * --mem as typed (NULL: not given), @cpus 0 when not given. */
+int vmapi_create(const char *state, const char *name, const char *image, unsigned cpus,
+		 const char *mem);
+int vmapi_clone(const char *state, const char *src, const char *dst, unsigned count, bool full,
+		unsigned cpus, const char *mem);
+/* @cloud_init -1 unchanged; returns CLI_OK with *@pending when it ran. */
+int vmapi_set(const char *state, const char *name, unsigned cpus, const char *mem,
+	      int cloud_init, bool *pending);
+int vmapi_rm(const char *state, const char *name);
+int vmapi_shutdown(const char *state, const char *name, unsigned timeout_s);
+int vmapi_snapshot(const char *state, const char *name, const char *tag);
+int vmapi_revert(const char *state, const char *name, const char *tag);
+int vmapi_snapshot_rm(const char *state, const char *name, const char *tag);
+int vmapi_disk_list(const char *state, const char *name, bool json);
 
 #endif

@@ -11,20 +11,18 @@
 	{                                                                       \
 		return apicli_remote() ? apicli_local_only(name, NULL) : fn(argc, argv); \
 	}
-LOCAL_ONLY(cmd_net, "net")
 LOCAL_ONLY(cmd_run, "run")
 LOCAL_ONLY(cmd_catalog, "catalog")
 LOCAL_ONLY(cmd_lab, "lab")
-LOCAL_ONLY(cmd_token, "token")
 
 static const struct cli_cmd vhdvisor_cmds[] = {
-	{ "net", cmd_net_here, "lab networks: create, list, show, up, rm" },
+	{ "net", cmd_net, "lab networks: create, list, show, up, rm" },
 	{ "run", cmd_run_here, "run one VM in the foreground (QEMU engine)" },
 	{ "image", cmd_image, "image catalog: import, list, show, tag, export, rm, gc" },
 	{ "vm", cmd_vm, "VMs from images: create, clone, start, stop, snapshot, revert" },
 	{ "catalog", cmd_catalog_here, "the catalog itself: check, recover" },
 	{ "lab", cmd_lab_here, "labs of linked clones: create, start, stop, reset, rm, list" },
-	{ "token", cmd_token_here, "API tokens of vhdvisord: create, list, revoke" },
+	{ "token", cmd_token, "API tokens of vhdvisord: create, list, revoke" },
 	{ "host", cmd_host, "the host: show (resources, certificate fingerprint)" },
 	{ 0 },
 };

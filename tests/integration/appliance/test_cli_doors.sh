@@ -87,7 +87,8 @@ grep -q "^api  *embedded (no daemon)$" "$T/host" || fail "host show: $(cat "$T/h
 grep -q "^certificate  *none yet" "$T/host" || fail "a certificate before the daemon ran"
 scenario embedded cli
 grep -q " local:uid=0 POST /api/v1/vms/web/start 200$" "$log" || fail "embedded start not audited"
-assert_eq "$(grep -c " POST " "$log")" 4 "audit lines of the embedded run (2 starts, 2 stops)"
+assert_eq "$(grep -c " POST /api/v1/vms/web/st" "$log")" 4 \
+	"audit lines of the embedded run (2 starts, 2 stops)"
 
 note "the local daemon's socket"
 VV_DOOR_MARK=daemon daemon_start --listen 127.0.0.1:0
@@ -141,8 +142,8 @@ assert_stderr "only https://"
 expect_exit 2 vv --host "$URL" --token "$tok" --fingerprint nothex vm list
 assert_stderr "bad --fingerprint"
 # what has no route yet refuses the remote host instead of acting here
-expect_exit 2 vv --host "$URL" --token "$tok" vm rm web
-assert_stderr "vm rm does not work with --host"
+expect_exit 2 vv --host "$URL" --token "$tok" vm reset web
+assert_stderr "vm reset does not work with --host"
 expect_exit 2 vv --host "$URL" --token "$tok" lab list
 assert_stderr "lab does not work with --host"
 VHDVISOR_HOST=$URL expect_exit 2 vv image rm tmpl
