@@ -7,7 +7,8 @@
 # one second after the change the rate is within 10% of 10 MiB/s. Then
 # bytes unlimited and wiops=10: write requests/s within 10% of 10.
 # disk-stats shows the limits; bad limits are refused (usage error,
-# API error) and change nothing.
+# API error) and change nothing. Reads over the NBD transport under
+# rbps=20M: within 10% too.
 # serial
 # timeout: 600
 source "$VV_ROOT/tests/integration/lib.sh"
@@ -16,8 +17,8 @@ need_cmd jq
 
 MIB=1048576
 
-# sample SOCK: "<monotonic seconds> <write_bytes> <write_ops>" of disk 0,
-# the time taken halfway through the request.
+# sample SOCK: "<monotonic seconds> <write_bytes> <write_ops> <read_bytes>
+# <read_ops>" of disk 0, the time taken halfway through the request.
 sample() {
 	python3 - "$1" <<'PY'
 import json, socket, sys, time
@@ -29,11 +30,13 @@ s.sendall(b'{"cmd":"disk-stats"}\n')
 r = json.loads(s.makefile().readline())
 t1 = time.monotonic()
 d = r["disks"][0]
-print("%.6f %d %d" % ((t0 + t1) / 2, d["write_bytes"], d["write_ops"]))
+print("%.6f %d %d %d %d" % ((t0 + t1) / 2, d["write_bytes"], d["write_ops"],
+                          d["read_bytes"], d["read_ops"]))
 PY
 }
 
-# rate A B FIELD(2 bytes, 3 ops): per second between two samples.
+# rate A B FIELD (2 written bytes, 3 write ops, 4 read bytes, 5 read ops):
+# per second between two samples.
 rate() {
 	awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN {
 		split(a, x, " "); split(b, y, " ");
@@ -123,4 +126,27 @@ assert_eq "$(json_get "$(api "$T/api.sock" '{"cmd":"stop"}')" ok)" true "stop"
 wait_exit
 [[ $RC == 0 ]] || { cat "$T/run.err"; fail "exit $RC after stop"; }
 "$VHD" check lim.vhd >/dev/null || fail "vhd check: $("$VHD" check lim.vhd 2>&1 | tail -3)"
+assert_clean "$T/api.sock"
+
+note "reads over NBD under --disk-limit 0:rbps=20M"
+start_direct "$T/nbd.log" "vv.run=ddr:vda:1800,hold" --mem 256M --disk lim.vhd,ro \
+	--disk-transport nbd --disk-limit 0:rbps=20M --api "$T/api.sock"
+end=$((SECONDS + 240))
+while :; do
+	[[ -S $T/api.sock ]] && s=$(sample "$T/api.sock" 2>/dev/null) &&
+		(($(cut -d' ' -f4 <<<"$s") > 8 * MIB)) && break
+	((SECONDS < end)) || { cat "$T/run.err"; tail "$T/nbd.log"; fail "the guest never read"; }
+	kill -0 "$VMPID" 2>/dev/null || { cat "$T/run.err"; fail "vhdvisor ended"; }
+	sleep 0.5
+done
+sleep 1
+a=$(sample "$T/api.sock")
+sleep 5
+b=$(sample "$T/api.sock")
+r4=$(rate "$a" "$b" 4)
+note "measured $(awk -v r="$r4" 'BEGIN {printf "%.2f", r / 1048576}') MiB/s of reads at 20 MiB/s"
+within "$r4" $((20 * MIB)) 10 || fail "read rate $r4 B/s is not within 10% of 20 MiB/s"
+assert_eq "$(json_get "$(api "$T/api.sock" '{"cmd":"stop"}')" ok)" true "stop"
+wait_exit
+[[ $RC == 0 ]] || { cat "$T/run.err"; fail "exit $RC after stop"; }
 assert_clean "$T/api.sock"
