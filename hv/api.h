@@ -10,7 +10,12 @@
  *	                     "read_bytes":.., (also write, flush, write_zeroes,
  *	                     discard), "errors":..,"inflight":..,
  *	                     "latency_log2_us":[24 counts]}]} (blkback/bdev.h's
- *	                     counters; bucket i > 0: [2^(i-1), 2^i) us)
+ *	                     counters; bucket i > 0: [2^(i-1), 2^i) us),
+ *	                     "limits":{"rbps":..,"wbps":..,"riops":..,"wiops":..,
+ *	                     and each with _burst} (0 = unlimited / default)
+ *	{"cmd":"set-disk-limit","disk":N,"wbps":20971520,...} -> {"ok":true}
+ *	                     (keys as in "limits"; keys not given keep their
+ *	                     value; effective at once; blkback/ratelimit.h)
  *	anything else        -> {"ok":false,"error":"..."}
  *
  * The server is internal to hv/: the VM (hv/vm.c) answers the requests;

@@ -97,6 +97,10 @@ struct vm_engine_ops {
 	/* The counters of disk @index's block device (blkback/bdev.h). 0 or
 	 * -ENOENT (no such disk served). */
 	int (*disk_stats)(struct vm_engine *e, unsigned index, struct bdev_stats *out);
+	/* New rate limits for disk @index while it is served (effective at
+	 * once, for requests waiting too). 0 or -errno (-ENOENT: no such disk
+	 * served, -EINVAL: bad limits). */
+	int (*disk_limit)(struct vm_engine *e, unsigned index, const struct rl_limits *lim);
 	/* Kills whatever still runs, removes the engine's files; accepts NULL
 	 * and engines that never started. */
 	void (*destroy)(struct vm_engine *e);

@@ -555,6 +555,13 @@ static int qemu_disk_stats_op(struct vm_engine *e, unsigned index, struct bdev_s
 	return qemu_disk_stats(&e->disks[index], out);
 }
 
+static int qemu_disk_limit_op(struct vm_engine *e, unsigned index, const struct rl_limits *lim)
+{
+	if (index >= e->cfg->nr_disks)
+		return -ENOENT;
+	return qemu_disk_limit(&e->disks[index], lim);
+}
+
 const struct vm_engine_ops vm_qemu_engine = {
 	.name = "qemu",
 	.create = qemu_create,
@@ -568,5 +575,6 @@ const struct vm_engine_ops vm_qemu_engine = {
 	.status = qemu_status,
 	.switch_disk = qemu_switch_disk,
 	.disk_stats = qemu_disk_stats_op,
+	.disk_limit = qemu_disk_limit_op,
 	.destroy = qemu_destroy,
 };

@@ -25,6 +25,7 @@
 #include "blkback/bimg.h"
 #include "blkback/ioq.h"
 #include "blkback/nbd_server.h"
+#include "blkback/ratelimit.h"
 #include "blkback/vub.h"
 #include "common/log.h"
 #include "common/usock.h"
@@ -33,6 +34,7 @@ struct qemu_srv {
 	struct bimg *img;
 	struct ioq *q;
 	struct bdev *dev;
+	struct rl *rl;           /* the bdev's limiter (unlimited: free) */
 	struct vub_server *vub;  /* vhost-user */
 	struct nbd_server *nbd;  /* nbd */
 	int lfd;                /* vhost-user: the listening socket */
@@ -71,6 +73,11 @@ static int srv_free(struct qemu_srv *s, const char *what)
 
 	if (!s)
 		return 0;
+	if (s->rl) {                    /* nobody stays asleep in the limiter */
+		struct rl_limits none = { 0 };
+
+		rl_set(s->rl, &none);
+	}
 	if (s->running) {
 		uint64_t one = 1;
 
@@ -91,6 +98,7 @@ static int srv_free(struct qemu_srv *s, const char *what)
 		s->img = bdev_image(s->dev);
 	}
 	bdev_destroy(s->dev);
+	rl_destroy(s->rl);
 	if (s->img) {
 		cr = bimg_close(s->img);        /* flushes */
 		if (cr) {
@@ -182,6 +190,10 @@ int qemu_disk_start(struct qemu_disk *qd, const struct vm_disk *d, unsigned inde
 	r = ioq_create(0, &s->q);
 	if (!r)
 		r = bdev_create(s->img, s->q, &s->dev);
+	if (!r)
+		r = rl_create(&d->limits, NULL, &s->rl);
+	if (!r)
+		bdev_set_limiter(s->dev, rl_limit, s->rl);
 	if (r) {
 		log_err("disk '%s': cannot start its server: %s", d->path, strerror(-r));
 		goto err;
@@ -236,6 +248,13 @@ int qemu_disk_stats(const struct qemu_disk *qd, struct bdev_stats *out)
 		return -ENOENT;
 	bdev_stats_get(qd->srv->dev, out);
 	return 0;
+}
+
+int qemu_disk_limit(struct qemu_disk *qd, const struct rl_limits *lim)
+{
+	if (!qd->srv)
+		return -ENOENT;
+	return rl_set(qd->srv->rl, lim);
 }
 
 int qemu_disk_switch(struct qemu_disk *qd, const char *file, char *err, size_t errlen)

@@ -36,6 +36,9 @@ int qemu_disk_stop(struct qemu_disk *qd);
 bool qemu_disk_running(const struct qemu_disk *qd);
 /* The disk's bdev counters; -ENOENT when it is not running. */
 int qemu_disk_stats(const struct qemu_disk *qd, struct bdev_stats *out);
+/* rl_set() on the disk's limiter. 0, -ENOENT when it is not running,
+ * -EINVAL for bad limits. */
+int qemu_disk_limit(struct qemu_disk *qd, const struct rl_limits *lim);
 /* The live snapshot: bdev_switch_top() of the disk to @file (a
  * differencing child of its current top) while the guest runs (the
  * bdev's gate holds its requests). 0, or -errno with the reason in @err.

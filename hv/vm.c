@@ -173,6 +173,8 @@ static void host_stop(struct vm *vm, int signo)
 		log_warn("could not ask the engine to stop");
 }
 
+static struct json_object *api_limits_json(const struct rl_limits *lim);
+
 /* {"cmd":"disk-stats"}: each served disk's bdev counters. */
 static void api_disk_stats(struct vm *vm, struct json_object *reply)
 {
@@ -204,10 +206,88 @@ static void api_disk_stats(struct vm *vm, struct json_object *reply)
 		for (unsigned k = 0; k < BDEV_LAT_BUCKETS; k++)
 			json_object_array_add(lat, json_object_new_int64((int64_t)st.lat[k]));
 		json_object_object_add(o, "latency_log2_us", lat);
+		json_object_object_add(o, "limits", api_limits_json(&vm->cfg.disks[i].limits));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	json_object_object_add(reply, "disks", arr);
+}
+
+static const struct {
+	const char *key;
+	size_t dir, field;  /* field: 0 bps, 1 iops, 2 bps_burst, 3 iops_burst */
+} api_limit_keys[] = {
+	{ "rbps", RL_READ, 0 }, { "riops", RL_READ, 1 },
+	{ "wbps", RL_WRITE, 0 }, { "wiops", RL_WRITE, 1 },
+	{ "rbps_burst", RL_READ, 2 }, { "riops_burst", RL_READ, 3 },
+	{ "wbps_burst", RL_WRITE, 2 }, { "wiops_burst", RL_WRITE, 3 },
+};
+
+static uint64_t *api_limit_field(struct rl_limits *lim, unsigned i)
+{
+	struct rl_dir_limits *l = &lim->dir[api_limit_keys[i].dir];
+
+	switch (api_limit_keys[i].field) {
+	case 0: return &l->bps;
+	case 1: return &l->iops;
+	case 2: return &l->bps_burst;
+	default: return &l->iops_burst;
+	}
+}
+
+/* A disk's limits as {"rbps":..,...} (0 = unlimited / default burst). */
+static struct json_object *api_limits_json(const struct rl_limits *lim)
+{
+	struct json_object *o = json_object_new_object();
+	struct rl_limits l = *lim;
+
+	for (unsigned i = 0; i < sizeof(api_limit_keys) / sizeof(api_limit_keys[0]); i++)
+		json_object_object_add(o, api_limit_keys[i].key,
+				       json_object_new_int64((int64_t)*api_limit_field(&l, i)));
+	return o;
+}
+
+/* {"cmd":"set-disk-limit","disk":N,"rbps":..,"wiops":..,...}: keys not
+ * given keep their value; 0 = unlimited (a burst: the default). */
+static int api_set_disk_limit(struct vm *vm, struct json_object *req, char *err, size_t errlen)
+{
+	struct json_object *jd, *jv;
+	struct rl_limits lim;
+	bool any = false;
+	int64_t d;
+	int r;
+
+	if (!json_object_object_get_ex(req, "disk", &jd) ||
+	    !json_object_is_type(jd, json_type_int))
+		return snprintf(err, errlen, "set-disk-limit needs \"disk\" (a number)"), -EINVAL;
+	d = json_object_get_int64(jd);
+	if (d < 0 || d >= (int64_t)vm->cfg.nr_disks)
+		return snprintf(err, errlen, "the VM has no disk %lld", (long long)d), -ENOENT;
+	lim = vm->cfg.disks[d].limits;
+	for (unsigned i = 0; i < sizeof(api_limit_keys) / sizeof(api_limit_keys[0]); i++) {
+		if (!json_object_object_get_ex(req, api_limit_keys[i].key, &jv))
+			continue;
+		if (!json_object_is_type(jv, json_type_int) || json_object_get_int64(jv) < 0)
+			return snprintf(err, errlen, "\"%s\" must be a number >= 0",
+					api_limit_keys[i].key), -EINVAL;
+		*api_limit_field(&lim, i) = (uint64_t)json_object_get_int64(jv);
+		any = true;
+	}
+	if (!any)
+		return snprintf(err, errlen, "set-disk-limit needs one of rbps, wbps, riops, "
+				"wiops (bytes or requests per second, 0 = unlimited) or their "
+				"_burst"), -EINVAL;
+	if (!vm->ops->disk_limit)
+		return snprintf(err, errlen, "the %s engine cannot limit disks", vm->ops->name),
+		       -EOPNOTSUPP;
+	r = vm->ops->disk_limit(vm->engine, (unsigned)d, &lim);
+	if (r == -EINVAL)
+		return snprintf(err, errlen, "a burst needs its rate"), r;
+	if (r)
+		return snprintf(err, errlen, "disk %lld: %s", (long long)d, strerror(-r)), r;
+	vm->cfg.disks[d].limits = lim;
+	log_info("%s: disk %lld has new rate limits", vm->cfg.name, (long long)d);
+	return 0;
 }
 
 static void api_status(struct vm *vm, struct json_object *reply)
@@ -369,6 +449,8 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 		r = 0;
 	} else if (!strcmp(cmd, "switch-disk")) {
 		r = api_switch_disk(vm, req, err, sizeof(err));
+	} else if (!strcmp(cmd, "set-disk-limit")) {
+		r = api_set_disk_limit(vm, req, err, sizeof(err));
 	} else if (!strcmp(cmd, "disk-stats")) {
 		api_disk_stats(vm, reply);
 		return;
@@ -376,7 +458,7 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
 			"unknown cmd (status, stats, pause, resume, powerdown, stop, switch-disk, "
-			"disk-stats)"));
+			"disk-stats, set-disk-limit)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));

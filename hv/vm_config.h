@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blkback/ratelimit.h"
+
 #define VM_MAX_CPUS    64
 #define VM_MAX_DISKS   16
 #define VM_MAX_NICS    8
@@ -60,6 +62,7 @@ struct vm_disk {
 	char path[PATH_MAX];
 	bool read_only;    /* the guest sees a read-only device */
 	bool snapshot;     /* guest writes are discarded when the VM stops */
+	struct rl_limits limits;  /* rate limits (blkback/ratelimit.h); zero = none */
 };
 
 struct vm_nic {

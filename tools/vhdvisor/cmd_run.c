@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blkback/ratelimit.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "hv/vm.h"
@@ -36,6 +37,9 @@ static void run_usage(FILE *f)
 "  --disk-transport vhost-user|nbd  how QEMU reaches the disks, both served by this\n"
 "                         process: vhost-user (default; vhost-user-blk, guest RAM\n"
 "                         becomes a shared memfd) or nbd (QEMU's NBD client)\n"
+"  --disk-limit N:rbps=B,wbps=B,riops=N,wiops=N[,KEY_burst=V]  rate limits for\n"
+"                         disk N (0 = the first --disk; sizes take K M G), each\n"
+"                         optional, 0 = unlimited; repeatable\n"
 "  --cpus N               vCPUs (default 1)\n"
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
 "  --console KIND         stdio (default), file:PATH, pty, none\n"
@@ -79,7 +83,8 @@ static int copy_opt(char *dst, size_t len, const char *what, const char *v)
 }
 
 enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_BOOT, O_FIRMWARE, O_DISK, O_CPUS, O_MEM,
-       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID, O_DISK_TRANSPORT };
+       O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID, O_DISK_TRANSPORT,
+       O_DISK_LIMIT };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -98,9 +103,29 @@ static const struct option run_opts[] = {
 	{ "nic", required_argument, NULL, O_NIC },
 	{ "uuid", required_argument, NULL, O_UUID },
 	{ "disk-transport", required_argument, NULL, O_DISK_TRANSPORT },
+	{ "disk-limit", required_argument, NULL, O_DISK_LIMIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+/* "N:rbps=20M,..." into @limits[N]; @nr: one past the highest N given. */
+static int parse_disk_limit(const char *arg, struct rl_limits *limits, unsigned *nr,
+			    char *err, size_t errlen)
+{
+	char *end, e[160];
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (end == arg || *end != ':' || errno || n >= VM_MAX_DISKS || arg[0] == '-')
+		return snprintf(err, errlen, "--disk-limit '%s': want N:KEY=VALUE,... "
+				"(N < %d)", arg, VM_MAX_DISKS), -EINVAL;
+	if (rl_parse(end + 1, &limits[n], e, sizeof(e)))
+		return snprintf(err, errlen, "--disk-limit '%s': %s", arg, e), -EINVAL;
+	if (n + 1 > *nr)
+		*nr = (unsigned)n + 1;
+	return 0;
+}
 
 static int parse_nic(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -125,6 +150,8 @@ static int parse_nic(const char *arg, struct vm_config *cfg, char *err, size_t e
 
 static int parse_args(int argc, char **argv, struct vm_config *cfg)
 {
+	struct rl_limits limits[VM_MAX_DISKS] = { 0 };
+	unsigned nr_limited = 0;
 	char err[512];
 	uint64_t v;
 	int c;
@@ -205,6 +232,10 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 				return usage_err("--disk-transport '%s': want nbd or vhost-user",
 						 optarg);
 			break;
+		case O_DISK_LIMIT:
+			if (parse_disk_limit(optarg, limits, &nr_limited, err, sizeof(err)))
+				return usage_err("%s", err);
+			break;
 		case O_NIC:
 			if (parse_nic(optarg, cfg, err, sizeof(err)))
 				return usage_err("%s", err);
@@ -219,6 +250,11 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		return usage_err("unexpected argument '%s'", argv[optind]);
+	if (nr_limited > cfg->nr_disks)
+		return usage_err("--disk-limit %u: there are %u disks", nr_limited - 1,
+				 cfg->nr_disks);
+	for (unsigned i = 0; i < nr_limited; i++)
+		cfg->disks[i].limits = limits[i];
 	/* Asking for UEFI means booting through it. */
 	if (cfg->firmware == VM_FW_UEFI) {
 		if (cfg->boot == VM_BOOT_AUTO && !cfg->kernel[0])
