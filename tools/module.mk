@@ -6,4 +6,4 @@ PROGRAMS += vhdvisord
 vhdvisord_PROG_SRCS := $(wildcard tools/vhdvisord/*.c)
 LDLIBS += -lmicrohttpd
 PROGRAMS += vhdvisor-installer
-vhdvisor-installer_PROG_SRCS := $(wildcard tools/installer/*.c)
+vhdvisor-installer_PROG_SRCS := $(wildcard tools/installer/*.c) tools/common/cli_json.c

@@ -26,6 +26,7 @@
 
 #include "appliance/install.h"
 #include "common/util.h"
+#include "tools/common/cli_json.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 
@@ -58,27 +59,12 @@ static const char *human(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* A string field, "" when absent or null. */
 static const char *jstr(json_object *o, const char *key)
 {
-	json_object *v;
-
-	const char *s = json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+	const char *s = cli_jstr(o, key);
 
 	return s ? s : "";
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static bool jbool(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
 static void print_report(json_object *r)
@@ -90,24 +76,24 @@ static void print_report(json_object *r)
 	json_object_object_get_ex(r, "memory", &mem);
 	json_object_object_get_ex(r, "disks", &disks);
 	json_object_object_get_ex(r, "nics", &nics);
-	printf("CPU:     %s, %lld logical CPUs\n", jstr(cpu, "model"), (long long)jint(cpu, "count"));
+	printf("CPU:     %s, %lld logical CPUs\n", jstr(cpu, "model"), (long long)cli_jint(cpu, "count"));
 	if (jstr(cpu, "virt")[0])
 		printf("Virt:    hardware virtualization (%s)%s\n", jstr(cpu, "virt"),
-		       jbool(cpu, "kvm") ? ", /dev/kvm present" : ", but no /dev/kvm");
+		       cli_jbool(cpu, "kvm") ? ", /dev/kvm present" : ", but no /dev/kvm");
 	else
 		printf("Virt:    NO hardware virtualization (no vmx/svm): VMs run emulated (TCG), "
-		       "slowly%s\n", jbool(cpu, "kvm") ? "; /dev/kvm is nested/emulated" : "");
-	printf("Memory:  %s\n", human((uint64_t)jint(mem, "total"), sz, sizeof(sz)));
+		       "slowly%s\n", cli_jbool(cpu, "kvm") ? "; /dev/kvm is nested/emulated" : "");
+	printf("Memory:  %s\n", human((uint64_t)cli_jint(mem, "total"), sz, sizeof(sz)));
 	printf("Disks:\n");
 	for (size_t i = 0; i < json_object_array_length(disks); i++) {
 		json_object *d = json_object_array_get_idx(disks, i), *c;
 
 		json_object_object_get_ex(d, "contents", &c);
 		printf("  %-10s %9s  %-28s %s\n", jstr(d, "path"),
-		       human((uint64_t)jint(d, "size"), sz, sizeof(sz)),
+		       human((uint64_t)cli_jint(d, "size"), sz, sizeof(sz)),
 		       jstr(d, "model")[0] ? jstr(d, "model") : "-",
-		       jbool(d, "removable") ? "removable" : "");
-		if (jbool(d, "holds_data")) {
+		       cli_jbool(d, "removable") ? "removable" : "");
+		if (cli_jbool(d, "holds_data")) {
 			json_object *m;
 
 			json_object_object_get_ex(d, "mounted", &m);
@@ -132,8 +118,8 @@ static void print_report(json_object *r)
 		json_object *n = json_object_array_get_idx(nics, i);
 
 		printf("  %-15s %-17s %-8s %s%s\n", jstr(n, "name"), jstr(n, "mac"),
-		       jstr(n, "state"), jbool(n, "carrier") ? "link" : "no link",
-		       jbool(n, "physical") ? "" : " (virtual)");
+		       jstr(n, "state"), cli_jbool(n, "carrier") ? "link" : "no link",
+		       cli_jbool(n, "physical") ? "" : " (virtual)");
 	}
 	if (!json_object_array_length(nics))
 		printf("  none\n");

@@ -38,6 +38,7 @@
 #include "images/recipe.h"
 #include "images/vmrec.h"
 #include "tools/common/cli.h"
+#include "tools/common/cli_json.h"
 #include "tools/vhdvisor/cmds.h"
 
 struct image_args {
@@ -391,20 +392,6 @@ static int do_build(struct cat *c, const struct image_args *a, int argc, char **
 
 /* ---- list and show, through the API (appliance/api_images.c) ---- */
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static void list_one(json_object *img)
 {
 	char names[256] = "", vs[32], fs[32], when[32];
@@ -419,12 +406,12 @@ static void list_one(json_object *img)
 			if (n + strlen(str) + 2 < sizeof(names))
 				snprintf(names + n, sizeof(names) - n, "%s%s", n ? "," : "", str);
 		}
-	localtime_r(&(time_t){ jint(img, "created") }, &tm);
+	localtime_r(&(time_t){ cli_jint(img, "created") }, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-	printf("%-12.12s  %-28s %10s %10s  %s  %s\n", jstr(img, "id"), names[0] ? names : "-",
-	       size_format((uint64_t)jint(img, "virtual_size"), vs, sizeof(vs)),
-	       size_format((uint64_t)jint(img, "file_size"), fs, sizeof(fs)), when,
-	       jstr(img, "os") ? jstr(img, "os") : "");
+	printf("%-12.12s  %-28s %10s %10s  %s  %s\n", cli_jstr(img, "id"), names[0] ? names : "-",
+	       size_format((uint64_t)cli_jint(img, "virtual_size"), vs, sizeof(vs)),
+	       size_format((uint64_t)cli_jint(img, "file_size"), fs, sizeof(fs)), when,
+	       cli_jstr(img, "os") ? cli_jstr(img, "os") : "");
 }
 
 static int do_list(const struct image_args *a)

@@ -354,6 +354,13 @@ int cmd_net(int argc, char **argv)
 			net_usage(stderr, act);
 			return CLI_USAGE;
 		}
+		/* the routes' actions: warn here about a bad $VHDVISOR_NET_POOL,
+		 * as show and up (ctx_setup) do */
+		if (strcmp(act, "show") && strcmp(act, "up") && !apicli_remote()) {
+			struct labnet_ctx ctx;
+
+			ctx_setup(&ctx, &a);
+		}
 		/* show and up have no route: this host only */
 		if ((!strcmp(act, "show") || !strcmp(act, "up")) && apicli_remote())
 			return apicli_local_only("net", act);

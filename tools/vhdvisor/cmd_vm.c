@@ -46,6 +46,7 @@
 #include "images/vmstart.h"
 #include "hv/vm.h"
 #include "tools/common/cli.h"
+#include "tools/common/cli_json.h"
 #include "tools/vhdvisor/cmds.h"
 
 #define VM_MAX_COUNT 10000
@@ -292,21 +293,6 @@ static int fail_img(void)
 	return CLI_FAIL;
 }
 
-/* A field of a reply object: a string, or NULL when absent or null. */
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static int do_list(const struct vm_args *a)
 {
 	json_object *arr;
@@ -326,12 +312,12 @@ static int do_list(const struct vm_args *a)
 	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *vm = json_object_array_get_idx(arr, i);
-		const char *image = jstr(vm, "image"), *ip = jstr(vm, "ip");
+		const char *image = cli_jstr(vm, "image"), *ip = cli_jstr(vm, "ip");
 
-		printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", jstr(vm, "name"),
-		       jstr(vm, "state"), (unsigned)jint(vm, "cpus"),
-		       size_format((uint64_t)jint(vm, "mem"), mem, sizeof(mem)),
-		       jstr(vm, "mac") ? jstr(vm, "mac") : "", image && image[0] ? image : "-",
+		printf("%-24s %-9s %4u %9s  %-17s  %-12.12s  %s\n", cli_jstr(vm, "name"),
+		       cli_jstr(vm, "state"), (unsigned)cli_jint(vm, "cpus"),
+		       size_format((uint64_t)cli_jint(vm, "mem"), mem, sizeof(mem)),
+		       cli_jstr(vm, "mac") ? cli_jstr(vm, "mac") : "", image && image[0] ? image : "-",
 		       ip ? ip : "-");
 	}
 	json_object_put(arr);
@@ -640,7 +626,7 @@ static int do_start(const struct vm_args *a, int argc, char **argv)
 	r = vm_post(a, name, "start", body, &rep);
 	if (r)
 		return r;
-	printf("started %s (pid %d)\n", name, (int)jint(rep, "pid"));
+	printf("started %s (pid %d)\n", name, (int)cli_jint(rep, "pid"));
 	json_object_put(rep);
 	return CLI_OK;
 }

@@ -11,23 +11,10 @@
 #include "common/log.h"
 #include "images/catalog.h"
 #include "tools/common/cli.h"
+#include "tools/common/cli_json.h"
 #include "tools/vhdvisor/cmds.h"
 
 #define HARD_STOP_S 60  /* the runtime's hard stop after a forced shutdown */
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
-
-static bool jbool(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
 
 /* Names the API cannot carry name no VM either (as cmd_vm.c says). */
 static bool named_ok(const char *name)
@@ -74,8 +61,8 @@ int vmapi_create(const char *state, const char *name, const char *image, unsigne
 	r = apicli_do(state, "POST", path, body, &rep);
 	if (r)
 		return r;
-	printf("created %s from %.12s\n", jstr(rep, "name"),
-	       jstr(rep, "image") ? jstr(rep, "image") : "-");
+	printf("created %s from %.12s\n", cli_jstr(rep, "name"),
+	       cli_jstr(rep, "image") ? cli_jstr(rep, "image") : "-");
 	json_object_put(rep);
 	return CLI_OK;
 }
@@ -136,7 +123,7 @@ int vmapi_set(const char *state, const char *name, unsigned cpus, const char *me
 	r = apicli_do(state, "PATCH", path, body, &rep);
 	if (r)
 		return r;
-	*pending = jbool(rep, "pending");
+	*pending = cli_jbool(rep, "pending");
 	json_object_put(rep);
 	return CLI_OK;
 }
@@ -171,11 +158,11 @@ int vmapi_shutdown(const char *state, const char *name, unsigned timeout_s)
 	r = apicli_do(state, "POST", path, body, &rep);
 	if (r)
 		return r;
-	if (!jbool(rep, "forced")) {
+	if (!cli_jbool(rep, "forced")) {
 		printf("%s shut down\n", name);
 	} else {
-		log_warn("%s", jstr(rep, "reason") ? jstr(rep, "reason") : "forced");
-		if (jbool(rep, "killed"))
+		log_warn("%s", cli_jstr(rep, "reason") ? cli_jstr(rep, "reason") : "forced");
+		if (cli_jbool(rep, "killed"))
 			log_warn("%s did not stop in %d s; killed it", name, HARD_STOP_S);
 		printf("stopped %s (forced)\n", name);
 	}
@@ -200,7 +187,7 @@ int vmapi_snapshot(const char *state, const char *name, const char *tag)
 	r = apicli_do(state, "POST", path, body, &rep);
 	if (r)
 		return r;
-	printf("snapshot %s of %s\n", jstr(rep, "tag"), name);
+	printf("snapshot %s of %s\n", cli_jstr(rep, "tag"), name);
 	json_object_put(rep);
 	return CLI_OK;
 }
@@ -233,8 +220,8 @@ int vmapi_snapshot_rm(const char *state, const char *name, const char *tag)
 	r = apicli_do(state, "DELETE", path, NULL, &rep);
 	if (r)
 		return r;
-	if (jstr(rep, "note"))	/* a finished or discarded earlier merge */
-		log_warn("%s", jstr(rep, "note"));
+	if (cli_jstr(rep, "note"))	/* a finished or discarded earlier merge */
+		log_warn("%s", cli_jstr(rep, "note"));
 	json_object_put(rep);
 	return CLI_OK;
 }
