@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +88,15 @@ child_main(const struct spawn_opts *o, const char *path, struct fdmove *mv, size
 	}
 	for (int s = 1; s < NSIG; s++)
 		sigaction(s, &dfl, NULL);
+	/* glibc's sigaction() refuses the two signals it keeps for itself
+	 * (32, 33), but an ignored one is inherited across exec like any
+	 * other: reset them with the system call itself. */
+	for (int s = 32; s < SIGRTMIN; s++) {
+		struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; }
+			ksa = { 0 };    /* SIG_DFL, no flags, empty mask */
+
+		syscall(SYS_rt_sigaction, s, &ksa, NULL, sizeof(ksa.mask));
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (o->set_umask)
