@@ -728,7 +728,7 @@ int cmd_vm(int argc, char **argv)
 	else if (!strcmp(act, "console") && argc - a.first == 1)
 		r = cmd_vm_console(argv[a.first], a.follow, a.dump);
 	else if (!strcmp(act, "disk"))
-		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file, a.json);
+		r = cmd_vm_disk(c, argc - a.first, argv + a.first, a.file);
 	for (size_t i = 0; i < ARRAY_SIZE(disk_ops); i++)
 		if (!strcmp(act, disk_ops[i]) && argc > a.first)
 			r = do_disk_op(c, act, &a, argc, argv);

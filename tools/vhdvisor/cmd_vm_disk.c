@@ -3,7 +3,8 @@
  *   vhdvisor vm disk add NAME SIZE | vhdvisor vm disk add NAME --file VHD
  *   vhdvisor vm disk resize NAME DISK SIZE
  *   vhdvisor vm disk rm NAME DISK
- *   vhdvisor vm disk list NAME [--json]
+ *
+ * (`vm disk list` goes through the API: vmapi_disk_list() in cmd_vm_write.c.)
  *
  * Disk 0 is the boot disk (the VM's layer chain); the others are the data
  * disks the guest sees after it (vdb, vdc, ...).
@@ -12,13 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "images/cat_vm.h"
 #include "images/img_store.h"
-#include "images/rec_json.h"
 #include "images/vmrec.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
@@ -46,33 +45,7 @@ static int disk_size(const char *s, uint64_t *size)
 	return 0;
 }
 
-/* The table, or with @json the JSON of images/rec_json.h. */
-static int do_list(struct cat *c, const char *name, bool json)
-{
-	json_object *arr;
-	int r = vmrec_disks_json(c, name, &arr);
-
-	if (r)
-		return r;
-	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-	} else {
-		printf("DISK\tSIZE\tFILE\n");
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			json_object *d = json_object_array_get_idx(arr, i), *n, *sz, *f;
-
-			json_object_object_get_ex(d, "disk", &n);
-			json_object_object_get_ex(d, "size", &sz);
-			json_object_object_get_ex(d, "file", &f);
-			printf("%d\t%lld\t%s\n", json_object_get_int(n),
-			       (long long)json_object_get_int64(sz), json_object_get_string(f));
-		}
-	}
-	json_object_put(arr);
-	return 0;
-}
-
-int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json)
+int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file)
 {
 	const char *act = argc > 0 ? argv[0] : "";
 	uint64_t size = 0;	/* with --file the copy keeps its own size */
@@ -93,8 +66,6 @@ int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool jso
 		if (disk_index(argv[2], &idx))
 			return CLI_USAGE;
 		r = vmrec_disk_rm(c, argv[1], idx);
-	} else if ((!strcmp(act, "list") || !strcmp(act, "ls")) && argc == 2) {
-		r = do_list(c, argv[1], json);
 	} else {
 		return CLI_USAGE;
 	}

@@ -34,7 +34,7 @@ int cmd_vm_console(const char *name, bool follow, bool dump);
  * NULL leaves that one alone. */
 int cmd_vm_login(struct cat *c, const char *name, const char *password, const char *key_file);
 /* `vm disk ACTION ARGS...` with @argv[0] = ACTION (cmd_vm_disk.c). */
-int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file, bool json);
+int cmd_vm_disk(struct cat *c, int argc, char **argv, const char *file);
 
 /* The commands that go through the management API (apicli.c): the
  * door is chosen by appliance/client.h from $VHDVISOR_HOST, $VHDVISOR_TOKEN
