@@ -21,11 +21,7 @@ void api_vm_console(const struct api_ctx *ctx, const struct api_req *req,
 
 	if (api_cat_open(ctx, rep, &c))
 		return;
-	r = cat_vm_get(c, req->params[0], &vm);
-	if (r == -ENOENT)
-		api_fail(rep, 404, "no VM '%s'", req->params[0]);
-	else if (r)
-		api_fail(rep, 500, "catalog: %s", cat_errmsg(c));
+	r = api_vm_find(c, req->params[0], &vm, rep);
 	cat_close(c);
 	if (r)
 		return;

@@ -39,19 +39,6 @@ void api_vms_list(const struct api_ctx *ctx, const struct api_req *req, struct a
 	cat_close(c);
 }
 
-/* Loads VM params[0] or sets a 404/500 reply. */
-static int vm_load(struct cat *c, const struct api_req *req, struct cat_vm *vm,
-		   struct api_reply *rep)
-{
-	int r = cat_vm_get(c, req->params[0], vm);
-
-	if (r == -ENOENT)
-		api_fail(rep, 404, "no VM '%s'", req->params[0]);
-	else if (r)
-		api_fail(rep, 500, "catalog: %s", cat_errmsg(c));
-	return r;
-}
-
 void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api_reply *rep)
 {
 	struct cat_vm vm;
@@ -59,7 +46,7 @@ void api_vm_get(const struct api_ctx *ctx, const struct api_req *req, struct api
 
 	if (api_cat_open(ctx, rep, &c))
 		return;
-	if (!vm_load(c, req, &vm, rep))
+	if (!api_vm_find(c, req->params[0], &vm, rep))
 		api_ok(rep, vmrec_vm_json(c, &vm, true));
 	cat_close(c);
 }
@@ -99,7 +86,7 @@ static int start_config(const struct api_ctx *ctx, const struct api_req *req,
 	}
 	if (api_cat_open(ctx, rep, &c))
 		return -EIO;
-	r = vm_load(c, req, &vm, rep);
+	r = api_vm_find(c, req->params[0], &vm, rep);
 	if (!r && strcmp(vm.state, CAT_VM_READY)) {
 		api_fail(rep, 409, "VM '%s' is %s", vm.name, vm.state);
 		r = -EBUSY;
@@ -159,7 +146,7 @@ void api_vm_stop(const struct api_ctx *ctx, const struct api_req *req, struct ap
 
 	if (api_cat_open(ctx, rep, &c))
 		return;
-	r = vm_load(c, req, &vm, rep);
+	r = api_vm_find(c, req->params[0], &vm, rep);
 	cat_close(c);
 	if (r)
 		return;
