@@ -1,7 +1,9 @@
 #!/bin/bash
-# `vhdvisor run --nic-limit 0:10M`: a TCG guest's TCP send to the host
-# to a namespace on the lab runs at 10 Mbit/s within 10%; the "set-nic-limit" API call changes the
-# tap's qdiscs while it runs and removes them; nothing (ifb) is left after
+# `vhdvisor run --nic-limit 0:5M`: a TCG guest's TCP send to a namespace
+# on the lab runs at 5 Mbit/s within 10% (5M, not 10M: a TCG guest sends
+# only ~27 Mbit/s unlimited here, too little margin on a loaded host;
+# test_nic_limit measures 10M on a veth); the "set-nic-limit" API call
+# changes the tap's qdiscs while it runs and removes them; nothing (ifb) is left after
 # the VM stops.
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/netback/nblib.sh"
@@ -29,8 +31,8 @@ client ${NBP}c vvbr-lab 10.62.0.20/24
 at_exit "kill $! 2>/dev/null"
 ip netns exec "$H" "$VHDVISOR" run --name lim --accel tcg --api "$sock" \
 	--kernel "$KERNEL" --initrd "$T/initrd.img" \
-	--append "quiet nb.ip=10.62.0.10/24 nb.do=ping:10.62.0.20,send:10.62.0.20:6,hold" \
-	--console "file:$T/lim.log" --nic net=lab --nic-limit 0:10M >"$T/lim.out" 2>&1 &
+	--append "quiet nb.ip=10.62.0.10/24 nb.do=ping:10.62.0.20,send:10.62.0.20:4,hold" \
+	--console "file:$T/lim.log" --nic net=lab --nic-limit 0:5M >"$T/lim.out" 2>&1 &
 VMPID=$!
 at_exit "kill $VMPID 2>/dev/null"
 SECONDS=0
@@ -41,14 +43,14 @@ until grep -aq NB-HOLD "$T/lim.log" 2>/dev/null; do
 done
 cs=$(vmval lim NB-SEND-CSECS)
 [[ $cs =~ ^[0-9]+$ && $cs -gt 0 ]] || fail "no send time: $(tail -5 "$T/lim.log")"
-mbit=$(awk -v c="$cs" 'BEGIN { printf "%.2f", 6 * 1048576 * 8 / (c / 100) / 1e6 }')
-note "guest send at 10M limit: 6 MiB in $cs cs = $mbit Mbit/s"
-awk -v g="$mbit" 'BEGIN { exit !(g >= 9 && g <= 11) }' || fail "$mbit Mbit/s not within 10% of 10"
+mbit=$(awk -v c="$cs" 'BEGIN { printf "%.2f", 4 * 1048576 * 8 / (c / 100) / 1e6 }')
+note "guest send at 5M limit: 4 MiB in $cs cs = $mbit Mbit/s"
+awk -v g="$mbit" 'BEGIN { exit !(g >= 4.5 && g <= 5.5) }' || fail "$mbit Mbit/s not within 10% of 5"
 
 tap=$(api "$sock" '{"cmd":"stats"}' | jq -r '.nics[0].tap')
 [[ $tap == vvtap* ]] || fail "no tap in stats: $tap"
 qd=$(vvh tc qdisc show)
-[[ $qd == *"dev $tap root"*"rate 10Mbit"* ]] || fail "no 10M tbf on $tap: $qd"
+[[ $qd == *"dev $tap root"*"rate 5Mbit"* ]] || fail "no 5M tbf on $tap: $qd"
 
 note "set-nic-limit while running"
 r=$(api "$sock" '{"cmd":"set-nic-limit","nic":0,"rx":"2M","tx":"3M"}')
