@@ -3,8 +3,8 @@
 # on the lab runs at 5 Mbit/s within 10% (5M, not 10M: a TCG guest sends
 # only ~27 Mbit/s unlimited here, too little margin on a loaded host;
 # test_nic_limit measures 10M on a veth); the "set-nic-limit" API call
-# changes the tap's qdiscs while it runs and removes them; nothing (ifb) is left after
-# the VM stops.
+# changes the tap's qdiscs while it runs and removes them; nothing (ifb)
+# is left after the VM stops.
 source "$VV_ROOT/tests/integration/lib.sh"
 source "$VV_ROOT/tests/integration/netback/nblib.sh"
 need_cmd tc python3 jq
