@@ -23,6 +23,7 @@
 #include "hv/boot.h"
 #include "hv/hv_int.h"
 #include "netback/netback.h"
+#include "netback/shaper.h"
 
 enum vm_phase { VM_CREATED, VM_RUNNING, VM_DONE };
 
@@ -36,6 +37,7 @@ struct vm {
 	char run_dir[PATH_MAX];
 	struct vm_api *api;
 	struct nb_port *ports[VM_MAX_NICS];  /* taps netback opened for us */
+	char shaped[VM_MAX_NICS][IF_NAMESIZE];  /* taps with limits set ("": none) */
 	bool stop_requested;
 	int stop_signo;
 	char error[512];
@@ -66,8 +68,13 @@ void vm_destroy(struct vm *vm)
 	if (vm->engine)
 		vm->ops->destroy(vm->engine);
 	/* After the engine: QEMU shared the taps' descriptors. */
-	for (unsigned i = 0; i < VM_MAX_NICS; i++)
+	for (unsigned i = 0; i < VM_MAX_NICS; i++) {
+		char err[256];
+
+		if (vm->shaped[i][0])   /* its ifb outlives the tap otherwise */
+			(void)shaper_clear(vm->shaped[i], err, sizeof(err));
 		nb_port_destroy(vm->ports[i]);
+	}
 	hv_run_dir_remove(vm->run_dir);
 	free(vm);
 }
@@ -130,6 +137,75 @@ err:
 	return r;
 }
 
+/* The tap of NIC @i: netback's, the one behind a caller's fd, or by name. */
+static const char *nic_ifname(struct vm *vm, unsigned i, struct ifreq *ifr)
+{
+	if (vm->ports[i])
+		return nb_port_ifname(vm->ports[i]);
+	if (vm->cfg.nics[i].tap_fd >= 0 && !ioctl(vm->cfg.nics[i].tap_fd, TUNGETIFF, ifr))
+		return ifr->ifr_name;
+	if (vm->cfg.nics[i].kind == VM_NIC_TAP)
+		return vm->cfg.nics[i].name;
+	return NULL;
+}
+
+/* Sets (0, 0: removes) the rate limits of NIC @i; see netback/shaper.h. */
+static int nic_set_limit(struct vm *vm, unsigned i, uint64_t rx, uint64_t tx, char *err,
+			 size_t errlen)
+{
+	struct ifreq ifr = { 0 };
+	const char *tap = nic_ifname(vm, i, &ifr);
+	char e[400] = "", a[24], b[24];
+	int r;
+
+	if (!rx && !tx && !vm->shaped[i][0])
+		return 0;
+	if (!tap) {
+		snprintf(err, errlen, "nic %u: no tap to limit", i);
+		return -ENODEV;
+	}
+	r = shaper_set(tap, rx, tx, e, sizeof(e));
+	if (r) {
+		snprintf(err, errlen, "nic %u (%s): rate limit: %s", i, tap, e);
+		return r;
+	}
+	snprintf(vm->shaped[i], IF_NAMESIZE, "%s", rx || tx ? tap : "");
+	vm->cfg.nics[i].rate_rx = rx;
+	vm->cfg.nics[i].rate_tx = tx;
+	log_info("nic %u: %s: rx limit %s, tx limit %s", i, tap,
+		 shaper_format_rate(rx, a, sizeof(a)), shaper_format_rate(tx, b, sizeof(b)));
+	return 0;
+}
+
+/* API "set-nic-limit": {"nic": N, "rate": R} or "rx"/"tx" (rates as
+ * shaper_parse_rate() reads them, "none" = no limit; a missing one: none). */
+static int api_set_nic_limit(struct vm *vm, struct json_object *req, char *err, size_t errlen)
+{
+	struct json_object *j;
+	uint64_t rate[2] = { 0, 0 };
+	static const char *const keys[] = { "rx", "tx" };
+	int nic;
+
+	if (!json_object_object_get_ex(req, "nic", &j) || !json_object_is_type(j, json_type_int) ||
+	    (nic = json_object_get_int(j)) < 0 || (unsigned)nic >= vm->cfg.nr_nics) {
+		snprintf(err, errlen, "set-nic-limit: want \"nic\": an index below %u",
+			 vm->cfg.nr_nics);
+		return -EINVAL;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!json_object_object_get_ex(req, keys[k], &j) &&
+		    !json_object_object_get_ex(req, "rate", &j))
+			continue;
+		if (!json_object_is_type(j, json_type_string) ||
+		    shaper_parse_rate(json_object_get_string(j), &rate[k])) {
+			snprintf(err, errlen, "set-nic-limit: bad rate '%s' (like 10M, "
+				 "bit/s, or none)", json_object_get_string(j));
+			return -EINVAL;
+		}
+	}
+	return nic_set_limit(vm, (unsigned)nic, rate[0], rate[1], err, errlen);
+}
+
 /* Opens through netback the taps of NICs that came without one. */
 static int attach_nics(struct vm *vm)
 {
@@ -159,6 +235,12 @@ static int attach_nics(struct vm *vm)
 		memcpy(nic->mac, nb_port_mac(vm->ports[i]), 6);
 		log_info("nic %u: %s, MAC %s", i, nb_port_ifname(vm->ports[i]),
 			 nb_port_mac_str(vm->ports[i]));
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_nics; i++) {
+		int r = nic_set_limit(vm, i, vm->cfg.nics[i].rate_rx, vm->cfg.nics[i].rate_tx,
+				      vm->error, sizeof(vm->error));
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -454,11 +536,13 @@ static void api_handler(struct json_object *req, struct json_object *reply, void
 	} else if (!strcmp(cmd, "disk-stats")) {
 		api_disk_stats(vm, reply);
 		return;
+	} else if (!strcmp(cmd, "set-nic-limit")) {
+		r = api_set_nic_limit(vm, req, err, sizeof(err));
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(0));
 		json_object_object_add(reply, "error", json_object_new_string(
 			"unknown cmd (status, stats, pause, resume, powerdown, stop, switch-disk, "
-			"disk-stats, set-disk-limit)"));
+			"disk-stats, set-disk-limit, set-nic-limit)"));
 		return;
 	}
 	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));

@@ -73,6 +73,10 @@ struct vm_nic {
 	 * caller keeps ownership), or -1: vm_run() then opens the tap through
 	 * netback (netback_nic_attach) and closes it when the VM is gone. */
 	int tap_fd;
+	/* Rate limits in bit/s (0: none), applied by vm_run() with
+	 * netback/shaper.h to the tap: rx = what the guest receives, tx =
+	 * what it sends; changed while running by the "set-nic-limit" API. */
+	uint64_t rate_rx, rate_tx;
 };
 
 struct vm_config {

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "hv/vm.h"
 #include "netback/netback.h"
+#include "netback/shaper.h"
 #include "tools/common/cli.h"
 #include "tools/vhdvisor/cmds.h"
 
@@ -44,6 +45,9 @@ static void run_usage(FILE *f)
 "  --mem SIZE             memory, e.g. 512M (default 256M)\n"
 "  --console KIND         stdio (default), file:PATH, pty, none\n"
 "  --nic net=NAME[,mac=M] | tap=IFNAME[,mac=M]  a virtio NIC on a lab network\n"
+"  --nic-limit N:RATE[:TXRATE]  rate limit of NIC N (0 = the first): RATE for\n"
+"                what the guest receives and sends (TXRATE: sends), bit/s with\n"
+"                K, M, G = 10^3, 10^6, 10^9 (10M = 10 Mbit/s)\n"
 "  --uuid UUID            the SMBIOS system UUID the guest sees\n"
 "                         or an existing tap, repeatable (MAC generated if absent)\n"
 "  --api PATH             JSON control socket: {\"cmd\":\"status|pause|resume|powerdown|stop\"}\n"
@@ -84,7 +88,7 @@ static int copy_opt(char *dst, size_t len, const char *what, const char *v)
 
 enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_BOOT, O_FIRMWARE, O_DISK, O_CPUS, O_MEM,
        O_CONSOLE, O_API, O_ACCEL, O_NAME, O_REBOOT, O_NIC, O_UUID, O_DISK_TRANSPORT,
-       O_DISK_LIMIT };
+       O_DISK_LIMIT, O_NIC_LIMIT };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -101,6 +105,7 @@ static const struct option run_opts[] = {
 	{ "name", required_argument, NULL, O_NAME },
 	{ "reboot", no_argument, NULL, O_REBOOT },
 	{ "nic", required_argument, NULL, O_NIC },
+	{ "nic-limit", required_argument, NULL, O_NIC_LIMIT },
 	{ "uuid", required_argument, NULL, O_UUID },
 	{ "disk-transport", required_argument, NULL, O_DISK_TRANSPORT },
 	{ "disk-limit", required_argument, NULL, O_DISK_LIMIT },
@@ -146,6 +151,36 @@ static int parse_nic(const char *arg, struct vm_config *cfg, char *err, size_t e
 		memcpy(nic->mac, spec.mac, sizeof(nic->mac));
 	nic->tap_fd = -1;
 	return 0;
+}
+
+/* --nic-limit N:RATE[:TXRATE] */
+static int parse_nic_limit(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char buf[96], *rx, *tx, *end;
+	unsigned long n;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	rx = strchr(buf, ':');
+	if (!rx)
+		goto bad;
+	*rx++ = 0;
+	tx = strchr(rx, ':');
+	if (tx)
+		*tx++ = 0;
+	errno = 0;
+	n = strtoul(buf, &end, 10);
+	if (errno || end == buf || *end || n >= VM_MAX_NICS)
+		goto bad;
+	if (shaper_parse_rate(rx, &cfg->nics[n].rate_rx) ||
+	    shaper_parse_rate(tx ? tx : rx, &cfg->nics[n].rate_tx))
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "--nic-limit '%s': want N:RATE[:TXRATE], N a NIC index, "
+		 "RATE like 10M (bit/s, K/M/G = 10^3/10^6/10^9, 8K..100G) or none", arg);
+	return -EINVAL;
 }
 
 static int parse_args(int argc, char **argv, struct vm_config *cfg)
@@ -240,6 +275,10 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 			if (parse_nic(optarg, cfg, err, sizeof(err)))
 				return usage_err("%s", err);
 			break;
+		case O_NIC_LIMIT:
+			if (parse_nic_limit(optarg, cfg, err, sizeof(err)))
+				return usage_err("%s", err);
+			break;
 		case 'h':
 			run_usage(stdout);
 			return -1;
@@ -255,6 +294,9 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 				 cfg->nr_disks);
 	for (unsigned i = 0; i < nr_limited; i++)
 		cfg->disks[i].limits = limits[i];
+	for (unsigned i = cfg->nr_nics; i < VM_MAX_NICS; i++)
+		if (cfg->nics[i].rate_rx || cfg->nics[i].rate_tx)
+			return usage_err("--nic-limit %u: there is no NIC %u", i, i);
 	/* Asking for UEFI means booting through it. */
 	if (cfg->firmware == VM_FW_UEFI) {
 		if (cfg->boot == VM_BOOT_AUTO && !cfg->kernel[0])
